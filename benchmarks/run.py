@@ -1,0 +1,76 @@
+"""Run mediaproto's benchmarks and print a table of throughput and ratios to peer libraries.
+
+    python benchmarks/run.py            # every benchmark, timed with repeats (median)
+    python benchmarks/run.py --quick    # each once: checks that they run, not their speed
+    python benchmarks/run.py -k rtmp    # only names containing "rtmp"
+
+Benchmarks live in ``benchmarks/bench_*.py`` (see ``harness.py``). The ratio is ours / peer's
+throughput in the same run; ``target`` is the ratio we aim for.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
+
+from harness import Bench, rate, time_call  # noqa: E402
+
+
+def discover() -> list[Bench]:
+    benches: list[Bench] = []
+    for path in sorted(HERE.glob("bench_*.py")):
+        module = importlib.import_module(path.stem)
+        benches.extend(getattr(module, "BENCHMARKS"))
+    return benches
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="run each benchmark once (a smoke test)")
+    parser.add_argument("-k", dest="keyword", default="", help="only benchmarks whose name contains this")
+    parser.add_argument("--json", dest="json_path", help="also write the results to this JSON file")
+    args = parser.parse_args(argv)
+
+    rows = []
+    header = f"{'benchmark':<40} {'ours':>14} {'peer':>10} {'peer rate':>14} {'ratio':>7} {'target':>7}  note"
+    print(header)
+    print("-" * len(header))
+    for bench in discover():
+        if args.keyword not in bench.name:
+            continue
+        ours = rate(time_call(bench.run, quick=args.quick), bench.work, bench.unit)
+        peer_rate = None
+        if bench.peer_run is not None:
+            peer_work = bench.peer_work if bench.peer_work is not None else bench.work
+            peer_rate = rate(time_call(bench.peer_run, quick=args.quick), peer_work, bench.unit)
+        ratio = ours / peer_rate if peer_rate else None
+        note = bench.note() if bench.note else ""
+        if bench.peer and bench.peer_run is None:
+            note = (note + f" ({bench.peer} not installed)").strip()
+        met = ""
+        if bench.target is not None and ratio is not None and not args.quick:
+            met = "ok" if ratio >= bench.target else "MISS"
+        print(
+            f"{bench.name:<40} {ours:>10.1f} {bench.unit:<3} {bench.peer or '-':>10} "
+            f"{(f'{peer_rate:.1f}' if peer_rate else '-'):>14} {(f'{ratio:.2f}' if ratio else '-'):>7} "
+            f"{(f'{bench.target:g}x' if bench.target else '-'):>7}  {met} {note}".rstrip()
+        )
+        rows.append({"name": bench.name, "unit": bench.unit, "ours": ours, "peer": bench.peer,
+                     "peer_rate": peer_rate, "ratio": ratio, "target": bench.target, "note": note})
+    if args.json_path:
+        Path(args.json_path).write_text(json.dumps(rows, indent=2))
+    if not rows:
+        print("no benchmarks matched")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,66 @@
+"""The exception hierarchy shared by every layer of mediaproto.
+
+::
+
+    MediaProtoError
+     ├─ ProtocolError          the peer (or the file) sent something invalid
+     │   ├─ ParseError         malformed bytes or text
+     │   └─ LimitExceeded      valid, but over a configured limit (size, count, rate)
+     └─ LocalProtocolError     the caller used the API wrongly (wrong state, bad argument)
+
+Untrusted input never escapes a parser as ``IndexError``, ``struct.error``, ``KeyError``,
+``ValueError``, ``UnicodeDecodeError``, ``AssertionError`` or ``RecursionError``: only as a
+:class:`ProtocolError` subclass. Where the position of the fault is known, the error carries it as
+:attr:`ProtocolError.offset` (a byte offset into the input) or :attr:`ProtocolError.line` (a 1-based
+line number in text input), and both appear in the message.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "MediaProtoError",
+    "ProtocolError",
+    "ParseError",
+    "LimitExceeded",
+    "LocalProtocolError",
+]
+
+
+class MediaProtoError(Exception):
+    """Base class of every exception mediaproto raises on purpose."""
+
+
+class ProtocolError(MediaProtoError):
+    """The peer, or the file, sent something this library will not accept.
+
+    :param message: what was wrong, in words a user can act on.
+    :param offset: byte offset into the input where the fault was found, if known.
+    :param line: 1-based line number in text input where the fault was found, if known.
+    """
+
+    def __init__(self, message: str, *, offset: int | None = None, line: int | None = None) -> None:
+        self.message = message
+        self.offset = offset
+        self.line = line
+        where = []
+        if line is not None:
+            where.append(f"line {line}")
+        if offset is not None:
+            where.append(f"offset {offset}")
+        super().__init__(f"{message} (at {', '.join(where)})" if where else message)
+
+
+class ParseError(ProtocolError):
+    """Malformed bytes or text: the input does not follow the format."""
+
+
+class LimitExceeded(ProtocolError):
+    """Well-formed input that goes past a configured limit (size, count, nesting, rate)."""
+
+
+class LocalProtocolError(MediaProtoError):
+    """The caller used the API wrongly: a call in the wrong state, or an invalid argument.
+
+    A connection that has raised a :class:`ProtocolError` is broken; every later call on it raises
+    this.
+    """
