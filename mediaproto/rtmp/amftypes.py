@@ -1,0 +1,110 @@
+"""The Python values AMF0 and AMF3 share, and the decoding limits.
+
+How AMF values map to Python (both versions):
+
+==========================  ==========================================================
+AMF                          Python
+==========================  ==========================================================
+number / double              :class:`float` (an :class:`int` encodes as a number in AMF0;
+                             AMF3 integers decode to :class:`int`)
+boolean                      :class:`bool`
+string / long string         :class:`str`
+null                         ``None``
+undefined                    :data:`UNDEFINED`
+unsupported (AMF0)           :data:`UNSUPPORTED`
+anonymous object             :class:`dict` (string keys)
+typed object                 :class:`TypedObject`
+ECMA array (AMF0)            :class:`EcmaArray` (a :class:`dict` subclass)
+strict / dense array         :class:`list`
+date                         an aware :class:`datetime.datetime` in UTC
+XML document                 :class:`XmlDocument` (a :class:`str` subclass)
+XML (AMF3)                   :class:`Xml` (a :class:`str` subclass)
+ByteArray (AMF3)             :class:`bytes`
+==========================  ==========================================================
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "Limits",
+    "Sentinel",
+    "UNDEFINED",
+    "UNSUPPORTED",
+    "XmlDocument",
+    "Xml",
+    "EcmaArray",
+    "TypedObject",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Bounds on what one AMF decode may build, against nesting and size bombs.
+
+    :param max_depth: deepest nesting of objects and arrays (the top-level value is depth 1).
+    :param max_items: total entries (array elements, object properties, vector items) in one
+        decoded value; every entry also costs at least one input byte, so no declared count can make
+        the decoder allocate more than the input justifies.
+    :param max_string: longest string, XML document or byte array in bytes.
+    """
+
+    max_depth: int = 64
+    max_items: int = 1_000_000
+    max_string: int = 16 * 1024 * 1024
+
+
+class Sentinel(enum.Enum):
+    """The AMF values without a Python counterpart."""
+
+    UNDEFINED = "undefined"
+    UNSUPPORTED = "unsupported"
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+#: AMF ``undefined`` (AMF0 marker 0x06, AMF3 marker 0x00).
+UNDEFINED = Sentinel.UNDEFINED
+#: AMF0 ``unsupported`` (marker 0x0D).
+UNSUPPORTED = Sentinel.UNSUPPORTED
+
+
+class XmlDocument(str):
+    """An XML document (AMF0 marker 0x0F, AMF3 legacy XMLDocument marker 0x07), as text."""
+
+    __slots__ = ()
+
+
+class Xml(str):
+    """An E4X XML value (AMF3 marker 0x0B), as text."""
+
+    __slots__ = ()
+
+
+class EcmaArray(dict):  # type: ignore[type-arg]
+    """An AMF0 ECMA array: an associative array with string keys (``onMetaData`` uses it).
+
+    The count written before the entries is only a hint: FFmpeg and others write it, but the
+    entries run until the object end marker, and the decoder does not trust the count.
+    """
+
+    __slots__ = ()
+
+
+@dataclass(eq=True)
+class TypedObject:
+    """An object of a named class (AMF0 typed object, AMF3 object with a class name).
+
+    :param class_name: the class alias, as the peer named it.
+    :param properties: its properties (for AMF3: the sealed members then the dynamic ones).
+    """
+
+    class_name: str
+    properties: dict[str, Any] = field(default_factory=dict)
+
+    def __getitem__(self, key: str) -> Any:
+        return self.properties[key]
