@@ -5,7 +5,8 @@ The AMF codecs are modules of their own (both have ``dumps``/``loads``): use
 """
 
 from . import amf0, amf3
-from .amftypes import UNDEFINED, UNSUPPORTED, EcmaArray, Limits as AmfLimits, TypedObject, Xml, XmlDocument
+from .amftypes import UNDEFINED, UNSUPPORTED, EcmaArray, TypedObject, Xml, XmlDocument
+from .amftypes import Limits as AmfLimits
 
 __all__ = [
     "amf0",

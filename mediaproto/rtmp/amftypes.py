@@ -26,6 +26,7 @@ ByteArray (AMF3)             :class:`bytes`
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +39,13 @@ __all__ = [
     "Xml",
     "EcmaArray",
     "TypedObject",
+    "MixedArray",
+    "IntVector",
+    "UIntVector",
+    "DoubleVector",
+    "ObjectVector",
+    "Dictionary",
+    "is_amf3_only",
 ]
 
 
@@ -108,3 +116,73 @@ class TypedObject:
 
     def __getitem__(self, key: str) -> Any:
         return self.properties[key]
+
+
+# The AMF3-only values.
+
+
+@dataclass
+class MixedArray:
+    """An AMF3 array with both an associative (string keys) and a dense part."""
+
+    dense: list[Any] = field(default_factory=list)
+    associative: dict[str, Any] = field(default_factory=dict)
+
+
+class IntVector(list):  # type: ignore[type-arg]
+    """``Vector.<int>`` (marker 0x0D); ``fixed`` is the vector's fixed-length flag."""
+
+    __slots__ = ("fixed",)
+
+    def __init__(self, items: Iterable[int] = (), fixed: bool = False) -> None:
+        super().__init__(items)
+        self.fixed = fixed
+
+
+class UIntVector(list):  # type: ignore[type-arg]
+    """``Vector.<uint>`` (marker 0x0E)."""
+
+    __slots__ = ("fixed",)
+
+    def __init__(self, items: Iterable[int] = (), fixed: bool = False) -> None:
+        super().__init__(items)
+        self.fixed = fixed
+
+
+class DoubleVector(list):  # type: ignore[type-arg]
+    """``Vector.<Number>`` (marker 0x0F)."""
+
+    __slots__ = ("fixed",)
+
+    def __init__(self, items: Iterable[float] = (), fixed: bool = False) -> None:
+        super().__init__(items)
+        self.fixed = fixed
+
+
+class ObjectVector(list):  # type: ignore[type-arg]
+    """``Vector.<T>`` of objects (marker 0x10); ``type_name`` is T's class name (``""`` for ``*``)."""
+
+    __slots__ = ("fixed", "type_name")
+
+    def __init__(self, items: Iterable[Any] = (), fixed: bool = False, type_name: str = "") -> None:
+        super().__init__(items)
+        self.fixed = fixed
+        self.type_name = type_name
+
+
+class Dictionary(list):  # type: ignore[type-arg]
+    """An AMF3 ``flash.utils.Dictionary`` as a list of ``(key, value)`` pairs (keys may be objects)."""
+
+    __slots__ = ("weak_keys",)
+
+    def __init__(self, items: Iterable[tuple[Any, Any]] = (), weak_keys: bool = False) -> None:
+        super().__init__(items)
+        self.weak_keys = weak_keys
+
+
+_VECTOR_TYPES = (IntVector, UIntVector, DoubleVector, ObjectVector)
+
+
+def is_amf3_only(value: object) -> bool:
+    """Whether ``value`` has no AMF0 form (AMF0 writes it through the AVM+ switch)."""
+    return isinstance(value, (Xml, MixedArray, Dictionary, *_VECTOR_TYPES))
