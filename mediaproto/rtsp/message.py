@@ -1,0 +1,321 @@
+"""RTSP messages and their Sans-IO parser (RFC 2326, RFC 7826 where cheap).
+
+:class:`MessageParser` takes bytes in any split and returns :class:`Request`, :class:`Response` and
+:class:`InterleavedFrame` events in order. It works like h11's receive buffer: one ``bytearray``
+with a read offset, compacted now and then, and a remembered search position so that looking for
+the end of a head never rescans bytes; a 10 MB burst of interleaved frames costs the same per byte
+as small reads.
+
+Framing is never guessed: conflicting ``Content-Length`` headers, a negative or non-numeric length,
+a head past the size limit, or (when strict) a bare LF line ending are errors. ``lenient=True``
+accepts bare LF line endings, as some cameras send them.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from ..errors import LimitExceeded, LocalProtocolError, ParseError
+
+__all__ = ["Headers", "Request", "Response", "InterleavedFrame", "Limits", "MessageParser", "Event"]
+
+_INTERLEAVED = struct.Struct(">BBH")
+_VERSIONS = ("RTSP/1.0", "RTSP/2.0")
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+
+
+class Headers:
+    """An ordered list of header fields with case-insensitive lookup; repeated names are kept."""
+
+    __slots__ = ("_items",)
+
+    def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
+        self._items: list[tuple[str, str]] = list(items)
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        """The value of the first field called ``name`` (any case), or ``default``."""
+        low = name.lower()
+        for key, value in self._items:
+            if key.lower() == low:
+                return value
+        return default
+
+    def get_all(self, name: str) -> list[str]:
+        """Every value of fields called ``name``, in order."""
+        low = name.lower()
+        return [v for k, v in self._items if k.lower() == low]
+
+    def set(self, name: str, value: str) -> None:
+        """Replace every field called ``name`` with one, kept at the first one's place (or appended)."""
+        low = name.lower()
+        out: list[tuple[str, str]] = []
+        done = False
+        for k, v in self._items:
+            if k.lower() == low:
+                if not done:
+                    out.append((name, value))
+                    done = True
+            else:
+                out.append((k, v))
+        if not done:
+            out.append((name, value))
+        self._items = out
+
+    def add(self, name: str, value: str) -> None:
+        """Append a field (even when one of that name exists)."""
+        self._items.append((name, value))
+
+    def remove(self, name: str) -> None:
+        """Remove every field called ``name``."""
+        low = name.lower()
+        self._items = [(k, v) for k, v in self._items if k.lower() != low]
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self.get(name) is not None
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Headers) and self._items == other._items
+
+    def __repr__(self) -> str:
+        return f"Headers({self._items!r})"
+
+    def encode(self) -> bytes:
+        """The header lines, each ending in CRLF."""
+        return "".join(f"{k}: {v}\r\n" for k, v in self._items).encode("utf-8")
+
+    @property
+    def cseq(self) -> int | None:
+        """The ``CSeq`` header as an int, or None when absent or not a number."""
+        value = self.get("CSeq")
+        return int(value) if value is not None and value.strip().isdigit() else None
+
+
+def _with_length(headers: Headers, body: bytes) -> Headers:
+    if body and "Content-Length" not in headers:
+        headers = Headers(headers)
+        headers.add("Content-Length", str(len(body)))
+    return headers
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """An RTSP request: ``OPTIONS rtsp://host/path RTSP/1.0``, headers, and a body."""
+
+    method: str
+    uri: str
+    headers: Headers = field(default_factory=Headers)
+    body: bytes = b""
+    version: str = "RTSP/1.0"
+
+    def __bytes__(self) -> bytes:
+        head = f"{self.method} {self.uri} {self.version}\r\n".encode("utf-8")
+        return head + _with_length(self.headers, self.body).encode() + b"\r\n" + self.body
+
+    @property
+    def cseq(self) -> int | None:
+        """The request's CSeq."""
+        return self.headers.cseq
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """An RTSP response: ``RTSP/1.0 200 OK``, headers, and a body."""
+
+    status_code: int
+    reason: str = "OK"
+    headers: Headers = field(default_factory=Headers)
+    body: bytes = b""
+    version: str = "RTSP/1.0"
+
+    def __bytes__(self) -> bytes:
+        head = f"{self.version} {self.status_code} {self.reason}\r\n".encode("utf-8")
+        return head + _with_length(self.headers, self.body).encode() + b"\r\n" + self.body
+
+    @property
+    def cseq(self) -> int | None:
+        """The response's CSeq (None when a server left it out, as live555 sometimes does)."""
+        return self.headers.cseq
+
+
+@dataclass(frozen=True, slots=True)
+class InterleavedFrame:
+    """One ``$``-framed packet on the RTSP connection (RFC 2326 section 10.12)."""
+
+    channel: int
+    data: bytes
+
+    def __bytes__(self) -> bytes:
+        if len(self.data) > 0xFFFF:
+            raise LocalProtocolError(f"interleaved frame of {len(self.data)} bytes exceeds 65535")
+        return _INTERLEAVED.pack(0x24, self.channel, len(self.data)) + self.data
+
+
+Event = Request | Response | InterleavedFrame
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds on what a peer can make the parser hold (defaults follow gortsplib)."""
+
+    max_head_bytes: int = 64 * 1024
+    max_headers: int = 255
+    max_header_name: int = 512
+    max_header_value: int = 2048
+    max_body_bytes: int = 1024 * 1024
+
+
+class MessageParser:
+    """Parse a byte stream into RTSP messages and interleaved frames.
+
+    :param limits: size bounds; going past one raises :class:`~mediaproto.errors.LimitExceeded`.
+    :param lenient: accept bare LF line endings.
+    """
+
+    def __init__(self, limits: Limits | None = None, *, lenient: bool = False) -> None:
+        self.limits = limits or Limits()
+        self.lenient = lenient
+        self._buf = bytearray()
+        self._pos = 0
+        self._search = 0  # where the search for the end of the current head resumes
+        self._consumed = 0  # bytes dropped from the front of _buf, for error offsets
+
+    @property
+    def buffered(self) -> int:
+        """Bytes received and not yet returned as an event."""
+        return len(self._buf) - self._pos
+
+    def feed(self, data: bytes | bytearray | memoryview) -> list[Event]:
+        """Add ``data`` and return every complete event it finishes, in order."""
+        buf = self._buf
+        buf += data
+        events: list[Event] = []
+        append = events.append
+        while True:
+            pos = self._pos
+            avail = len(buf) - pos
+            if avail <= 0:
+                break
+            if buf[pos] == 0x24:  # '$'
+                if avail < 4:
+                    break
+                _, channel, length = _INTERLEAVED.unpack_from(buf, pos)
+                end = pos + 4 + length
+                if end > len(buf):
+                    break
+                append(InterleavedFrame(channel, bytes(buf[pos + 4:end])))
+                self._pos = self._search = end
+                continue
+            if buf[pos] in (0x0D, 0x0A):  # stray line endings between messages
+                self._pos = self._search = pos + 1
+                continue
+            event = self._parse_message(buf, pos)
+            if event is None:
+                break
+            append(event)
+        if self._pos > 65536 and self._pos * 2 > len(buf):
+            del buf[: self._pos]
+            self._consumed += self._pos
+            self._search -= self._pos
+            self._pos = 0
+        return events
+
+    def _find_head_end(self, buf: bytearray, pos: int) -> tuple[int, int]:
+        start = max(pos, self._search - 3)
+        end = buf.find(b"\r\n\r\n", start)
+        if end >= 0:
+            return end, end + 4
+        if self.lenient:
+            end = buf.find(b"\n\n", start)
+            if end >= 0:
+                return end, end + 2
+            end = buf.find(b"\n\r\n", start)
+            if end >= 0:
+                return end, end + 3
+        self._search = len(buf)
+        return -1, -1
+
+    def _parse_message(self, buf: bytearray, pos: int) -> Request | Response | None:
+        limits = self.limits
+        head_end, body_start = self._find_head_end(buf, pos)
+        if head_end < 0:
+            if len(buf) - pos > limits.max_head_bytes:
+                raise LimitExceeded(f"message head longer than {limits.max_head_bytes} bytes",
+                                    offset=self._consumed + pos)
+            return None
+        if head_end - pos > limits.max_head_bytes:
+            raise LimitExceeded(f"message head longer than {limits.max_head_bytes} bytes", offset=self._consumed + pos)
+        offset = self._consumed + pos
+        head = bytes(buf[pos:head_end])
+        if not self.lenient and head.count(b"\n") != head.count(b"\r\n"):
+            raise ParseError("bare LF line ending in message head", offset=offset)
+        try:
+            text = head.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ParseError("message head is not UTF-8", offset=offset) from None
+        lines = text.replace("\r\n", "\n").split("\n")
+        start_line = lines[0]
+        headers = self._parse_headers(lines[1:], offset)
+        length = self._content_length(headers, offset)
+        if length > limits.max_body_bytes:
+            raise LimitExceeded(f"Content-Length {length} over the limit of {limits.max_body_bytes}", offset=offset)
+        if body_start + length > len(buf):
+            self._search = head_end  # the head is found again at once when the body is in
+            return None
+        body = bytes(buf[body_start:body_start + length])
+        self._pos = self._search = body_start + length
+        parts = start_line.split(" ", 2)
+        if start_line.startswith("RTSP/"):
+            if len(parts) < 2 or parts[0] not in _VERSIONS or not (parts[1].isdigit() and len(parts[1]) == 3):
+                raise ParseError(f"malformed status line {start_line[:80]!r}", offset=offset)
+            return Response(int(parts[1]), parts[2] if len(parts) > 2 else "", headers, body, parts[0])
+        if len(parts) != 3 or parts[2] not in _VERSIONS or not _TOKEN.fullmatch(parts[0]) or not parts[1]:
+            raise ParseError(f"malformed request line {start_line[:80]!r}", offset=offset)
+        return Request(parts[0], parts[1], headers, body, parts[2])
+
+    def _parse_headers(self, lines: list[str], offset: int) -> Headers:
+        limits = self.limits
+        items: list[tuple[str, str]] = []
+        for line in lines:
+            if line[:1] in (" ", "\t"):  # obsolete line folding
+                if not items:
+                    raise ParseError("continuation line before any header", offset=offset)
+                name, value = items[-1]
+                items[-1] = (name, value + " " + line.strip())
+                continue
+            name, sep, value = line.partition(":")
+            name = name.strip()
+            if not sep or not name or " " in name:
+                raise ParseError(f"malformed header line {line[:80]!r}", offset=offset)
+            if len(name) > limits.max_header_name:
+                raise LimitExceeded(f"header name longer than {limits.max_header_name}", offset=offset)
+            items.append((name, value.strip()))
+            if len(items) > limits.max_headers:
+                raise LimitExceeded(f"more than {limits.max_headers} headers", offset=offset)
+        for name, value in items:
+            if len(value) > limits.max_header_value:
+                raise LimitExceeded(f"header {name} longer than {limits.max_header_value}", offset=offset)
+        return Headers(items)
+
+    @staticmethod
+    def _content_length(headers: Headers, offset: int) -> int:
+        values = headers.get_all("Content-Length")
+        if not values:
+            return 0
+        lengths = set()
+        for value in values:
+            value = value.strip()
+            if not value.isdigit() or not value.isascii():
+                raise ParseError(f"invalid Content-Length {value!r}", offset=offset)
+            lengths.add(int(value))
+        if len(lengths) > 1:
+            raise ParseError(f"conflicting Content-Length headers {values}", offset=offset)
+        return lengths.pop()
