@@ -35,8 +35,10 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from dataclasses import field as _field
 
 from ..errors import LimitExceeded, LocalProtocolError, ParseError
+from .amftypes import Limits as AmfLimits
 
 __all__ = ["Message", "Limits", "ChunkDecoder", "ChunkEncoder", "DEFAULT_CHUNK_SIZE", "MAX_CHUNK_SIZE"]
 
@@ -80,13 +82,13 @@ class Limits:
     :param max_message_size: largest message body accepted (10 MiB, as gortmplib).
     :param max_chunk_streams: most chunk streams with state at once.
     :param max_buffered_bytes: most bytes of unfinished messages held across all chunk streams.
-    :param max_amf_depth: deepest nesting accepted in AMF values of commands and data messages.
+    :param amf: limits for the AMF values of commands and data messages (used by the sessions).
     """
 
     max_message_size: int = 10 * 1024 * 1024
     max_chunk_streams: int = 64
     max_buffered_bytes: int = 24 * 1024 * 1024
-    max_amf_depth: int = 32
+    amf: AmfLimits = _field(default_factory=AmfLimits)
 
 
 class _InStream:
