@@ -1,0 +1,67 @@
+"""HLS: m3u8 playlists (RFC 8216 and its successor draft, LL-HLS included) and a live segmenter.
+
+::
+
+    from mediaproto import hls
+    playlist = hls.parse(text)          # MediaPlaylist or MultivariantPlaylist
+    assert playlist.dumps() == text     # byte-exact for well-formed input
+
+See :mod:`mediaproto.hls.playlist`, :mod:`mediaproto.hls.multivariant`, :mod:`mediaproto.hls.tags`
+and :mod:`mediaproto.hls.segmenter`.
+"""
+
+from .attributes import Enumerated, Resolution
+from .lines import Limits
+from .multivariant import MultivariantPlaylist, Variant
+from .playlist import MediaPlaylist, Segment, merge_delta, parse, parse_media
+from .tags import (
+    ByteRange,
+    ContentSteering,
+    DateRange,
+    Define,
+    IFrameStreamInf,
+    Key,
+    Map,
+    Media,
+    PartialSegment,
+    PartInf,
+    PreloadHint,
+    RenditionReport,
+    ServerControl,
+    SessionData,
+    SessionKey,
+    Skip,
+    Start,
+    StreamInf,
+)
+
+__all__ = [
+    "parse",
+    "parse_media",
+    "merge_delta",
+    "Limits",
+    "MediaPlaylist",
+    "MultivariantPlaylist",
+    "Segment",
+    "Variant",
+    "StreamInf",
+    "IFrameStreamInf",
+    "Media",
+    "SessionData",
+    "SessionKey",
+    "ContentSteering",
+    "Key",
+    "Map",
+    "DateRange",
+    "ByteRange",
+    "PartialSegment",
+    "PartInf",
+    "ServerControl",
+    "PreloadHint",
+    "RenditionReport",
+    "Skip",
+    "Start",
+    "Define",
+    "Resolution",
+    "Enumerated",
+]
