@@ -208,7 +208,17 @@ class AacDepacketizer(Depacketizer):
     lost a fragment is dropped and counted in :attr:`lost_units`.
     """
 
-    __slots__ = ("strict", "_layout", "_duration", "_adts", "_frag", "_frag_ts", "_frag_size", "_frag_have")
+    __slots__ = (
+        "strict",
+        "_layout",
+        "_duration",
+        "_adts",
+        "_frag",
+        "_frag_ts",
+        "_frag_size",
+        "_frag_have",
+        "_drop_ts",
+    )
 
     def __init__(
         self,
@@ -233,10 +243,12 @@ class AacDepacketizer(Depacketizer):
         self._frag_ts = 0
         self._frag_size = 0
         self._frag_have = 0
+        self._drop_ts: int | None = None
 
     def _drop_fragment(self) -> None:
         if self._frag is not None:
             self._frag = None
+            self._drop_ts = self._frag_ts
             self.lost_units += 1
 
     def _unwrap_au(self, au: bytes) -> bytes:
@@ -289,6 +301,10 @@ class AacDepacketizer(Depacketizer):
                 return out
         if len(headers) == 1 and headers[0][0] > data_size:
             size = headers[0][0]
+            if ts == self._drop_ts:  # the rest of an AU already counted as lost
+                if packet.marker:
+                    self._drop_ts = None
+                return out
             if size > self.limits.max_unit_size:
                 self.lost_units += 1
                 self._ready = out
