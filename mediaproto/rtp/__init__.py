@@ -9,6 +9,29 @@ from .packet import (
     RtpPacket,
     is_rtcp,
 )
+from .rtcp import (
+    ApplicationDefined,
+    Goodbye,
+    ReceiverReport,
+    ReportBlock,
+    RtcpPacket,
+    SdesChunk,
+    SenderReport,
+    SourceDescription,
+    parse_compound,
+    serialize_compound,
+    validate_compound,
+)
+from .rtcp_base import RawRtcpPacket
+from .rtcp_feedback import (
+    FullIntraRequest,
+    GenericNack,
+    PictureLossIndication,
+    ReceiverEstimatedMaxBitrate,
+    SliceLossIndication,
+    TransportWideFeedback,
+)
+from .rtcp_xr import DelaySinceLastRr, DlrrItem, ExtendedReport, RawXrBlock, ReceiverReferenceTime
 
 __all__ = [
     "RTP_VERSION",
@@ -18,4 +41,27 @@ __all__ = [
     "HeaderExtension",
     "ExtensionMap",
     "is_rtcp",
+    "RtcpPacket",
+    "ReportBlock",
+    "SenderReport",
+    "ReceiverReport",
+    "SdesChunk",
+    "SourceDescription",
+    "Goodbye",
+    "ApplicationDefined",
+    "RawRtcpPacket",
+    "GenericNack",
+    "TransportWideFeedback",
+    "PictureLossIndication",
+    "SliceLossIndication",
+    "FullIntraRequest",
+    "ReceiverEstimatedMaxBitrate",
+    "ExtendedReport",
+    "ReceiverReferenceTime",
+    "DelaySinceLastRr",
+    "DlrrItem",
+    "RawXrBlock",
+    "parse_compound",
+    "serialize_compound",
+    "validate_compound",
 ]

@@ -1,0 +1,464 @@
+"""RTCP (RFC 3550 section 6): SR, RR, SDES, BYE, APP and compound packets.
+
+Feedback messages (RFC 4585, RFC 5104, TWCC, REMB) live in :mod:`mediaproto.rtp.rtcp_feedback`,
+extended reports (RFC 3611) in :mod:`mediaproto.rtp.rtcp_xr`; :func:`parse_compound` decodes all of
+them and keeps every other packet type as a :class:`~mediaproto.rtp.rtcp_base.RawRtcpPacket`.
+
+>>> sr = SenderReport(ssrc=0x1234, ntp_timestamp=0, rtp_timestamp=0, packet_count=0, octet_count=0)
+>>> sdes = SourceDescription((SdesChunk(0x1234, ((SDES_CNAME, b"me@host"),)),))
+>>> parse_compound(serialize_compound([sr, sdes])) == [sr, sdes]
+True
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from typing import Callable, Iterable, Sequence, Union
+
+from ..errors import LocalProtocolError, ParseError
+from .rtcp_base import (
+    APP,
+    BYE,
+    HEADER,
+    PSFB,
+    RR,
+    RTPFB,
+    SDES,
+    SR,
+    U32,
+    XR,
+    RawRtcpPacket,
+    check_u32,
+    pad_body,
+    rtcp_header,
+    truncated,
+)
+from .rtcp_feedback import FeedbackPacket, parse_psfb, parse_rtpfb
+from .rtcp_xr import ExtendedReport
+
+__all__ = [
+    "ReportBlock",
+    "SenderReport",
+    "ReceiverReport",
+    "SdesChunk",
+    "SourceDescription",
+    "Goodbye",
+    "ApplicationDefined",
+    "RtcpPacket",
+    "parse_compound",
+    "serialize_compound",
+    "validate_compound",
+    "SDES_END",
+    "SDES_CNAME",
+    "SDES_NAME",
+    "SDES_EMAIL",
+    "SDES_PHONE",
+    "SDES_LOC",
+    "SDES_TOOL",
+    "SDES_NOTE",
+    "SDES_PRIV",
+]
+
+_BLOCK = struct.Struct(">IIIIII")
+_SENDER_INFO = struct.Struct(">IQIII")
+_unpack_u32 = U32.unpack_from
+
+#: SDES item types (RFC 3550 6.5).
+SDES_END, SDES_CNAME, SDES_NAME, SDES_EMAIL, SDES_PHONE, SDES_LOC, SDES_TOOL, SDES_NOTE, SDES_PRIV = range(9)
+
+
+@dataclass(slots=True)
+class ReportBlock:
+    """One reception report block (RFC 3550 6.4.1), about one source.
+
+    :param ssrc: the source this block reports on (SSRC_n).
+    :param fraction_lost: packets lost since the previous report, as a fraction of 256.
+    :param packets_lost: cumulative number of packets lost (signed 24-bit: duplicates can make it
+        negative).
+    :param highest_sequence: extended highest sequence number received (cycles << 16 | seq).
+    :param jitter: interarrival jitter, in RTP timestamp units.
+    :param lsr: middle 32 bits of the NTP timestamp of the last SR from that source (0: none yet).
+    :param dlsr: delay since that SR, in units of 1/65536 s.
+    """
+
+    ssrc: int
+    fraction_lost: int = 0
+    packets_lost: int = 0
+    highest_sequence: int = 0
+    jitter: int = 0
+    lsr: int = 0
+    dlsr: int = 0
+
+    def serialize(self) -> bytes:
+        """The 24 bytes of the block."""
+        if not 0 <= self.fraction_lost <= 255:
+            raise LocalProtocolError(f"fraction_lost must be 0-255, got {self.fraction_lost}")
+        if not -0x800000 <= self.packets_lost <= 0x7FFFFF:
+            raise LocalProtocolError(f"packets_lost must fit signed 24 bits, got {self.packets_lost}")
+        try:
+            return _BLOCK.pack(
+                self.ssrc,
+                (self.fraction_lost << 24) | (self.packets_lost & 0xFFFFFF),
+                self.highest_sequence,
+                self.jitter,
+                self.lsr,
+                self.dlsr,
+            )
+        except struct.error as exc:
+            raise LocalProtocolError(f"report block field out of range: {exc}") from None
+
+    def __bytes__(self) -> bytes:
+        return self.serialize()
+
+
+#: One Struct per report count, for the SR sender info (or the RR SSRC) and all its blocks.
+_SR_LAYOUT = [struct.Struct(">IQIII" + "IIIIII" * n) for n in range(32)]
+_RR_LAYOUT = [struct.Struct(">I" + "IIIIII" * n) for n in range(32)]
+
+
+def _blocks(fields: tuple[int, ...], first: int, count: int) -> tuple[ReportBlock, ...]:
+    if count == 1:
+        ssrc, word, highest, jitter, lsr, dlsr = fields[first:]
+        return (ReportBlock(ssrc, word >> 24, ((word & 0xFFFFFF) ^ 0x800000) - 0x800000, highest, jitter, lsr, dlsr),)
+    out = []
+    for i in range(first, first + 6 * count, 6):
+        ssrc, word, highest, jitter, lsr, dlsr = fields[i : i + 6]
+        out.append(ReportBlock(ssrc, word >> 24, ((word & 0xFFFFFF) ^ 0x800000) - 0x800000, highest, jitter, lsr, dlsr))
+    return tuple(out)
+
+
+@dataclass(slots=True)
+class SenderReport:
+    """SR (RFC 3550 6.4.1): sender info plus reception report blocks.
+
+    :param ntp_timestamp: the 64-bit NTP timestamp (see :func:`mediaproto.clock.unix_to_ntp`).
+    :param rtp_timestamp: the RTP timestamp of the same instant.
+    :param packet_count: the sender's packet count.
+    :param octet_count: the sender's payload octet count.
+    :param profile_extension: profile-specific words after the report blocks.
+    """
+
+    ssrc: int
+    ntp_timestamp: int
+    rtp_timestamp: int
+    packet_count: int
+    octet_count: int
+    reports: tuple[ReportBlock, ...] = ()
+    profile_extension: bytes = b""
+
+    packet_type = SR
+
+    @classmethod
+    def _parse(cls, data: bytes, start: int, end: int, count: int) -> SenderReport:
+        if end - start < 24 + 24 * count:
+            raise truncated(f"SR with {count} report blocks", start - 4)
+        f = _SR_LAYOUT[count].unpack_from(data, start)
+        pos = start + 24 + 24 * count
+        return cls(f[0], f[1], f[2], f[3], f[4], _blocks(f, 5, count) if count else (), data[pos:end])
+
+    def serialize(self) -> bytes:
+        """The packet's bytes."""
+        try:
+            info = _SENDER_INFO.pack(self.ssrc, self.ntp_timestamp, self.rtp_timestamp, self.packet_count, self.octet_count)
+        except struct.error as exc:
+            raise LocalProtocolError(f"SR field out of range: {exc}") from None
+        body = b"".join([info, *(r.serialize() for r in self.reports), self.profile_extension])
+        return rtcp_header(len(self.reports), SR, len(body)) + body
+
+    def __bytes__(self) -> bytes:
+        return self.serialize()
+
+
+@dataclass(slots=True)
+class ReceiverReport:
+    """RR (RFC 3550 6.4.2): the reporter's SSRC and its reception report blocks."""
+
+    ssrc: int
+    reports: tuple[ReportBlock, ...] = ()
+    profile_extension: bytes = b""
+
+    packet_type = RR
+
+    @classmethod
+    def _parse(cls, data: bytes, start: int, end: int, count: int) -> ReceiverReport:
+        if end - start < 4 + 24 * count:
+            raise truncated(f"RR with {count} report blocks", start - 4)
+        fields = _RR_LAYOUT[count].unpack_from(data, start)
+        pos = start + 4 + 24 * count
+        return cls(fields[0], _blocks(fields, 1, count) if count else (), data[pos:end])
+
+    def serialize(self) -> bytes:
+        """The packet's bytes."""
+        check_u32(self.ssrc, "ssrc")
+        body = b"".join([U32.pack(self.ssrc), *(r.serialize() for r in self.reports), self.profile_extension])
+        return rtcp_header(len(self.reports), RR, len(body)) + body
+
+    def __bytes__(self) -> bytes:
+        return self.serialize()
+
+
+@dataclass(slots=True)
+class SdesChunk:
+    """The SDES items of one source: ``(item type, value)`` pairs (``SDES_CNAME`` ... ``SDES_PRIV``).
+
+    Values are raw bytes (UTF-8 text by RFC 3550; a PRIV value keeps its prefix-length octet and
+    prefix).
+    """
+
+    ssrc: int
+    items: tuple[tuple[int, bytes], ...] = ()
+
+    @property
+    def cname(self) -> str | None:
+        """The CNAME item as text (invalid UTF-8 replaced), or ``None``."""
+        for kind, value in self.items:
+            if kind == SDES_CNAME:
+                return value.decode("utf-8", "replace")
+        return None
+
+
+@dataclass(slots=True)
+class SourceDescription:
+    """SDES (RFC 3550 6.5): one chunk per source."""
+
+    chunks: tuple[SdesChunk, ...] = ()
+
+    packet_type = SDES
+
+    @classmethod
+    def _parse(cls, data: bytes, start: int, end: int, count: int, lenient: bool = False) -> SourceDescription:
+        chunks = []
+        pos = start
+        for _ in range(count):
+            if pos + 4 > end:
+                raise truncated("SDES chunk", pos)
+            (ssrc,) = _unpack_u32(data, pos)
+            pos += 4
+            items = []
+            while pos < end:
+                kind = data[pos]
+                if kind == SDES_END:
+                    pos += 4 - ((pos - start) & 3)
+                    break
+                value_end = pos + 2 + data[pos + 1] if pos + 1 < end else end + 1
+                if value_end > end:
+                    raise truncated("SDES item", pos)
+                items.append((kind, data[pos + 2 : value_end]))
+                pos = value_end
+            else:
+                if not lenient:  # QUIRKS: "SDES without the END item (some servers)"
+                    raise ParseError("SDES chunk has no END item", offset=pos)
+            chunks.append(SdesChunk(ssrc, tuple(items)))
+        if pos < end and any(data[pos:end]):
+            raise ParseError(f"SDES has {end - pos} bytes after its {count} chunks", offset=pos)
+        return cls(tuple(chunks))
+
+    def serialize(self) -> bytes:
+        """The packet's bytes (each chunk ends with END and null octets to a 32-bit boundary)."""
+        parts = []
+        for chunk in self.chunks:
+            check_u32(chunk.ssrc, "SDES ssrc")
+            items = [U32.pack(chunk.ssrc)]
+            size = 4
+            for kind, value in chunk.items:
+                if not 1 <= kind <= 255 or len(value) > 255:
+                    raise LocalProtocolError(f"SDES item type must be 1-255 and value at most 255 bytes, got {kind}")
+                items.append(bytes((kind, len(value))))
+                items.append(bytes(value))
+                size += 2 + len(value)
+            items.append(bytes(4 - (size & 3)))
+            parts.append(b"".join(items))
+        body = b"".join(parts)
+        return rtcp_header(len(self.chunks), SDES, len(body)) + body
+
+    def __bytes__(self) -> bytes:
+        return self.serialize()
+
+
+@dataclass(slots=True)
+class Goodbye:
+    """BYE (RFC 3550 6.6): the sources leaving and an optional reason (UTF-8 text as bytes)."""
+
+    sources: tuple[int, ...] = ()
+    reason: bytes | None = None
+
+    packet_type = BYE
+
+    @classmethod
+    def _parse(cls, data: bytes, start: int, end: int, count: int) -> Goodbye:
+        pos = start + 4 * count
+        if pos > end:
+            raise truncated(f"BYE with {count} sources", start - 4)
+        sources = struct.unpack_from(f">{count}I", data, start)
+        reason = None
+        if pos < end:
+            length = data[pos]
+            if pos + 1 + length > end:
+                raise truncated("BYE reason", pos)
+            reason = data[pos + 1 : pos + 1 + length]
+        return cls(sources, reason)
+
+    def serialize(self) -> bytes:
+        """The packet's bytes (the reason null-padded to a 32-bit boundary)."""
+        if len(self.sources) > 31:
+            raise LocalProtocolError(f"a BYE carries at most 31 sources, got {len(self.sources)}")
+        for s in self.sources:
+            check_u32(s, "BYE source")
+        body = struct.pack(f">{len(self.sources)}I", *self.sources)
+        if self.reason is not None:
+            if len(self.reason) > 255:
+                raise LocalProtocolError("BYE reason longer than 255 bytes")
+            text = bytes((len(self.reason),)) + bytes(self.reason)
+            body += text + bytes(-len(text) % 4)
+        return rtcp_header(len(self.sources), BYE, len(body)) + body
+
+    def __bytes__(self) -> bytes:
+        return self.serialize()
+
+
+@dataclass(slots=True)
+class ApplicationDefined:
+    """APP (RFC 3550 6.7).
+
+    :param subtype: 5 bits.
+    :param name: 4 ASCII characters, as bytes.
+    :param data: application data, whole 32-bit words.
+    """
+
+    subtype: int
+    ssrc: int
+    name: bytes
+    data: bytes = b""
+
+    packet_type = APP
+
+    @classmethod
+    def _parse(cls, data: bytes, start: int, end: int, count: int) -> ApplicationDefined:
+        if end - start < 8:
+            raise truncated("APP", start - 4)
+        (ssrc,) = U32.unpack_from(data, start)
+        return cls(count, ssrc, data[start + 4 : start + 8], data[start + 8 : end])
+
+    def serialize(self) -> bytes:
+        """The packet's bytes."""
+        if len(self.name) != 4:
+            raise LocalProtocolError(f"APP name must be 4 bytes, got {self.name!r}")
+        check_u32(self.ssrc, "APP ssrc")
+        body = U32.pack(self.ssrc) + bytes(self.name) + bytes(self.data)
+        return rtcp_header(self.subtype, APP, len(body)) + body
+
+    def __bytes__(self) -> bytes:
+        return self.serialize()
+
+
+#: Any decoded RTCP packet.
+RtcpPacket = Union[
+    SenderReport,
+    ReceiverReport,
+    SourceDescription,
+    Goodbye,
+    ApplicationDefined,
+    FeedbackPacket,
+    ExtendedReport,
+    RawRtcpPacket,
+]
+
+parse_sr = SenderReport._parse
+parse_sdes = SourceDescription._parse
+
+_PARSERS: dict[int, Callable[[bytes, int, int, int], RtcpPacket]] = {
+    SR: SenderReport._parse,
+    RR: ReceiverReport._parse,
+    BYE: Goodbye._parse,
+    APP: ApplicationDefined._parse,
+    RTPFB: parse_rtpfb,
+    PSFB: parse_psfb,
+    XR: ExtendedReport._parse,
+}
+
+
+def parse_compound(data: bytes, *, strict: bool = False, sdes_without_end: bool = False) -> list[RtcpPacket]:
+    """Parse a compound RTCP packet (one datagram, or one interleaved frame) into its packets.
+
+    Unknown packet types, and feedback messages of unknown FMT, come back as
+    :class:`~mediaproto.rtp.rtcp_base.RawRtcpPacket`. Padding (P bit) is removed.
+
+    :param strict: also apply the RFC 3550 A.2 checks (first packet SR or RR, padding only in the
+        last packet, a CNAME present: see :func:`validate_compound`).
+    :param sdes_without_end: accept an SDES chunk that ends without the END item (QUIRKS: some
+        servers send it so).
+    :raises ParseError: on a version other than 2, a length that overruns the datagram, invalid
+        padding, or a malformed packet body.
+    """
+    out: list[RtcpPacket] = []
+    total = len(data)
+    pos = 0
+    unpack = HEADER.unpack_from
+    parsers = _PARSERS
+    if total < 4:
+        raise ParseError(f"RTCP packet shorter than 4 bytes ({total})", offset=0)
+    while pos < total:
+        if pos + 4 > total:
+            raise ParseError("RTCP header truncated", offset=pos)
+        b0, packet_type, words = unpack(data, pos)
+        if b0 & 0xC0 != 0x80:
+            raise ParseError(f"RTCP version {b0 >> 6}, expected 2", offset=pos)
+        start = pos + 4
+        end = start + 4 * words
+        if end > total:
+            raise ParseError(f"RTCP packet of {words} words overruns the datagram", offset=pos)
+        body_end = end
+        if b0 & 0x20 and not (packet_type == RTPFB and b0 & 0x1F == 15):  # TWCC: see its class
+            pad = data[end - 1] if end > start else 0
+            if pad == 0 or pad > end - start:
+                raise ParseError(f"RTCP padding count {pad} invalid", offset=end - 1)
+            if strict and end != total:
+                raise ParseError("RTCP padding bit set on a packet that is not the last", offset=pos)
+            body_end -= pad
+        count = b0 & 0x1F
+        try:
+            if packet_type == SR:
+                out.append(parse_sr(data, start, body_end, count))
+            elif packet_type == SDES:
+                out.append(parse_sdes(data, start, body_end, count, sdes_without_end))
+            elif packet_type == RTPFB:
+                out.append(parse_rtpfb(data, start, body_end, count))
+            else:
+                parser = parsers.get(packet_type)
+                if parser is not None:
+                    out.append(parser(data, start, body_end, count))
+                else:
+                    out.append(RawRtcpPacket(packet_type, count, data[start:body_end]))
+        except struct.error:
+            raise ParseError(f"RTCP packet type {packet_type} truncated", offset=pos) from None
+        pos = end
+    if strict:
+        validate_compound(out)
+    return out
+
+
+def serialize_compound(packets: Iterable[RtcpPacket]) -> bytes:
+    """The bytes of a compound packet: each packet's bytes, one after the other."""
+    return b"".join([p.serialize() for p in packets])
+
+
+def validate_compound(packets: Sequence[RtcpPacket], *, require_cname: bool = True) -> None:
+    """Check the RFC 3550 rules for a compound packet (section 6.1, the A.2 validity checks that
+    survive parsing): it is not empty, it starts with an SR or RR, and (unless ``require_cname`` is
+    false, e.g. for RFC 5506 reduced-size RTCP) it holds an SDES with a CNAME item.
+
+    The byte-level checks of A.2 (version, padding only on the last packet, lengths adding up to
+    the datagram) are made by :func:`parse_compound` with ``strict=True``.
+
+    :raises ParseError: naming the first rule broken.
+    """
+    if not packets:
+        raise ParseError("empty compound RTCP packet")
+    if not isinstance(packets[0], (SenderReport, ReceiverReport)):
+        raise ParseError(f"compound RTCP must start with SR or RR, not {type(packets[0]).__name__}")
+    if require_cname:
+        for p in packets:
+            if isinstance(p, SourceDescription) and any(c.cname is not None for c in p.chunks):
+                return
+        raise ParseError("compound RTCP has no SDES CNAME")
