@@ -187,7 +187,10 @@ class TestSource:
     def frames_until(self, t: float | Fraction) -> list[Frame]:
         """Every frame not returned yet whose time is before ``t`` seconds of stream time, in
         decode order, audio and video interleaved by time. Successive calls continue."""
-        tf = Fraction(t)
+        try:
+            tf = Fraction(t)
+        except (ValueError, OverflowError, TypeError):
+            raise LocalProtocolError(f"not a finite stream time: {t!r}") from None
         video_end = math.ceil(tf * self.frame_rate)
         audio_end = 0
         if self._audio is not None:

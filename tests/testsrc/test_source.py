@@ -149,6 +149,12 @@ def test_bad_arguments(kwargs: dict[str, object]) -> None:
         TestSource(**kwargs)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("t", [float("inf"), float("nan"), "soon"])
+def test_bad_time(t: object) -> None:
+    with pytest.raises(LocalProtocolError):
+        TestSource().frames_until(t)  # type: ignore[arg-type]
+
+
 @settings(max_examples=30, deadline=None)
 @given(
     num=st.integers(1, 240), den=st.integers(1, 1001),
