@@ -59,6 +59,11 @@ def test_h264_decodes_to_the_drawn_pictures(
         for n in range(key, min(key + gop, len(frames))):  # P-skip frames repeat their keyframe
             assert raw[n * size:(n + 1) * size] == expected, f"frame {n} differs from the drawn picture"
 
+    # FFmpeg's syntax reader (CBS) checks every parameter set and slice header field against the
+    # ranges of the standard and logs an error for any violation.
+    _, errors = _decode(ffmpeg, path, "-c", "copy", "-bsf:v", "trace_headers", "-f", "null")
+    assert errors == ""
+
     info = _probe(ffprobe, path)
     assert (info["width"], info["height"]) == (width, height)
     assert info["codec_name"] == "h264"
