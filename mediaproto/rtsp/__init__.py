@@ -4,11 +4,35 @@
   parser.
 - :mod:`mediaproto.rtsp.headers`: Transport, Session, Range, RTP-Info, Public, control URLs.
 - :mod:`mediaproto.rtsp.auth`: Basic and Digest for clients and servers.
+- :mod:`mediaproto.rtsp.server` and :mod:`mediaproto.rtsp.client`: the Sans-IO session state
+  machines, with :mod:`mediaproto.rtsp.events`; :mod:`mediaproto.rtsp.connection` and
+  :mod:`mediaproto.rtsp.streams` hold what they share (RTP over the session, tracks and formats).
 """
 
 from .auth import DigestAuthenticator
+from .client import ClientConnection
+from .connection import Datagram
+from .events import (
+    AnnounceRequested,
+    ConnectionClosed,
+    DescribeCompleted,
+    DescribeRequested,
+    FrameReceived,
+    PauseRequested,
+    PlayRequested,
+    PlayStarted,
+    RecordRequested,
+    RecordStarted,
+    Redirected,
+    RequestFailed,
+    RtcpReceived,
+    RtspEvent,
+    SessionEnded,
+    SetupCompleted,
+)
 from .headers import Range, RtpInfo, SessionHeader, TransportSpec, parse_transport, resolve_control
 from .message import Headers, InterleavedFrame, Limits, MessageParser, Request, Response
+from .server import ServerConnection, ServerState
 
 __all__ = [
     "Headers",
@@ -24,4 +48,24 @@ __all__ = [
     "RtpInfo",
     "resolve_control",
     "DigestAuthenticator",
+    "ServerConnection",
+    "ServerState",
+    "ClientConnection",
+    "Datagram",
+    "RtspEvent",
+    "DescribeRequested",
+    "AnnounceRequested",
+    "SetupCompleted",
+    "PlayRequested",
+    "RecordRequested",
+    "PauseRequested",
+    "SessionEnded",
+    "FrameReceived",
+    "RtcpReceived",
+    "DescribeCompleted",
+    "PlayStarted",
+    "RecordStarted",
+    "RequestFailed",
+    "Redirected",
+    "ConnectionClosed",
 ]

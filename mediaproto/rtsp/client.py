@@ -1,0 +1,354 @@
+"""The client side of RTSP as a Sans-IO state machine: play a stream, or publish one.
+
+Playing::
+
+    client = ClientConnection("rtsp://cam/stream", username="u", password="p")
+    client.start()
+    sock.sendall(client.data_to_send())
+    # OPTIONS -> DESCRIBE (401: answered once with Digest) -> SETUP each track -> PLAY
+    for event in client.receive_data(sock.recv(65536), now):
+        if isinstance(event, FrameReceived): ...
+
+Publishing: ``ClientConnection(url, mode="record", tracks=[...])``: OPTIONS -> ANNOUNCE -> SETUP
+(mode=record) each track -> RECORD, then :class:`~.events.RecordStarted`, after which
+:meth:`~.connection.RtspConnection.send_frame` sends frames.
+
+Media go interleaved over the connection (``transport="tcp"``) or over UDP (``transport="udp"``
+with ``udp_ports``, one (RTP, RTCP) pair of the caller's bound ports per track); a 461 answer to a
+UDP SETUP falls back to TCP. Keepalives (GET_PARAMETER, or OPTIONS when the server does not list
+it) go to the base URL at half the session timeout, and receiver reports every 5 s while playing,
+through :meth:`ClientConnection.next_timer` / :meth:`ClientConnection.handle_timer`. A response
+without CSeq belongs to the latest request (live555).
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Sequence
+
+from ..errors import LocalProtocolError, ParseError
+from ..media import Track
+from ..rtp.rtcp import SDES_CNAME, ReceiverReport, SdesChunk, SourceDescription
+from .auth import Challenge, authorization, choose_challenge, parse_challenges
+from .connection import RtspConnection, SetupTrack
+from .events import (
+    ConnectionClosed,
+    DescribeCompleted,
+    PlayStarted,
+    RecordStarted,
+    Redirected,
+    RequestFailed,
+    RtspEvent,
+)
+from .headers import Range, SessionHeader, TransportSpec, parse_public, parse_rtp_info, parse_transport, resolve_control
+from .message import Headers, Limits, Request, Response
+from .streams import MediaTrack, describe, make_depacketizer, make_packetizer, tracks_from_sdp
+
+__all__ = ["ClientConnection", "split_credentials"]
+
+_USERINFO = re.compile(r"^(rtsps?://)([^@/]*)@")
+RECEIVER_REPORT_INTERVAL = 5.0
+
+
+def split_credentials(url: str) -> tuple[str, str | None, str | None]:
+    """``rtsp://user:pass@host/p`` -> (``rtsp://host/p``, user, password)."""
+    m = _USERINFO.match(url)
+    if m is None:
+        return url, None, None
+    user, _, password = m[2].partition(":")
+    return m[1] + url[m.end():], user or None, password or None
+
+
+def _host(url: str) -> str:
+    rest = url.split("://", 1)[-1]
+    return rest.split("/", 1)[0].split("?", 1)[0]
+
+
+class ClientConnection(RtspConnection):
+    """An RTSP client session over one connection.
+
+    :param url: the stream's URL (credentials in it are used and stripped).
+    :param mode: ``"play"`` or ``"record"``.
+    :param tracks: for ``"record"``: the tracks to publish.
+    :param transport: ``"tcp"`` (interleaved) or ``"udp"``.
+    :param udp_ports: with UDP, the caller's bound (RTP, RTCP) port pair for each track.
+    :param scale: the ``Scale`` to ask for in PLAY.
+    :param rng: random source for SSRCs, sequence numbers and cnonces.
+    """
+
+    def __init__(self, url: str, *, mode: str = "play", tracks: Sequence[Track] = (), transport: str = "tcp",
+                 udp_ports: Sequence[tuple[int, int]] = (), username: str | None = None,
+                 password: str | None = None, user_agent: str = "mediaproto", scale: float | None = None,
+                 limits: Limits | None = None, lenient: bool = True, mtu: int = 1400,
+                 rng: random.Random | None = None) -> None:
+        super().__init__(limits=limits, lenient=lenient)
+        if mode not in ("play", "record"):
+            raise LocalProtocolError(f"mode must be play or record, not {mode!r}")
+        if transport not in ("tcp", "udp"):
+            raise LocalProtocolError(f"transport must be tcp or udp, not {transport!r}")
+        if mode == "record" and not tracks:
+            raise LocalProtocolError("publishing needs tracks")
+        self.url, url_user, url_password = split_credentials(url)
+        self.username = username if username is not None else url_user
+        self.password = password if password is not None else url_password
+        self.mode = mode
+        self.transport = transport
+        self.udp_ports = list(udp_ports)
+        self.user_agent = user_agent
+        self.scale = scale
+        self.mtu = mtu
+        self._rng = rng if rng is not None else random.SystemRandom()
+        self._publish_tracks = list(tracks)
+        self.base_url = self.url
+        self.session_id: str | None = None
+        self.session_timeout = 60
+        self.public: list[str] = []
+        self.media: list[MediaTrack] = []
+        self.state = "init"
+        self._cseq = 0
+        self._pending: dict[int, Request] = {}
+        self._latest: Request | None = None
+        self._challenge: Challenge | None = None
+        self._nc = 0
+        self._cnonce = f"{self._rng.getrandbits(64):016x}"
+        self._retried: set[int] = set()
+        self._setup_index = 0
+        self._last_request_time = 0.0
+        self._last_report = 0.0
+        self._ssrc = self._rng.getrandbits(32)
+
+    # -- requests -----------------------------------------------------------------------------
+    def _request(self, method: str, uri: str, headers: Sequence[tuple[str, str]] = (), body: bytes = b"") -> None:
+        self._cseq += 1
+        h = Headers([("CSeq", str(self._cseq)), ("User-Agent", self.user_agent)])
+        if self.session_id is not None and method not in ("OPTIONS", "DESCRIBE", "ANNOUNCE"):
+            h.add("Session", self.session_id)
+        if self._challenge is not None and self.username is not None:
+            self._nc += 1
+            h.add("Authorization", authorization(self._challenge, method, uri, self.username, self.password or "",
+                                                 cnonce=self._cnonce, nc=self._nc))
+        for k, v in headers:
+            h.add(k, v)
+        request = Request(method, uri, h, body)
+        self._pending[self._cseq] = request
+        self._latest = request
+        self._send(request)
+
+    def _resend(self, request: Request) -> None:
+        headers = [(k, v) for k, v in request.headers if k.lower() not in ("cseq", "user-agent", "session", "authorization")]
+        self._request(request.method, request.uri, headers, request.body)
+
+    def start(self, now: float = 0.0) -> None:
+        """Begin: send OPTIONS (then DESCRIBE or ANNOUNCE follow on their own)."""
+        self._check_usable()
+        if self.state != "init":
+            raise LocalProtocolError("start() was called already")
+        self.state = "options"
+        self._last_request_time = now
+        self._request("OPTIONS", self.url)
+
+    def play(self, range: Range | None = None) -> None:
+        """Send PLAY (again, after :meth:`pause`)."""
+        self._check_usable()
+        if self.state not in ("ready", "paused"):
+            raise LocalProtocolError(f"cannot PLAY in state {self.state}")
+        headers = [("Range", str(range or Range("npt", "0.000", "")))]
+        if self.scale is not None:
+            headers.append(("Scale", f"{self.scale:g}"))
+        self._request("PLAY", self.base_url, headers)
+
+    def pause(self) -> None:
+        """Send PAUSE."""
+        self._check_usable()
+        if self.state != "playing":
+            raise LocalProtocolError(f"cannot PAUSE in state {self.state}")
+        self._request("PAUSE", self.base_url)
+
+    def teardown(self) -> None:
+        """Send TEARDOWN; the caller closes the connection after the response (or at once)."""
+        self._check_usable()
+        if self.session_id is not None:
+            self._request("TEARDOWN", self.base_url)
+        self.state = "teardown"
+
+    def _next_setup(self) -> None:
+        index = self._setup_index
+        media = self.media[index]
+        url = resolve_control(self.base_url, media.control)
+        if self.transport == "tcp":
+            spec = TransportSpec(lower_transport="TCP", interleaved=(2 * index, 2 * index + 1))
+        else:
+            if index >= len(self.udp_ports):
+                raise LocalProtocolError(f"UDP needs a port pair for track {index}: pass udp_ports")
+            spec = TransportSpec(client_port=self.udp_ports[index])
+        if self.mode == "record":
+            spec = spec.with_(mode="record")  # leave mode out when playing (QUIRKS)
+        self._request("SETUP", url, [("Transport", str(spec))])
+
+    # -- responses ----------------------------------------------------------------------------
+    def _on_request(self, request: Request, now: float) -> list[RtspEvent]:
+        # Servers rarely send requests (a keepalive OPTIONS, ANNOUNCE of a change): answer 200 or 501.
+        code = 200 if request.method in ("OPTIONS", "GET_PARAMETER") else 501
+        h = Headers([("CSeq", request.headers.get("CSeq") or "0")])
+        self._send(Response(code, "OK" if code == 200 else "Not Implemented", h))
+        return []
+
+    def _on_response(self, response: Response, now: float) -> list[RtspEvent]:
+        cseq = response.cseq
+        request = self._pending.pop(cseq, None) if cseq is not None else self._latest
+        if request is None:
+            return []  # an answer to nothing we asked: ignore
+        if cseq is None:
+            self._pending.pop(request.headers.cseq or -1, None)
+        code = response.status_code
+        if code == 401 and self.username is not None and cseq not in self._retried:
+            challenge = choose_challenge(parse_challenges(response.headers.get_all("WWW-Authenticate")))
+            if challenge is not None:
+                self._challenge, self._nc = challenge, 0
+                self._retried.add(self._cseq + 1)
+                self._resend(request)
+                return []
+        if 300 <= code < 400 and request.method in ("DESCRIBE", "OPTIONS") and response.headers.get("Location"):
+            location = response.headers.get("Location") or ""
+            if _host(location) != _host(self.url):
+                self.state = "redirected"
+                return [Redirected(location)]
+            self.url = self.base_url = location
+            self._request(request.method, location, [(k, v) for k, v in request.headers if k.lower() == "accept"])
+            return []
+        if code == 461 and request.method == "SETUP" and self.transport == "udp":
+            self.transport = "tcp"  # a 461 means try TCP (QUIRKS)
+            self._next_setup()
+            return []
+        if code >= 300:
+            if request.method in ("OPTIONS", "GET_PARAMETER") and self.state not in ("options",):
+                return []  # a failed keepalive is not fatal
+            if request.method == "OPTIONS":
+                return self._after_options()
+            self.state = "failed"
+            return [RequestFailed(request.method, response)]
+        return self._on_success(request, response, now)
+
+    def _after_options(self) -> list[RtspEvent]:
+        if self.mode == "play":
+            self.state = "describe"
+            self._request("DESCRIBE", self.url, [("Accept", "application/sdp")])
+        else:
+            self.state = "announce"
+            sdp_text, self.media = describe(self._publish_tracks, control_prefix="streamid=")
+            self._request("ANNOUNCE", self.url, [("Content-Type", "application/sdp")], sdp_text.encode())
+        return []
+
+    def _on_success(self, request: Request, response: Response, now: float) -> list[RtspEvent]:
+        method = request.method
+        session = response.headers.get("Session")
+        if session is not None:
+            header = SessionHeader.parse(session)
+            self.session_id = header.session_id
+            if header.timeout:
+                self.session_timeout = header.timeout
+        if method == "OPTIONS":
+            if response.headers.get("Public"):
+                self.public = parse_public(response.headers.get("Public") or "")
+            return self._after_options() if self.state == "options" else []
+        if method == "DESCRIBE":
+            return self._described(request, response)
+        if method == "ANNOUNCE":
+            self.state = "setup"
+            self._setup_index = 0
+            self._next_setup()
+            return []
+        if method == "SETUP":
+            return self._setup_done(response)
+        if method == "PLAY":
+            self.state = "playing"
+            self._last_report = now
+            rtp_info = parse_rtp_info(response.headers.get("RTP-Info") or "") if response.headers.get("RTP-Info") else []
+            rng = Range.parse(response.headers.get("Range") or "") if response.headers.get("Range") else None
+            return [PlayStarted(tuple(rtp_info), rng)]
+        if method == "RECORD":
+            self.state = "recording"
+            return [RecordStarted()]
+        if method == "PAUSE":
+            self.state = "paused"
+        return []
+
+    def _described(self, request: Request, response: Response) -> list[RtspEvent]:
+        ctype = (response.headers.get("Content-Type") or "application/sdp").split(";")[0].strip().lower()
+        if ctype != "application/sdp":
+            raise ParseError(f"DESCRIBE answered with {ctype}, not application/sdp")
+        base = response.headers.get("Content-Base") or response.headers.get("Content-Location") or request.uri
+        self.base_url = base[:-1] if base.endswith("/") else base
+        session_description, self.media = tracks_from_sdp(response.body)
+        control = session_description.control
+        if control and control != "*":
+            self.base_url = resolve_control(self.base_url, control)
+        self.state = "setup"
+        self._setup_index = 0
+        self._next_setup()
+        return [DescribeCompleted(session_description, tuple(m.track for m in self.media))]
+
+    def _setup_done(self, response: Response) -> list[RtspEvent]:
+        index = self._setup_index
+        media = self.media[index]
+        header = response.headers.get("Transport")
+        if header is None:
+            raise ParseError("SETUP response without a Transport header")
+        spec = parse_transport(header)[0]
+        if self.transport == "tcp" and spec.interleaved is None:
+            spec = spec.with_(interleaved=(2 * index, 2 * index + 1))
+        if self.transport == "udp" and spec.client_port is None:
+            spec = spec.with_(client_port=self.udp_ports[index])
+        st = SetupTrack(media, spec)
+        if self.mode == "play":
+            st.depacketizer = make_depacketizer(media)
+        else:
+            st.packetizer = make_packetizer(media, self._rng.getrandbits(32), mtu=self.mtu,
+                                            initial_sequence=self._rng.getrandbits(16))
+        self.tracks.append(st)
+        self._setup_index += 1
+        if self._setup_index < len(self.media):
+            self._next_setup()
+            return []
+        self.state = "ready"
+        if self.mode == "play":
+            self.play()
+        else:
+            self._request("RECORD", self.base_url, [("Range", "npt=0.000-")])
+        return []
+
+    def _on_closed(self) -> list[RtspEvent]:
+        self.state = "closed"
+        return [ConnectionClosed()]
+
+    # -- time ---------------------------------------------------------------------------------
+    def next_timer(self) -> float | None:
+        """The next keepalive or receiver report, in the caller's clock; None when idle."""
+        if self.session_id is None or self.state not in ("ready", "playing", "paused", "recording"):
+            return None
+        deadline = self._last_request_time + self.session_timeout / 2
+        if self.state == "playing":
+            deadline = min(deadline, self._last_report + RECEIVER_REPORT_INTERVAL)
+        return deadline
+
+    def handle_timer(self, now: float) -> list[RtspEvent]:
+        """Send what is due: a keepalive request, receiver reports."""
+        self._check_usable()
+        if self.session_id is None or self.state not in ("ready", "playing", "paused", "recording"):
+            return []
+        if now >= self._last_request_time + self.session_timeout / 2:
+            self._last_request_time = now
+            method = "GET_PARAMETER" if not self.public or "GET_PARAMETER" in self.public else "OPTIONS"
+            self._request(method, self.base_url)
+        if self.state == "playing" and now >= self._last_report + RECEIVER_REPORT_INTERVAL:
+            self._last_report = now
+            self._send_receiver_reports()
+        return []
+
+    def _send_receiver_reports(self) -> None:
+        cname = SourceDescription((SdesChunk(self._ssrc, ((SDES_CNAME, b"mediaproto"),)),))
+        rr = ReceiverReport(self._ssrc)
+        data = bytes(rr) + bytes(cname)
+        for st in self.tracks:
+            self._emit_packet(st, data, rtcp=True)

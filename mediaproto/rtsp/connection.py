@@ -1,0 +1,201 @@
+"""What RTSP clients and servers share: the byte queue, the error state, and RTP over the session.
+
+Media travel either interleaved on the RTSP connection (``$``-framed, channel ``2i`` for RTP and
+``2i+1`` for RTCP by default) or as UDP datagrams on ports the caller owns. Either way a received
+RTP packet goes through its track's depacketizer and comes out as :class:`~.events.FrameReceived`;
+RTCP comes out parsed as :class:`~.events.RtcpReceived`. Outgoing packets go to
+:meth:`RtspConnection.data_to_send` (interleaved) or :meth:`RtspConnection.datagrams_to_send`
+(UDP: :class:`Datagram` values naming our port to send from and the peer's port to send to).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import LocalProtocolError, ProtocolError
+from ..media import Frame
+from ..rtp.packet import RtpPacket
+from ..rtp.payload import Depacketizer, Packetizer
+from ..rtp.rtcp import parse_compound
+from .events import FrameReceived, RtcpReceived, RtspEvent
+from .headers import TransportSpec
+from .message import InterleavedFrame, Limits, MessageParser, Request, Response
+from .streams import MediaTrack
+
+__all__ = ["RtspConnection", "SetupTrack", "Datagram"]
+
+
+@dataclass(frozen=True, slots=True)
+class Datagram:
+    """A UDP datagram to send: from our ``source_port`` to the peer's ``destination_port``."""
+
+    source_port: int
+    destination_port: int
+    data: bytes
+
+
+@dataclass
+class SetupTrack:
+    """A track that SETUP agreed on: how its packets travel, and its (de)packetizer."""
+
+    media: MediaTrack
+    transport: TransportSpec
+    packetizer: Packetizer | None = None
+    depacketizer: Depacketizer | None = None
+
+    @property
+    def rtp_channel(self) -> int | None:
+        """The interleaved channel of RTP, when over TCP."""
+        return self.transport.interleaved[0] if self.transport.interleaved else None
+
+
+class RtspConnection:
+    """The machinery shared by :class:`~.client.ClientConnection` and :class:`~.server.ServerConnection`."""
+
+    def __init__(self, *, limits: Limits | None = None, lenient: bool = False) -> None:
+        self._parser = MessageParser(limits, lenient=lenient)
+        self._out: list[bytes] = []
+        self._datagrams: list[Datagram] = []
+        self._broken: ProtocolError | None = None
+        self._closed = False
+        self.tracks: list[SetupTrack] = []
+        self.last_activity = 0.0
+
+    # -- output -------------------------------------------------------------------------------
+    def data_to_send(self) -> bytes:
+        """The bytes queued for the peer since the last call (RTSP messages and interleaved frames)."""
+        out = b"".join(self._out)
+        self._out.clear()
+        return out
+
+    def datagrams_to_send(self) -> list[Datagram]:
+        """UDP datagrams queued since the last call."""
+        out = self._datagrams
+        self._datagrams = []
+        return out
+
+    def _send(self, message: Request | Response | InterleavedFrame) -> None:
+        self._out.append(bytes(message))
+
+    # -- input --------------------------------------------------------------------------------
+    def _check_usable(self) -> None:
+        if self._broken is not None:
+            raise LocalProtocolError(f"connection is broken by an earlier protocol error: {self._broken}")
+
+    def receive_data(self, data: bytes, now: float = 0.0) -> list[RtspEvent]:
+        """Feed bytes from the peer; ``b""`` means the peer closed. ``now`` is the caller's clock."""
+        self._check_usable()
+        self.last_activity = now
+        if not data:
+            self._closed = True
+            return self._on_closed()
+        try:
+            messages = self._parser.feed(data)
+        except ProtocolError as e:
+            self._broken = e
+            raise
+        events: list[RtspEvent] = []
+        for message in messages:
+            try:
+                if isinstance(message, InterleavedFrame):
+                    events.extend(self._on_interleaved(message))
+                elif isinstance(message, Request):
+                    events.extend(self._on_request(message, now))
+                else:
+                    events.extend(self._on_response(message, now))
+            except ProtocolError as e:
+                self._broken = e
+                raise
+        return events
+
+    def receive_datagram(self, data: bytes, source_port: int, destination_port: int, now: float = 0.0) -> list[RtspEvent]:
+        """Feed a UDP datagram that came from the peer's ``source_port`` to our ``destination_port``.
+
+        Both ports are needed: a server shares one RTP/RTCP port pair among all tracks and tells
+        them apart by the client's ports, and a client the other way round.
+        """
+        self._check_usable()
+        self.last_activity = now
+        for index, st in enumerate(self.tracks):
+            ours, theirs = self._udp_ports(st)
+            if ours is None or theirs is None:
+                continue
+            if (source_port, destination_port) == (theirs[0], ours[0]):
+                return self._on_rtp(index, data)
+            if (source_port, destination_port) == (theirs[1], ours[1]):
+                return self._on_rtcp(index, data)
+        return []
+
+    def _udp_ports(self, st: SetupTrack) -> tuple[tuple[int, int] | None, tuple[int, int] | None]:
+        """(our ports, the peer's ports) of a track set up over UDP."""
+        t = st.transport
+        return (t.server_port, t.client_port) if self._is_server else (t.client_port, t.server_port)
+
+    _is_server = False
+
+    def _on_interleaved(self, frame: InterleavedFrame) -> list[RtspEvent]:
+        for index, st in enumerate(self.tracks):
+            pair = st.transport.interleaved
+            if pair is None:
+                continue
+            if frame.channel == pair[0]:
+                return self._on_rtp(index, frame.data)
+            if frame.channel == pair[1]:
+                return self._on_rtcp(index, frame.data)
+        return []
+
+    def _on_rtp(self, index: int, data: bytes) -> list[RtspEvent]:
+        st = self.tracks[index]
+        if st.depacketizer is None:
+            return []
+        try:
+            frames = st.depacketizer.push(RtpPacket.parse(data))
+        except ProtocolError:
+            return []  # a bad packet is dropped and counted by the depacketizer; the session goes on
+        return [FrameReceived(f) for f in frames]
+
+    def _on_rtcp(self, index: int, data: bytes) -> list[RtspEvent]:
+        try:
+            packets = parse_compound(data, sdes_without_end=True)
+        except ProtocolError:
+            return []
+        return [RtcpReceived(self.tracks[index].media.track.id, tuple(packets))]
+
+    def _on_request(self, request: Request, now: float) -> list[RtspEvent]:
+        raise NotImplementedError
+
+    def _on_response(self, response: Response, now: float) -> list[RtspEvent]:
+        raise NotImplementedError
+
+    def _on_closed(self) -> list[RtspEvent]:
+        return []
+
+    # -- media out ----------------------------------------------------------------------------
+    def _emit_packet(self, st: SetupTrack, data: bytes, rtcp: bool = False) -> None:
+        pair = st.transport.interleaved
+        if pair is not None:
+            self._out.append(bytes(InterleavedFrame(pair[1] if rtcp else pair[0], data)))
+            return
+        ours, theirs = self._udp_ports(st)
+        if ours is not None and theirs is not None:
+            self._datagrams.append(Datagram(ours[1] if rtcp else ours[0], theirs[1] if rtcp else theirs[0], data))
+
+    def send_frame(self, frame: Frame) -> None:
+        """Packetize ``frame`` for every set-up track of its ``track_id`` and queue the packets."""
+        self._check_usable()
+        for st in self.tracks:
+            if st.packetizer is not None and st.media.track.id == frame.track_id:
+                for packet in st.packetizer.packetize(frame):
+                    self._emit_packet(st, bytes(packet))
+
+    def send_rtp(self, track_id: int, packet: bytes, *, rtcp: bool = False) -> None:
+        """Queue an already serialized RTP (or RTCP) packet for ``track_id``.
+
+        For fan-out: a server packetizes a frame once and hands the same bytes to every session
+        (the sessions then share one SSRC and sequence, and tell each client the sequence number
+        in PLAY's RTP-Info).
+        """
+        self._check_usable()
+        for st in self.tracks:
+            if st.media.track.id == track_id:
+                self._emit_packet(st, packet, rtcp)

@@ -1,0 +1,358 @@
+"""The server side of RTSP as a Sans-IO state machine (RFC 2326).
+
+One :class:`ServerConnection` per TCP connection, holding at most one RTSP session::
+
+    conn = ServerConnection(udp_ports=(8000, 8001))
+    for event in conn.receive_data(data, now):
+        if isinstance(event, DescribeRequested):
+            conn.accept_describe(event, stream.tracks)        # or conn.reject(event, 404)
+        elif isinstance(event, PlayRequested):
+            conn.accept_play(event)
+    sock.sendall(conn.data_to_send())
+
+The application decides what each path serves through the ``...Requested`` events and answers with
+``accept_...`` or :meth:`ServerConnection.reject`; everything else is answered here: OPTIONS,
+SETUP (TCP interleaved, or UDP when the caller gives its RTP/RTCP ports), PAUSE, TEARDOWN,
+GET_PARAMETER and SET_PARAMETER keepalives, and the errors: 401 (with Digest challenges when an
+authenticator is set), 404, 454 (unknown session), 455 (method not valid in this state), 459
+(aggregate operation not allowed), 461 (unsupported transport), 501.
+
+Session states::
+
+    INIT --SETUP--> READY --PLAY--> PLAYING --PAUSE--> READY
+                    READY --RECORD--> RECORDING
+    any --TEARDOWN / timeout--> INIT
+
+A session times out ``session_timeout`` seconds after the last thing the client sent (a request,
+interleaved data, or a UDP datagram: FFmpeg publishing over UDP sends no keepalives, only RTP).
+"""
+
+from __future__ import annotations
+
+import enum
+import random
+from collections.abc import Mapping, Sequence
+
+from ..errors import LocalProtocolError, ProtocolError
+from ..media import Track
+from .auth import DigestAuthenticator
+from .connection import RtspConnection, SetupTrack
+from .events import (
+    AnnounceRequested,
+    DescribeRequested,
+    PauseRequested,
+    PlayRequested,
+    RecordRequested,
+    RtspEvent,
+    SessionEnded,
+    SetupCompleted,
+)
+from .headers import Range, RtpInfo, SessionHeader, TransportSpec, format_rtp_info, parse_transport, resolve_control
+from .message import Headers, Limits, Request, Response
+from .streams import MediaTrack, describe, make_depacketizer, make_packetizer, match_track, tracks_from_sdp
+
+__all__ = ["ServerState", "ServerConnection", "REASONS", "url_path"]
+
+REASONS = {
+    200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+    405: "Method Not Allowed", 406: "Not Acceptable", 415: "Unsupported Media Type",
+    451: "Parameter Not Understood", 453: "Not Enough Bandwidth", 454: "Session Not Found",
+    455: "Method Not Valid in This State", 459: "Aggregate Operation Not Allowed",
+    461: "Unsupported Transport", 500: "Internal Server Error", 501: "Not Implemented",
+    503: "Service Unavailable",
+}
+
+PUBLIC = "OPTIONS, DESCRIBE, ANNOUNCE, SETUP, PLAY, PAUSE, RECORD, TEARDOWN, GET_PARAMETER, SET_PARAMETER"
+
+
+class ServerState(enum.Enum):
+    """The RTSP session state of RFC 2326 appendix A.2."""
+
+    INIT = "init"
+    READY = "ready"
+    PLAYING = "playing"
+    RECORDING = "recording"
+
+
+def url_path(url: str) -> str:
+    """The path of an RTSP URL without its leading slash and query: ``live/test``."""
+    rest = url.split("://", 1)[1] if "://" in url else url
+    path = rest.split("/", 1)[1] if "/" in rest else ""
+    return path.split("?", 1)[0].strip("/")
+
+
+class ServerConnection(RtspConnection):
+    """One client's RTSP connection to a server.
+
+    :param session_timeout: seconds of silence after which the session ends (sent to clients in
+        the Session header).
+    :param authenticator: when set, every request but OPTIONS needs valid credentials.
+    :param passwords: user name -> password, for the authenticator.
+    :param udp_ports: the server's (RTP, RTCP) UDP ports; without them, UDP transport gets 461.
+    :param mtu: the largest RTP packet sent.
+    :param rng: the random source for session ids, SSRCs and initial sequence numbers (inject a
+        seeded ``random.Random`` in tests).
+    """
+
+    _is_server = True
+
+    def __init__(self, *, limits: Limits | None = None, lenient: bool = False, session_timeout: int = 60,
+                 server_name: str = "mediaproto", authenticator: DigestAuthenticator | None = None,
+                 passwords: Mapping[str, str] | None = None, udp_ports: tuple[int, int] | None = None,
+                 mtu: int = 1400, rng: random.Random | None = None) -> None:
+        super().__init__(limits=limits, lenient=lenient)
+        self.session_timeout = session_timeout
+        self.server_name = server_name
+        self.authenticator = authenticator
+        self.passwords = dict(passwords or {})
+        self.udp_ports = udp_ports
+        self.mtu = mtu
+        self._rng = rng if rng is not None else random.SystemRandom()
+        self.state = ServerState.INIT
+        self.session_id: str | None = None
+        self.path: str | None = None  # the stream the session is about
+        self._base: str | None = None  # its aggregate URL
+        self._media: list[MediaTrack] = []  # what DESCRIBE or ANNOUNCE declared
+        self._recording = False  # the media came from ANNOUNCE: the session records
+
+    # -- replies ------------------------------------------------------------------------------
+    def _respond(self, request: Request, code: int, headers: Sequence[tuple[str, str]] = (), body: bytes = b"",
+                 reason: str | None = None) -> None:
+        h = Headers([("CSeq", request.headers.get("CSeq") or "0"), ("Server", self.server_name)])
+        if self.session_id is not None and code < 300 and not any(k == "Session" for k, _ in headers):
+            h.add("Session", str(SessionHeader(self.session_id, self.session_timeout)))
+        for k, v in headers:
+            h.add(k, v)
+        self._send(Response(code, reason or REASONS.get(code, "Error"), h, body, request.version))
+
+    def reject(self, event: DescribeRequested | AnnounceRequested | PlayRequested | RecordRequested,
+               status_code: int = 404, reason: str | None = None) -> None:
+        """Answer a request event with an error status (404 for an unknown path, 403 for a bad key...)."""
+        self._check_usable()
+        if status_code < 400:
+            raise LocalProtocolError(f"reject needs an error status, not {status_code}")
+        if isinstance(event, AnnounceRequested):
+            self._media, self._recording, self.path = [], False, None
+        self._respond(event.request, status_code, reason=reason)
+
+    def accept_describe(self, event: DescribeRequested, tracks: Sequence[Track]) -> None:
+        """Answer DESCRIBE with an SDP of ``tracks`` (control ``trackID=<i>`` each)."""
+        self._check_usable()
+        if not tracks:
+            raise LocalProtocolError("a stream needs at least one track")
+        sdp_text, media = describe(tracks)
+        base = event.request.uri.rstrip("/")
+        self._media, self._recording, self.path, self._base = media, False, event.path, base
+        self._respond(event.request, 200, [("Content-Base", base + "/"), ("Content-Type", "application/sdp")],
+                      sdp_text.encode())
+
+    def accept_announce(self, event: AnnounceRequested) -> None:
+        """Accept a publisher's ANNOUNCE: its tracks can now be SETUP with mode=record."""
+        self._check_usable()
+        self._respond(event.request, 200)
+
+    def accept_play(self, event: PlayRequested, *, rtp_info: Mapping[int, tuple[int, int | None]] | None = None) -> None:
+        """Start playing. ``rtp_info`` maps a track id to (sequence number, RTP timestamp) of its
+        first packet when the caller packetizes for many sessions at once; otherwise each track's
+        own packetizer supplies the sequence number."""
+        self._check_usable()
+        entries = []
+        for st in self.tracks:
+            url = resolve_control((self._base or "") + "/", st.media.control)
+            if rtp_info is not None and st.media.track.id in rtp_info:
+                seq, rtptime = rtp_info[st.media.track.id]
+            else:
+                seq, rtptime = (st.packetizer.sequence_number if st.packetizer else 0), None
+            entries.append(RtpInfo(url, seq, rtptime))
+        self.state = ServerState.PLAYING
+        headers = [("Range", str(event.range or Range("npt", "0.000", "")))]
+        if entries:
+            headers.append(("RTP-Info", format_rtp_info(entries)))
+        self._respond(event.request, 200, headers)
+
+    def accept_record(self, event: RecordRequested) -> None:
+        """Start recording: frames arrive as :class:`~.events.FrameReceived`."""
+        self._check_usable()
+        self.state = ServerState.RECORDING
+        self._respond(event.request, 200)
+
+    # -- requests -----------------------------------------------------------------------------
+    def _on_request(self, request: Request, now: float) -> list[RtspEvent]:
+        method = request.method.upper()
+        if request.headers.get("CSeq") is None:
+            self._respond(request, 400)
+            return []
+        if method != "OPTIONS" and self.authenticator is not None:
+            result = self.authenticator.verify(method, request.headers.get("Authorization"), self.passwords, now)
+            if not result.ok:
+                challenges = self.authenticator.challenges(now, stale=result.stale)
+                self._respond(request, 401, [("WWW-Authenticate", c) for c in challenges])
+                return []
+        handler = self._HANDLERS.get(method)
+        if handler is None:
+            self._respond(request, 501, [("Public", PUBLIC)])
+            return []
+        if method in ("PLAY", "PAUSE", "RECORD", "TEARDOWN") or (method == "SETUP" and self.session_id):
+            session = request.headers.get("Session")
+            if self.session_id is None or session is None or session.split(";", 1)[0].strip() != self.session_id:
+                self._respond(request, 454)
+                return []
+        return handler(self, request, now)
+
+    def _options(self, request: Request, now: float) -> list[RtspEvent]:
+        self._respond(request, 200, [("Public", PUBLIC)])
+        return []
+
+    def _describe(self, request: Request, now: float) -> list[RtspEvent]:
+        return [DescribeRequested(request, url_path(request.uri))]
+
+    def _announce(self, request: Request, now: float) -> list[RtspEvent]:
+        if self.state is not ServerState.INIT:
+            self._respond(request, 455)
+            return []
+        ctype = (request.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if ctype != "application/sdp":
+            self._respond(request, 415)
+            return []
+        try:
+            sd, media = tracks_from_sdp(request.body)
+        except ProtocolError:  # a bad SDP is the client's 400
+            self._respond(request, 400)
+            return []
+        base = (request.headers.get("Content-Base") or request.uri).rstrip("/")
+        self._media, self._recording, self.path, self._base = media, True, url_path(request.uri), base
+        return [AnnounceRequested(request, self.path, sd, tuple(m.track for m in media))]
+
+    def _setup(self, request: Request, now: float) -> list[RtspEvent]:
+        if self.state in (ServerState.PLAYING, ServerState.RECORDING):
+            self._respond(request, 455)
+            return []
+        index = match_track(request.uri, self._base or "", self._media) if self._media else None
+        if index is None:
+            self._respond(request, 404 if self._media else 455)  # 455: SETUP before DESCRIBE/ANNOUNCE
+            return []
+        header = request.headers.get("Transport")
+        if header is None:
+            self._respond(request, 461)
+            return []
+        try:
+            offers = parse_transport(header)
+        except ProtocolError:
+            self._respond(request, 400)
+            return []
+        chosen = self._choose_transport(offers, index)
+        if chosen is None:
+            self._respond(request, 461)
+            return []
+        if chosen.is_record != self._recording:
+            self._respond(request, 455)
+            return []
+        media = self._media[index]
+        st = SetupTrack(media, chosen)
+        if self._recording:
+            st.depacketizer = make_depacketizer(media)
+        else:
+            st.packetizer = make_packetizer(media, self._rng.getrandbits(32), mtu=self.mtu,
+                                            initial_sequence=self._rng.getrandbits(16))
+            chosen = chosen.with_(ssrc=st.packetizer.ssrc)
+            st.transport = chosen
+        self.tracks = [t for t in self.tracks if t.media.control != media.control] + [st]
+        if self.session_id is None:
+            self.session_id = f"{self._rng.getrandbits(48):012X}"
+        self.state = ServerState.READY
+        self._respond(request, 200, [("Transport", str(chosen))])
+        return [SetupCompleted(self.path or "", media.track.id, chosen)]
+
+    def _choose_transport(self, offers: list[TransportSpec], index: int) -> TransportSpec | None:
+        for offer in offers:
+            if offer.transport_protocol != "RTP" or offer.profile != "AVP" or not offer.unicast:
+                continue
+            if offer.is_tcp:
+                pair = offer.interleaved or (2 * index, 2 * index + 1)
+                used = {c for t in self.tracks if t.transport.interleaved for c in t.transport.interleaved
+                        if t.media.control != self._media[index].control}
+                if pair[0] in used or pair[1] in used:
+                    continue
+                return TransportSpec(lower_transport="TCP", interleaved=pair, mode=offer.mode)
+            if self.udp_ports is not None and offer.client_port is not None:
+                return TransportSpec(client_port=offer.client_port, server_port=self.udp_ports, mode=offer.mode)
+        return None
+
+    def _play(self, request: Request, now: float) -> list[RtspEvent]:
+        if self.state not in (ServerState.READY, ServerState.PLAYING) or self._recording:
+            self._respond(request, 455)
+            return []
+        if len(self.tracks) > 1 and match_track(request.uri, self._base or "", self._media) is not None:
+            self._respond(request, 459)
+            return []
+        rng = None
+        if request.headers.get("Range"):
+            try:
+                rng = Range.parse(request.headers.get("Range") or "")
+            except ProtocolError:
+                self._respond(request, 400)
+                return []
+        return [PlayRequested(request, self.path or "", rng)]
+
+    def _record(self, request: Request, now: float) -> list[RtspEvent]:
+        if self.state is not ServerState.READY or not self._recording:
+            self._respond(request, 455)
+            return []
+        return [RecordRequested(request, self.path or "")]
+
+    def _pause(self, request: Request, now: float) -> list[RtspEvent]:
+        if self.state not in (ServerState.PLAYING, ServerState.READY):
+            self._respond(request, 455)
+            return []
+        was_playing = self.state is ServerState.PLAYING
+        self.state = ServerState.READY
+        self._respond(request, 200)
+        return [PauseRequested(self.path or "")] if was_playing else []
+
+    def _teardown(self, request: Request, now: float) -> list[RtspEvent]:
+        self._respond(request, 200)
+        return self._end_session("teardown")
+
+    def _get_parameter(self, request: Request, now: float) -> list[RtspEvent]:
+        self._respond(request, 200)
+        return []
+
+    def _set_parameter(self, request: Request, now: float) -> list[RtspEvent]:
+        self._respond(request, 451 if request.body.strip() else 200)
+        return []
+
+    _HANDLERS = {
+        "OPTIONS": _options, "DESCRIBE": _describe, "ANNOUNCE": _announce, "SETUP": _setup, "PLAY": _play,
+        "RECORD": _record, "PAUSE": _pause, "TEARDOWN": _teardown, "GET_PARAMETER": _get_parameter,
+        "SET_PARAMETER": _set_parameter,
+    }
+
+    def _end_session(self, reason: str) -> list[RtspEvent]:
+        path = self.path or ""
+        had_session = self.session_id is not None
+        self.state = ServerState.INIT
+        self.session_id = None
+        self.tracks = []
+        self._recording = False
+        self._media = []
+        return [SessionEnded(path, reason)] if had_session else []
+
+    def _on_response(self, response: Response, now: float) -> list[RtspEvent]:
+        return []  # answers to server-sent requests (none are sent) are ignored
+
+    def _on_closed(self) -> list[RtspEvent]:
+        return self._end_session("closed")
+
+    # -- time ---------------------------------------------------------------------------------
+    def next_timer(self) -> float | None:
+        """When the session times out if the client stays silent; None without a session."""
+        if self.session_id is None:
+            return None
+        return self.last_activity + self.session_timeout
+
+    def handle_timer(self, now: float) -> list[RtspEvent]:
+        """End the session if it timed out."""
+        deadline = self.next_timer()
+        if deadline is not None and now >= deadline:
+            return self._end_session("timeout")
+        return []

@@ -1,0 +1,241 @@
+"""Our client against our server, in memory: every byte passes through both state machines."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from mediaproto import Codec, Frame, Track
+from mediaproto.errors import LocalProtocolError, ProtocolError
+from mediaproto.rtsp.auth import DigestAuthenticator
+from mediaproto.rtsp.client import ClientConnection, split_credentials
+from mediaproto.rtsp.events import (
+    AnnounceRequested,
+    DescribeCompleted,
+    DescribeRequested,
+    FrameReceived,
+    PlayRequested,
+    PlayStarted,
+    RecordRequested,
+    RecordStarted,
+    RequestFailed,
+    RtcpReceived,
+    RtspEvent,
+    SessionEnded,
+)
+from mediaproto.rtsp.server import ServerConnection, ServerState
+
+SPS = bytes.fromhex("6742c00dd90141fb0110000003001000000303 20f142a480".replace(" ", ""))
+PPS = bytes.fromhex("68cb8cb2")
+VIDEO = Track(0, Codec.H264, 90000, parameter_sets=(SPS, PPS))
+AUDIO = Track(1, Codec.AAC, 48000, config=bytes.fromhex("1190"), sample_rate=48000, channels=2)
+
+
+def frames(n: int) -> list[Frame]:
+    out = []
+    for i in range(n):
+        idr = i % 10 == 0
+        nal = (b"\x65" if idr else b"\x41") + bytes([i % 251]) * (3000 if idr else 300)
+        out.append(Frame(0, i * 3600, i * 3600, (nal,), idr))
+        out.append(Frame(1, i * 1920, i * 1920, bytes([0x21, i % 256]) * 50, True))
+    return out
+
+
+class Pump:
+    """Moves bytes between a client and a server until both are quiet, answering server events."""
+
+    def __init__(self, client: ClientConnection, server: ServerConnection, *, path: str = "live/test",
+                 tracks: tuple[Track, ...] = (VIDEO, AUDIO)) -> None:
+        self.client, self.server, self.path, self.tracks = client, server, path, tracks
+        self.client_events: list[RtspEvent] = []
+        self.server_events: list[RtspEvent] = []
+        self.now = 0.0
+
+    def run(self) -> None:
+        for _ in range(100):
+            moved = False
+            data = self.client.data_to_send()
+            udp = self.client.datagrams_to_send()
+            if data or udp:
+                moved = True
+                if data:
+                    for event in self.server.receive_data(data, self.now):
+                        self.server_events.append(event)
+                        self._answer(event)
+                for d in udp:
+                    assert self.server.udp_ports is not None and d.destination_port in self.server.udp_ports
+                    self.server_events += self.server.receive_datagram(d.data, d.source_port, d.destination_port, self.now)
+            data = self.server.data_to_send()
+            if data:
+                moved = True
+                self.client_events += self.client.receive_data(data, self.now)
+            for d in self.server.datagrams_to_send():
+                moved = True
+                assert any(d.destination_port in pair for pair in self.client.udp_ports)
+                self.client_events += self.client.receive_datagram(d.data, d.source_port, d.destination_port, self.now)
+            if not moved:
+                return
+        raise AssertionError("the session never settled")
+
+    def _answer(self, event: RtspEvent) -> None:
+        if isinstance(event, DescribeRequested):
+            if event.path == self.path:
+                self.server.accept_describe(event, self.tracks)
+            else:
+                self.server.reject(event, 404)
+        elif isinstance(event, PlayRequested):
+            self.server.accept_play(event)
+        elif isinstance(event, AnnounceRequested):
+            self.server.accept_announce(event)
+        elif isinstance(event, RecordRequested):
+            self.server.accept_record(event)
+
+
+def received(events: list[RtspEvent]) -> list[Frame]:
+    return [e.frame for e in events if isinstance(e, FrameReceived)]
+
+
+@pytest.mark.parametrize("transport", ["tcp", "udp"])
+@pytest.mark.parametrize("auth", [False, True])
+def test_client_plays_from_server(transport: str, auth: bool) -> None:
+    authenticator = DigestAuthenticator("mediaproto", b"k") if auth else None
+    server = ServerConnection(rng=random.Random(1), udp_ports=(8000, 8001), authenticator=authenticator,
+                              passwords={"alice": "secret"})
+    url = "rtsp://alice:secret@127.0.0.1:8554/live/test" if auth else "rtsp://127.0.0.1:8554/live/test"
+    client = ClientConnection(url, transport=transport, udp_ports=[(5000, 5001), (5002, 5003)], rng=random.Random(2))
+    pump = Pump(client, server)
+    client.start()
+    pump.run()
+    assert any(isinstance(e, DescribeCompleted) for e in pump.client_events)
+    assert any(isinstance(e, PlayStarted) for e in pump.client_events)
+    assert server.state is ServerState.PLAYING and client.state == "playing"
+    sent = frames(30)
+    for f in sent:
+        server.send_frame(f)
+    pump.run()
+    got = received(pump.client_events)
+    # Every frame arrives (the marker bit ends each unit); IDRs carry the SPS/PPS sent in-band.
+    video = [f for f in got if f.track_id == 0]
+    audio = [f for f in got if f.track_id == 1]
+    assert [f.data for f in video] == [(SPS, PPS, *f.data) if f.keyframe else f.data for f in sent if f.track_id == 0]
+    assert [f.data for f in audio] == [f.data for f in sent if f.track_id == 1]
+    # Timestamps step as sent (RTP adds a random offset; differences are exact).
+    assert [b.pts - a.pts for a, b in zip(video, video[1:])] == [3600] * 29
+    assert [b.pts - a.pts for a, b in zip(audio, audio[1:])] == [1920] * 29
+    # Keepalives and receiver reports follow the timer.
+    deadline = client.next_timer()
+    assert deadline is not None and deadline <= 5.0
+    pump.now = deadline
+    client.handle_timer(deadline)
+    pump.run()
+    assert any(isinstance(e, RtcpReceived) for e in pump.server_events)
+    client.teardown()
+    pump.run()
+    assert any(isinstance(e, SessionEnded) and e.reason == "teardown" for e in pump.server_events)
+
+
+def test_wrong_password_fails_once_not_forever() -> None:
+    server = ServerConnection(rng=random.Random(1), authenticator=DigestAuthenticator("r", b"k"), passwords={"alice": "secret"})
+    client = ClientConnection("rtsp://alice:wrong@h/live/test", rng=random.Random(2))
+    pump = Pump(client, server)
+    client.start()
+    pump.run()
+    failed = [e for e in pump.client_events if isinstance(e, RequestFailed)]
+    assert len(failed) == 1 and failed[0].response.status_code == 401 and failed[0].method == "DESCRIBE"
+
+
+def test_unknown_path_is_404() -> None:
+    server = ServerConnection(rng=random.Random(1))
+    client = ClientConnection("rtsp://h/live/nothing", rng=random.Random(2))
+    pump = Pump(client, server)
+    client.start()
+    pump.run()
+    [failed] = [e for e in pump.client_events if isinstance(e, RequestFailed)]
+    assert failed.response.status_code == 404
+
+
+@pytest.mark.parametrize("transport", ["tcp", "udp"])
+def test_client_publishes_to_server(transport: str) -> None:
+    server = ServerConnection(rng=random.Random(1), udp_ports=(8000, 8001))
+    client = ClientConnection("rtsp://h/live/pub", mode="record", tracks=(VIDEO, AUDIO), transport=transport,
+                              udp_ports=[(5000, 5001), (5002, 5003)], rng=random.Random(2))
+    pump = Pump(client, server, path="live/pub")
+    client.start()
+    pump.run()
+    assert any(isinstance(e, RecordStarted) for e in pump.client_events)
+    announce = [e for e in pump.server_events if isinstance(e, AnnounceRequested)]
+    assert announce and announce[0].path == "live/pub" and [t.codec for t in announce[0].tracks] == [Codec.H264, Codec.AAC]
+    assert announce[0].tracks[0].parameter_sets == (SPS, PPS)
+    sent = frames(20)
+    for f in sent:
+        client.send_frame(f)
+    pump.run()
+    got = received(pump.server_events)
+    assert len([f for f in got if f.track_id == 0]) == 20
+    assert len([f for f in got if f.track_id == 1]) == 20
+
+
+def test_udp_461_falls_back_to_tcp() -> None:
+    server = ServerConnection(rng=random.Random(1))  # no UDP ports: UDP gets 461
+    client = ClientConnection("rtsp://h/live/test", transport="udp", udp_ports=[(5000, 5001), (5002, 5003)], rng=random.Random(2))
+    pump = Pump(client, server)
+    client.start()
+    pump.run()
+    assert client.transport == "tcp" and client.state == "playing"
+
+
+def test_server_status_codes() -> None:
+    server = ServerConnection(rng=random.Random(1))
+
+    def ask(text: str) -> bytes:
+        server.receive_data(text.encode(), 0.0)
+        return server.data_to_send()
+
+    assert ask("FOO rtsp://h/a RTSP/1.0\r\nCSeq: 1\r\n\r\n").startswith(b"RTSP/1.0 501")
+    assert ask("PLAY rtsp://h/a RTSP/1.0\r\nCSeq: 2\r\nSession: nope\r\n\r\n").startswith(b"RTSP/1.0 454")
+    assert ask("SETUP rtsp://h/a/trackID=0 RTSP/1.0\r\nCSeq: 3\r\nTransport: RTP/AVP/TCP;interleaved=0-1\r\n\r\n").startswith(b"RTSP/1.0 455")
+    assert ask("OPTIONS * RTSP/1.0\r\n\r\n").startswith(b"RTSP/1.0 400")  # no CSeq
+    assert b"Public: OPTIONS, DESCRIBE" in ask("OPTIONS * RTSP/1.0\r\nCSeq: 4\r\n\r\n")
+    [event] = server.receive_data(b"DESCRIBE rtsp://h/live/test RTSP/1.0\r\nCSeq: 5\r\n\r\n", 0.0)
+    assert isinstance(event, DescribeRequested)
+    server.accept_describe(event, (VIDEO, AUDIO))
+    assert server.data_to_send().startswith(b"RTSP/1.0 200")
+    multicast = "SETUP rtsp://h/live/test/trackID=0 RTSP/1.0\r\nCSeq: 6\r\nTransport: RTP/AVP;multicast\r\n\r\n"
+    assert ask(multicast).startswith(b"RTSP/1.0 461")
+    setup = "SETUP rtsp://h/live/test/trackID={} RTSP/1.0\r\nCSeq: 7\r\nTransport: RTP/AVP/TCP;interleaved={}-{}\r\n{}\r\n"
+    ask(setup.format(0, 0, 1, ""))
+    sid = server.session_id
+    assert sid is not None
+    ask(setup.format(1, 2, 3, f"Session: {sid}\r\n"))
+    # PLAY on one track of a two-track session is an aggregate violation.
+    assert ask(f"PLAY rtsp://h/live/test/trackID=0 RTSP/1.0\r\nCSeq: 8\r\nSession: {sid}\r\n\r\n").startswith(b"RTSP/1.0 459")
+    assert ask(f"RECORD rtsp://h/live/test RTSP/1.0\r\nCSeq: 9\r\nSession: {sid}\r\n\r\n").startswith(b"RTSP/1.0 455")
+
+
+def test_session_times_out_but_rtp_keeps_it_alive() -> None:
+    server = ServerConnection(rng=random.Random(1), session_timeout=60, udp_ports=(8000, 8001))
+    client = ClientConnection("rtsp://h/live/pub", mode="record", tracks=(VIDEO,), transport="udp",
+                              udp_ports=[(5000, 5001)], rng=random.Random(2))
+    pump = Pump(client, server, path="live/pub")
+    client.start()
+    pump.run()
+    assert server.next_timer() == 60.0
+    # FFmpeg publishing over UDP sends no keepalive: RTP datagrams count as activity.
+    server.receive_datagram(b"\x80\x60\x00\x01" + bytes(8) + b"\x41\x00", 5000, 8000, 50.0)
+    assert server.handle_timer(100.0) == []
+    ended = server.handle_timer(110.0)
+    assert ended and isinstance(ended[0], SessionEnded) and ended[0].reason == "timeout"
+
+
+def test_split_credentials() -> None:
+    assert split_credentials("rtsp://u:p@h:554/a") == ("rtsp://h:554/a", "u", "p")
+    assert split_credentials("rtsp://h/a") == ("rtsp://h/a", None, None)
+
+
+def test_broken_connection_stays_broken() -> None:
+    server = ServerConnection()
+    with pytest.raises(ProtocolError):
+        server.receive_data(b"GARBAGE\r\n\r\n", 0.0)
+    with pytest.raises(LocalProtocolError):
+        server.receive_data(b"OPTIONS * RTSP/1.0\r\nCSeq: 1\r\n\r\n", 0.0)
