@@ -1,0 +1,442 @@
+"""A Sans-IO live HLS segmenter: frames in, MPEG-TS segments, LL-HLS parts and playlists out.
+
+::
+
+    seg = Segmenter(tracks, target_duration=2.0, window=6)
+    for frame in frames:
+        for event in seg.push(frame):
+            ...  # SegmentReady -> write the file; PlaylistChanged -> write index.m3u8
+    events = seg.end()  # the last segment and the playlist with #EXT-X-ENDLIST
+
+**Cutting.** The timeline is the decode time of the *main* track (the first video track, or the
+first track when there is no video). A segment starts at a main-track keyframe once the segment
+has lasted ``target_duration``; audio-only streams are cut by duration alone (within half a frame
+of the target). Frames before the first keyframe are dropped. EXTINF durations come from the
+timestamps (the next segment's start minus this one's), rounded so that their sum stays exact to
+the millisecond. EXT-X-TARGETDURATION is the largest EXTINF rounded half-up (at least as strict as
+RFC 8216's "rounded to the nearest integer"), and never less than ``target_duration`` rounded up;
+it never decreases.
+
+**Discontinuities.** A track whose decode time goes backwards, or jumps forward by more than
+``discontinuity_threshold`` seconds, ends the current segment; the next one starts at the next
+keyframe with EXT-X-DISCONTINUITY and a fresh TS muxer. EXT-X-DISCONTINUITY-SEQUENCE counts the
+discontinuities that slid out of the window. EXT-X-PROGRAM-DATE-TIME, when the wallclock time of
+the first frame is given, is computed from the timestamps and carried across discontinuities.
+
+**Modes.** ``live``: a sliding window of ``window`` segments with EXT-X-MEDIA-SEQUENCE; a segment
+that left the playlist is reported removed (:class:`SegmentRemoved`) once it has been out of it
+for its own duration plus the playlist's (RFC 8216 section 6.2.2). ``event``: segments are never
+removed (EXT-X-PLAYLIST-TYPE:EVENT). ``vod``: the playlist is written once, by :meth:`end`.
+
+**Low-latency HLS** (``part_target`` set): every segment is also cut into partial segments of at
+most ``part_target`` seconds (each at least ``part_target`` minus one frame, i.e. above Apple's 85%
+when the part target is a multiple of the frame duration), INDEPENDENT=YES on parts that start
+with a keyframe, EXT-X-PART-INF, EXT-X-SERVER-CONTROL with CAN-BLOCK-RELOAD=YES, PART-HOLD-BACK of
+three part targets and CAN-SKIP-UNTIL of six target durations, and an EXT-X-PRELOAD-HINT for the
+next part in every live playlist. Parts are listed for the segments within three target durations
+of the live edge.
+
+**Blocking playlist reload.** A server answering ``_HLS_msn=M&_HLS_part=P`` does not poll: it
+keeps one waiter (an ``asyncio.Condition`` or ``Event``) per stream, wakes it whenever
+:meth:`Segmenter.push` returned a :class:`PartReady` or :class:`SegmentReady`, and lets every
+waiting request check :meth:`Segmenter.has` ``(M, P)``; when true it answers with
+:meth:`Segmenter.playlist` (``skip=True`` for ``_HLS_skip=YES``). :attr:`Segmenter.latest` gives
+the newest ``(msn, part)``; the draft says to answer 400 for an ``_HLS_msn`` more than two
+segments beyond it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Sequence
+
+from ..clock import rescale
+from ..errors import LocalProtocolError
+from ..media import Frame, Track
+from ..mpegts.mux import Muxer
+from .playlist import MediaPlaylist, Segment
+from .tags import PartialSegment, PartInf, PreloadHint, ServerControl, Skip
+
+__all__ = [
+    "Segmenter",
+    "SegmentReady",
+    "PartReady",
+    "SegmentRemoved",
+    "PlaylistChanged",
+    "SegmenterEvent",
+]
+
+_HZ = 90000
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentReady:
+    """A media segment is complete: write ``data`` to ``name`` before the next playlist."""
+
+    sequence: int
+    name: str
+    data: bytes
+    duration: float
+    discontinuity: bool = False
+    program_date_time: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PartReady:
+    """LL-HLS: partial segment ``part_index`` of segment ``sequence`` is complete."""
+
+    sequence: int
+    part_index: int
+    name: str
+    data: bytes
+    duration: float
+    independent: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentRemoved:
+    """A segment (and its parts) left the playlist long enough ago to be deleted."""
+
+    name: str
+    part_names: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PlaylistChanged:
+    """The media playlist's new text (write it after the segments and parts reported before it)."""
+
+    text: str
+
+
+SegmenterEvent = SegmentReady | PartReady | SegmentRemoved | PlaylistChanged
+
+
+@dataclass(slots=True)
+class _Part:
+    index: int
+    name: str
+    start: int
+    independent: bool
+    chunks: list[bytes] = field(default_factory=list)
+    duration: float = 0.0
+    end: int = 0
+
+
+@dataclass(slots=True)
+class _Seg:
+    msn: int
+    name: str
+    start: int
+    discontinuity: bool
+    pdt: datetime | None
+    chunks: list[bytes] = field(default_factory=list)
+    parts: list[_Part] = field(default_factory=list)
+    duration: float = 0.0
+    end: int = 0
+
+
+class Segmenter:
+    """Cut frames into HLS segments (see the module docs).
+
+    :param tracks: the stream's tracks (muxed together into each TS segment).
+    :param target_duration: the segment duration to aim for, in seconds.
+    :param window: live mode: how many segments the playlist lists.
+    :param part_target: LL-HLS part target duration in seconds (e.g. 0.2 or 0.33334);
+        ``None`` for plain HLS.
+    :param mode: ``"live"``, ``"event"`` or ``"vod"``.
+    :param segment_name: segment file names, ``{n}`` being the media sequence number.
+    :param part_name: part file names, ``{n}`` the segment's sequence number, ``{part}`` the index.
+    :param program_date_time: the wallclock time of the first frame (timezone-aware); writes
+        EXT-X-PROGRAM-DATE-TIME on every segment when given.
+    :param discontinuity_threshold: a forward jump of any track's decode time larger than this
+        (seconds) is a discontinuity; any backward step is one too.
+    :param can_skip: LL-HLS: announce delta updates (CAN-SKIP-UNTIL) and serve them from
+        ``playlist(skip=True)``.
+    :param first_sequence: the media sequence number of the first segment.
+    """
+
+    def __init__(
+        self,
+        tracks: Sequence[Track],
+        target_duration: float = 2.0,
+        window: int = 6,
+        part_target: float | None = None,
+        mode: str = "live",
+        segment_name: str = "seg{n}.ts",
+        part_name: str = "seg{n}.{part}.ts",
+        program_date_time: datetime | None = None,
+        discontinuity_threshold: float = 10.0,
+        can_skip: bool = True,
+        first_sequence: int = 0,
+    ) -> None:
+        if not tracks:
+            raise LocalProtocolError("a Segmenter needs at least one track")
+        if mode not in ("live", "event", "vod"):
+            raise LocalProtocolError(f"mode must be 'live', 'event' or 'vod', got {mode!r}")
+        if not target_duration > 0 or window < 1:
+            raise LocalProtocolError("target_duration must be positive and window at least 1")
+        if part_target is not None and not 0 < part_target <= target_duration:
+            raise LocalProtocolError("part_target must be positive and at most target_duration")
+        self.tracks = tuple(tracks)
+        self._by_id = {t.id: t for t in self.tracks}
+        main = next((t for t in self.tracks if t.codec.is_video), self.tracks[0])
+        self._main = main.id
+        self._main_video = main.codec.is_video
+        self.target_duration = target_duration
+        self.window = window
+        self.part_target = part_target
+        self.mode = mode
+        self.segment_name = segment_name
+        self.part_name = part_name
+        self.can_skip = can_skip and part_target is not None
+        self._target_ticks = round(target_duration * _HZ)
+        self._part_ticks = round(part_target * _HZ) if part_target is not None else 0
+        self._threshold = round(discontinuity_threshold * _HZ)
+        self._muxer = Muxer(self.tracks)
+        self._pdt0 = program_date_time
+        self._pdt_base: tuple[datetime, int] | None = None  # (wallclock, ticks) of the timeline start
+        self._epoch: int | None = None  # ticks of the timeline start, for millisecond rounding
+        self._next_msn = first_sequence
+        self._segments: deque[_Seg] = deque()  # complete segments in the playlist
+        self._cur: _Seg | None = None
+        self._part: _Part | None = None
+        self._last_dts: dict[int, int] = {}
+        self._last_main = 0
+        self._frame_ticks = 0
+        self._pending_discontinuity = False
+        self._disc_seq = 0
+        self._target_int = max(1, math.ceil(target_duration - 1e-9))
+        self._removals: deque[tuple[int, SegmentRemoved]] = deque()
+        self._ended = False
+        self._text: str | None = None
+
+    # -- the caller's view ----------------------------------------------------------------------
+
+    @property
+    def latest(self) -> tuple[int, int | None] | None:
+        """The newest ``(msn, part)``: the segment in progress and its last complete part
+        (LL-HLS), else the last complete segment and ``None``; ``None`` before anything."""
+        cur = self._cur
+        if cur is not None and cur.parts:
+            return cur.msn, cur.parts[-1].index
+        if self._segments:
+            last = self._segments[-1]
+            return last.msn, (last.parts[-1].index if last.parts else None)
+        return None
+
+    def has(self, msn: int, part: int | None = None) -> bool:
+        """Whether a blocking request for ``_HLS_msn=msn`` (and ``_HLS_part=part``) can be answered.
+
+        A part index past the last part of a complete segment means the first part of the next
+        segment, as the draft says.
+        """
+        cur = self._cur
+        last_done = cur.msn - 1 if cur is not None else self._next_msn - 1
+        if part is None:
+            return msn <= last_done
+        if msn <= last_done:
+            first = self._segments[0].msn if self._segments else last_done + 1
+            if msn < first:
+                return True
+            return part < len(self._segments[msn - first].parts) or self.has(msn + 1, 0)
+        return cur is not None and msn == cur.msn and part < len(cur.parts)
+
+    def playlist(self, skip: bool = False) -> str:
+        """The current playlist text; ``skip=True`` gives the delta update (EXT-X-SKIP)."""
+        if not skip or not self.can_skip:
+            if self._text is None:
+                self._text = self._build(False).dumps()
+            return self._text
+        return self._build(True).dumps()
+
+    # -- input ----------------------------------------------------------------------------------
+
+    def push(self, frame: Frame) -> list[SegmenterEvent]:
+        """Add one frame (decode order, tracks interleaved); returns what became ready."""
+        if self._ended:
+            raise LocalProtocolError("push() after end()")
+        track = self._by_id.get(frame.track_id)
+        if track is None:
+            raise LocalProtocolError(f"no track with id {frame.track_id}")
+        dts = rescale(frame.dts, track.clock_rate, _HZ)
+        events: list[SegmenterEvent] = []
+        last = self._last_dts.get(frame.track_id)
+        if last is not None and (dts < last or dts - last > self._threshold):
+            if self._cur is not None:
+                self._close_segment(self._last_main + self._frame_ticks, events)
+                self._flush_playlist(events)
+            self._pending_discontinuity = True
+            self._last_dts.clear()
+            self._muxer = Muxer(self.tracks)
+            prev = self._segments[-1] if self._segments else None
+            if prev is not None and prev.pdt is not None:
+                self._pdt_base = (prev.pdt + timedelta(seconds=prev.duration), -1)
+            self._epoch = None
+        is_main = frame.track_id == self._main
+        if self._cur is None:
+            if not is_main or (self._main_video and not frame.keyframe):
+                return events  # wait for a keyframe of the main track
+            self._open_segment(dts, events)
+        elif is_main:
+            if dts > self._last_main:
+                self._frame_ticks = dts - self._last_main
+            cur = self._cur
+            can_cut = frame.keyframe or not self._main_video
+            slack = 0 if self._main_video else self._frame_ticks // 2
+            if can_cut and dts - cur.start >= self._target_ticks - slack:
+                self._close_segment(dts, events)
+                self._open_segment(dts, events)
+                self._flush_playlist(events)
+            elif self._part is not None and dts + self._frame_ticks - self._part.start > self._part_ticks:
+                self._close_part(dts, events)
+                self._flush_playlist(events)
+                self._open_part(dts, frame.keyframe or not self._main_video)
+        self._last_dts[frame.track_id] = dts
+        if is_main:
+            self._last_main = dts
+        data = self._muxer.mux(frame)
+        if self._part is not None:
+            self._part.chunks.append(data)
+        elif self._cur is not None:
+            self._cur.chunks.append(data)
+        return events
+
+    def end(self) -> list[SegmenterEvent]:
+        """The stream ended: the last segment and the final playlist (with EXT-X-ENDLIST)."""
+        if self._ended:
+            return []
+        events: list[SegmenterEvent] = []
+        if self._cur is not None:
+            self._close_segment(self._last_main + self._frame_ticks, events)
+        self._ended = True
+        self._text = None
+        events.append(PlaylistChanged(self.playlist()))
+        return events
+
+    # -- segments and parts ---------------------------------------------------------------------
+
+    def _ms(self, ticks: int) -> int:
+        assert self._epoch is not None
+        return rescale(ticks - self._epoch, _HZ, 1000)
+
+    def _open_segment(self, start: int, events: list[SegmenterEvent]) -> None:
+        if self._epoch is None:
+            self._epoch = start
+        pdt = None
+        if self._pdt0 is not None:
+            if self._pdt_base is None:
+                self._pdt_base = (self._pdt0, start)
+            elif self._pdt_base[1] == -1:  # after a discontinuity: continue the wallclock here
+                self._pdt_base = (self._pdt_base[0], start)
+            base, base_ticks = self._pdt_base
+            pdt = base + timedelta(milliseconds=rescale(start - base_ticks, _HZ, 1000))
+        msn = self._next_msn
+        self._next_msn += 1
+        self._cur = _Seg(msn, self.segment_name.format(n=msn), start, self._pending_discontinuity, pdt)
+        self._pending_discontinuity = False
+        psi = self._muxer.psi()
+        if self.part_target is not None:
+            self._open_part(start, True)
+            assert self._part is not None
+            self._part.chunks.append(psi)
+        else:
+            self._cur.chunks.append(psi)
+
+    def _open_part(self, start: int, independent: bool) -> None:
+        assert self._cur is not None
+        index = len(self._cur.parts)
+        self._part = _Part(index, self.part_name.format(n=self._cur.msn, part=index), start, independent)
+
+    def _close_part(self, end: int, events: list[SegmenterEvent]) -> None:
+        part, cur = self._part, self._cur
+        assert part is not None and cur is not None
+        part.end = end
+        part.duration = (self._ms(end) - self._ms(part.start)) / 1000
+        data = b"".join(part.chunks)
+        part.chunks = [data]
+        cur.parts.append(part)
+        cur.chunks.append(data)
+        self._part = None
+        events.append(PartReady(cur.msn, part.index, part.name, data, part.duration, part.independent))
+
+    def _close_segment(self, end: int, events: list[SegmenterEvent]) -> None:
+        cur = self._cur
+        assert cur is not None
+        if self._part is not None:
+            self._close_part(end, events)
+        cur.end = end
+        cur.duration = (self._ms(end) - self._ms(cur.start)) / 1000
+        data = b"".join(cur.chunks)
+        cur.chunks = []
+        self._cur = None
+        self._segments.append(cur)
+        self._target_int = max(self._target_int, math.floor(cur.duration + 0.5))
+        events.append(SegmentReady(cur.msn, cur.name, data, cur.duration, cur.discontinuity, cur.pdt))
+        if self.mode == "live":
+            while len(self._segments) > self.window:
+                old = self._segments.popleft()
+                if old.discontinuity:
+                    self._disc_seq += 1
+                listed = sum(s.end - s.start for s in self._segments)
+                deadline = end + (old.end - old.start) + listed
+                self._removals.append((deadline, SegmentRemoved(old.name, tuple(p.name for p in old.parts))))
+            while self._removals and self._removals[0][0] <= end:
+                events.append(self._removals.popleft()[1])
+        self._text = None
+
+    def _flush_playlist(self, events: list[SegmenterEvent]) -> None:
+        self._text = None
+        if self.mode != "vod":
+            events.append(PlaylistChanged(self.playlist()))
+
+    def _build(self, skip: bool) -> MediaPlaylist:
+        ll = self.part_target is not None
+        td = self._target_int
+        segs = list(self._segments)
+        cur = self._cur
+        edge = cur.parts[-1].end if cur is not None and cur.parts else (segs[-1].end if segs else 0)
+        parts_after = edge - 3 * td * _HZ
+        skip_until = 6 * td
+        skipped = 0
+        if skip:
+            while skipped < len(segs) and segs[skipped].end <= edge - skip_until * _HZ:
+                skipped += 1
+        out = [
+            Segment(
+                s.name, s.duration, discontinuity=s.discontinuity, program_date_time=s.pdt,
+                parts=[PartialSegment(p.duration, p.name, p.independent) for p in s.parts]
+                if ll and s.end > parts_after else [],
+            )  # fmt: skip
+            for s in segs[skipped:]
+        ]
+        pl = MediaPlaylist(
+            segments=out,
+            target_duration=td,
+            version=9 if skip else 6 if ll else 3,
+            media_sequence=segs[0].msn if segs else (cur.msn if cur is not None else self._next_msn),
+            discontinuity_sequence=self._disc_seq or None,
+            playlist_type={"event": "EVENT", "vod": "VOD"}.get(self.mode),
+            independent_segments=self._main_video,
+            endlist=self._ended,
+            skip=Skip(skipped) if skip else None,
+        )
+        if ll:
+            assert self.part_target is not None
+            pl.part_inf = PartInf(self.part_target)
+            pl.server_control = ServerControl(
+                can_block_reload=True,
+                can_skip_until=float(skip_until) if self.can_skip else None,
+                part_hold_back=math.ceil(3 * self.part_target * 1000 - 1e-6) / 1000,
+            )
+            if cur is not None and cur.parts:
+                pl.partial_segment = Segment(
+                    discontinuity=cur.discontinuity, program_date_time=cur.pdt,
+                    parts=[PartialSegment(p.duration, p.name, p.independent) for p in cur.parts],
+                )  # fmt: skip
+            if not self._ended:
+                msn, index = (cur.msn, len(cur.parts)) if cur is not None else (self._next_msn, 0)
+                pl.preload_hints = [PreloadHint("PART", self.part_name.format(n=msn, part=index))]
+        return pl
