@@ -1,7 +1,6 @@
 """The MPEG-4 AudioSpecificConfig (ISO/IEC 14496-3 section 1.6.2.1). Use it through
 :mod:`mediaproto.codecs.aac`, which re-exports everything here.
 
-
 It reads the escaped object type (31), the explicit 24-bit sampling frequency (index 15), the
 GASpecificConfig (including a program_config_element when the channel configuration is 0), and
 the explicit SBR/PS signalling: hierarchical (object type 5 or 29 first) and backward-compatible
