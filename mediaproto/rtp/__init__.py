@@ -32,6 +32,8 @@ from .rtcp_feedback import (
     TransportWideFeedback,
 )
 from .rtcp_xr import DelaySinceLastRr, DlrrItem, ExtendedReport, RawXrBlock, ReceiverReferenceTime
+from .stats import ReceiverStatistics, RtcpScheduler, SenderStatistics, round_trip_time, rtcp_interval
+from .jitter import JitterBuffer, JitterBufferStats
 
 __all__ = [
     "RTP_VERSION",
@@ -64,4 +66,11 @@ __all__ = [
     "parse_compound",
     "serialize_compound",
     "validate_compound",
+    "ReceiverStatistics",
+    "SenderStatistics",
+    "round_trip_time",
+    "rtcp_interval",
+    "RtcpScheduler",
+    "JitterBuffer",
+    "JitterBufferStats",
 ]
