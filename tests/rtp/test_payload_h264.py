@@ -319,7 +319,21 @@ def test_round_trip(units: list[tuple[bytes, ...]], mtu: int, seq: int) -> None:
     assert (d.lost_units, d.lost_packets, d.quirks_seen) == (0, 0, set())
 
 
-@given(st.lists(access_units, min_size=1, max_size=6), st.integers(60, 600), st.data())
+#: Units of slices only: whether a unit that lost only its AUD/SEI/parameter sets is whole is a
+#: matter of definition (it is emitted; see test_unit_that_lost_only_its_prefix_is_emitted).
+slice_units = st.builds(_unit, st.just([]), st.sampled_from([1, 5]), bodies, st.lists(bodies, max_size=4))
+
+
+def test_unit_that_lost_only_its_prefix_is_emitted() -> None:
+    d = H264Depacketizer(0)
+    out = push_all(d, [pkt(1, 0, AUD), pkt(3, 0, idr(40), True), pkt(4, 3000, SEI), pkt(6, 3000, non_idr(30), True)])
+    assert out == []  # both units lost a packet that may have been a slice
+    d = H264Depacketizer(0)
+    out = push_all(d, [pkt(1, 0, non_idr(9), True), pkt(3, 3000, PPS), pkt(4, 3000, idr(30), True)])
+    assert out == [Frame(0, 0, 0, (non_idr(9),)), Frame(0, 3000, 3000, (PPS, idr(30)), True)]
+
+
+@given(st.lists(slice_units, min_size=1, max_size=6), st.integers(60, 600), st.data())
 def test_loss_gives_back_exactly_the_fully_delivered_frames(
     units: list[tuple[bytes, ...]], mtu: int, data: st.DataObject
 ) -> None:

@@ -10,10 +10,11 @@ The depacketizer's rules for completing, dropping and tolerating units:
 
 * a unit ends at the marker bit, or when the timestamp changes (cameras that never set the marker);
 * after a sequence gap, the unit in progress is dropped, and so is the unit of the packet after the
-  gap unless that packet visibly starts an access unit (an AUD, the first parameter set, or the
-  first slice of a picture); the first packet received is treated the same way (a late joiner).
-  This is a heuristic: a unit that lost parameter sets sent before its first slice, without an
-  AUD before them, is still emitted (decoders keep the previous parameter sets);
+  gap unless that packet visibly starts an access unit (a NAL unit type that only comes before the
+  slices: AUD, SEI, parameter sets; or the first slice of a picture); the first packet received is
+  treated the same way (a late joiner). The slices of a unit are never emitted incomplete; a unit
+  that lost only NAL units before its first slice (an AUD, an SEI, a repeated SPS or PPS) is
+  emitted without them, as decoders keep the parameter sets they had;
 * fragments before a start fragment (a late joiner), a start fragment while another NAL unit is
   still open, and a unit that ends with a fragment still open are dropped whole;
 * a unit of parameter sets only (no slice) is not a frame: its NAL units are held and put in front

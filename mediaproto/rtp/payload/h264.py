@@ -48,10 +48,9 @@ _PPS = 8
 _AUD = 9
 _SEI = 6
 _IDR = 5
-#: NAL unit types that, after a loss, show that an access unit starts here: the AUD comes first
-#: when present, and an SPS starts the parameter sets (H.264 7.4.1.2.3). SEI and PPS may follow
-#: other NAL units of the same unit, so they prove nothing.
-_UNIT_OPENERS = frozenset({_SPS, _AUD})
+#: NAL unit types that only come before the first slice of an access unit (H.264 7.4.1.2.3): after
+#: a loss, a packet starting with one of them (or with a first slice) starts a unit.
+_UNIT_OPENERS = frozenset({_SEI, _SPS, _PPS, _AUD, 14, 15, 16, 17, 18})
 _U16 = struct.Struct(">H")
 
 

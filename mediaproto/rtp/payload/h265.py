@@ -36,9 +36,9 @@ AP = 48
 FU = 49
 PACI = 50
 _VPS, _SPS, _PPS, _AUD, _PREFIX_SEI = 32, 33, 34, 35, 39
-#: NAL unit types that, after a loss, show that an access unit starts here: the AUD comes first
-#: when present, and the VPS starts the parameter sets (H.265 7.4.2.4.4).
-_UNIT_OPENERS = frozenset({_VPS, _AUD})
+#: NAL unit types that only come before the first slice segment of an access unit (H.265
+#: 7.4.2.4.4): after a loss, a packet starting with one of them (or a first slice) starts a unit.
+_UNIT_OPENERS = frozenset({_VPS, _SPS, _PPS, _AUD, _PREFIX_SEI, 41, 42, 43, 44})
 _U16 = struct.Struct(">H")
 
 

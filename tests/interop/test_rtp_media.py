@@ -1,0 +1,358 @@
+"""RTP payload formats against FFmpeg: its packets through our depacketizers, ours through its demuxer.
+
+* offline: the captured ``rtp-ffmpeg-h264-aac.udp`` (FFmpeg sending ref.flv) against
+  ``ref.flv.packets.csv`` (ffprobe's view of the same clip);
+* ffmpeg ``-f rtp`` sends H.264, AAC, Opus and PCMU to sockets we bound on 127.0.0.1; the frames we
+  rebuild must be byte-identical to the source file's packets (``-f data``), with ffprobe's
+  timestamps, and nothing lost;
+* our packetizers send the built-in test source and ref.flv's frames to ffmpeg reading an SDP we
+  write; ffmpeg must decode every frame without printing an error.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import json
+import select
+import socket
+import struct
+import subprocess
+import time
+from pathlib import Path
+from typing import Iterable
+
+import pytest
+
+from mediaproto.clock import rescale
+from mediaproto.codecs.h264 import join_avcc, split_avcc
+from mediaproto.media import Frame
+from mediaproto.rtp.packet import RtpPacket
+from mediaproto.rtp.payload import (
+    AacDepacketizer,
+    AacPacketizer,
+    Depacketizer,
+    G711Depacketizer,
+    H264Depacketizer,
+    H264Packetizer,
+    OpusDepacketizer,
+)
+
+pytestmark = pytest.mark.interop
+
+RCVBUF = 8 * 1024 * 1024
+
+
+# -- the offline capture ------------------------------------------------------------------------------
+
+
+def read_capture(path: Path) -> list[tuple[int, bytes]]:
+    raw = path.read_bytes()
+    out = []
+    pos = 0
+    while pos < len(raw):
+        port, n = struct.unpack_from(">HI", raw, pos)
+        out.append((port, raw[pos + 6 : pos + 6 + n]))
+        pos += 6 + n
+    return out
+
+
+def test_ffmpeg_capture_h264_aac_matches_ffprobe(vectors: Path) -> None:
+    datagrams = read_capture(vectors / "rtp-ffmpeg-h264-aac.udp")
+    assert len(datagrams) == 172
+    video, audio = H264Depacketizer(0), AacDepacketizer(1, 48000)  # as the .sdp says
+    vframes: list[Frame] = []
+    aframes: list[Frame] = []
+    for port, data in datagrams:
+        if port == 5004:
+            vframes += video.push(RtpPacket.parse(data))
+        elif port == 5006:
+            aframes += audio.push(RtpPacket.parse(data))
+    vframes += video.flush()
+    rows = list(csv.reader((vectors / "ref.flv.packets.csv").open()))
+    vrows = [r for r in rows if r[0] == "0"]
+    arows = [r for r in rows if r[0] == "1"]
+    assert len(vframes) == len(vrows) == 100
+    for frame, row in zip(vframes, vrows):
+        assert len(join_avcc(frame.nal_units)) == int(row[3])  # FLV stores 4-byte NAL lengths
+        assert frame.pts - vframes[0].pts == (int(row[1]) - int(vrows[0][1])) * 90
+        assert frame.keyframe == ("K" in row[4])
+    # FFmpeg's AAC packetizer holds AUs back to fill a packet and does not send the last ones at
+    # the end of the stream: the capture has 187 of the 189 AUs, and those are exact.
+    assert len(aframes) == 187 and len(arows) == 189
+    for frame, row in zip(aframes, arows):
+        assert len(frame.payload) == int(row[3])
+        assert abs((frame.pts - aframes[0].pts) * 1000 / 48000 - (int(row[1]) - int(arows[0][1]))) <= 1
+    assert (video.lost_packets, video.lost_units, audio.lost_packets, audio.lost_units) == (0, 0, 0, 0)
+
+
+# -- ffmpeg sends, we receive -------------------------------------------------------------------------
+
+
+def run(cmd: list[str], timeout: float = 60) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(cmd, capture_output=True, timeout=timeout, check=True)
+
+
+def probe_packets(ffprobe: str, path: Path, stream: str) -> tuple[list[tuple[int, int, bool]], tuple[int, int]]:
+    """ffprobe's (pts, size, keyframe) of each packet of a stream, and the stream's time base."""
+    out = run([ffprobe, "-v", "error", "-select_streams", stream, "-show_entries",
+               "packet=pts,size,flags:stream=time_base", "-of", "json", str(path)]).stdout
+    info = json.loads(out)
+    num, den = info["streams"][0]["time_base"].split("/")
+    packets = [(int(p["pts"]), int(p["size"]), "K" in p["flags"]) for p in info["packets"]]
+    return packets, (int(num), int(den))
+
+
+def packet_data(ffmpeg: str, path: Path, stream: str, sizes: Iterable[int]) -> list[bytes]:
+    """The bytes of each packet of a stream, as the file stores them (``-c copy -f data``)."""
+    blob = run([ffmpeg, "-v", "error", "-i", str(path), "-map", f"0:{stream}", "-c", "copy", "-f", "data", "-"]).stdout
+    out = []
+    pos = 0
+    for n in sizes:
+        out.append(blob[pos : pos + n])
+        pos += n
+    assert pos == len(blob)
+    return out
+
+
+def udp_socket(port: int = 0) -> socket.socket:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
+    s.bind(("127.0.0.1", port))
+    return s
+
+
+def receive_from_ffmpeg(ffmpeg: str, source: Path, stream: str, codec_args: list[str]) -> list[RtpPacket]:
+    """Run ``ffmpeg -f rtp`` sending one stream of ``source`` to a socket of ours; the packets."""
+    rtp, rtcp = udp_socket(), udp_socket()
+    port, rtcp_port = rtp.getsockname()[1], rtcp.getsockname()[1]
+    cmd = [ffmpeg, "-v", "error", "-re", "-i", str(source), "-map", f"0:{stream}", *codec_args,
+           "-f", "rtp", f"rtp://127.0.0.1:{port}?rtcpport={rtcp_port}&pkt_size=1200"]
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    packets = []
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([rtp, rtcp], [], [], 0.5)
+            if rtp in ready:
+                packets.append(RtpPacket.parse(rtp.recv(65536)))
+            if rtcp in ready:
+                rtcp.recv(65536)
+            if not ready and proc.poll() is not None:
+                break
+        assert proc.wait(timeout=10) == 0, proc.stderr.read() if proc.stderr else b""
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=10)
+        if proc.stderr:
+            proc.stderr.close()
+        rtp.close()
+        rtcp.close()
+    return packets
+
+
+def depacketize(d: Depacketizer, packets: list[RtpPacket]) -> list[Frame]:
+    frames = [f for p in packets for f in d.push(p)]
+    return frames + d.flush()
+
+
+@pytest.fixture(scope="module")
+def sources(ffmpeg: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Short source files made with lavfi: H.264 (with B-frames) + AAC, Opus, G.711 mu-law."""
+    d = tmp_path_factory.mktemp("rtp_media")
+    run([ffmpeg, "-v", "error", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25", "-f", "lavfi",
+         "-i", "sine=frequency=440:sample_rate=48000", "-t", "2", "-c:v", "libx264", "-g", "25",
+         "-pix_fmt", "yuv420p", "-c:a", "aac", "-ac", "2", "-b:a", "64k", str(d / "av.mkv")])
+    run([ffmpeg, "-v", "error", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=8000", "-t", "2",
+         "-c:a", "pcm_mulaw", str(d / "pcmu.wav")])
+    return d
+
+
+def test_ffmpeg_sends_h264(ffmpeg: str, ffprobe: str, sources: Path) -> None:
+    src = sources / "av.mkv"
+    probed, (num, den) = probe_packets(ffprobe, src, "v")
+    expected = packet_data(ffmpeg, src, "v", [size for _, size, _ in probed])
+    packets = receive_from_ffmpeg(ffmpeg, src, "v", ["-c", "copy"])
+    d = H264Depacketizer(0)
+    frames = depacketize(d, packets)
+    assert (d.lost_packets, d.lost_units, d.late_packets, d.malformed_packets) == (0, 0, 0, 0)
+    assert len(frames) == len(probed) == 50
+    assert [join_avcc(f.nal_units) for f in frames] == expected  # decode order, byte for byte
+    base, pts0 = frames[0].pts, probed[0][0]
+    assert [f.pts - base for f in frames] == [rescale((p - pts0) * num, den, 90000) for p, _, _ in probed]
+    assert [f.keyframe for f in frames] == [k for _, _, k in probed]
+    assert any(a.pts > b.pts for a, b in zip(frames, frames[1:]))  # B-frames: pts out of decode order
+
+
+def test_ffmpeg_sends_aac(ffmpeg: str, ffprobe: str, sources: Path) -> None:
+    src = sources / "av.mkv"
+    probed, (num, den) = probe_packets(ffprobe, src, "a")
+    expected = packet_data(ffmpeg, src, "a", [size for _, size, _ in probed])
+    packets = receive_from_ffmpeg(ffmpeg, src, "a", ["-c", "copy"])
+    d = AacDepacketizer(1, 48000)
+    frames = depacketize(d, packets)
+    assert (d.lost_packets, d.lost_units, d.malformed_packets) == (0, 0, 0)
+    # FFmpeg fills packets with several AUs and drops the ones still buffered at the end
+    assert len(probed) - 10 <= len(frames) <= len(probed)
+    assert [f.payload for f in frames] == expected[: len(frames)]
+    base, pts0 = frames[0].pts, probed[0][0]
+    for f, (p, _, _) in zip(frames, probed):
+        assert abs(f.pts - base - rescale((p - pts0) * num, den, 48000)) <= 48  # the file has ms
+    assert len(packets) < len(frames)  # several AUs per packet
+
+
+def test_ffmpeg_sends_opus(ffmpeg: str, ffprobe: str, sources: Path) -> None:
+    encoders = run([ffmpeg, "-hide_banner", "-encoders"]).stdout.decode()
+    if "libopus" not in encoders:
+        pytest.skip("ffmpeg has no libopus encoder (its native opus encoder is experimental)")
+    src = sources / "opus.mkv"
+    run([ffmpeg, "-v", "error", "-y", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", "2",
+         "-c:a", "libopus", "-b:a", "32k", str(src)])
+    probed, (num, den) = probe_packets(ffprobe, src, "a")
+    expected = packet_data(ffmpeg, src, "a", [size for _, size, _ in probed])
+    d = OpusDepacketizer(1)
+    frames = depacketize(d, receive_from_ffmpeg(ffmpeg, src, "a", ["-c", "copy"]))
+    assert (d.lost_packets, d.lost_units) == (0, 0)
+    assert [f.payload for f in frames] == expected
+    base, pts0 = frames[0].pts, probed[0][0]
+    for f, (p, _, _) in zip(frames, probed):
+        assert abs(f.pts - base - rescale((p - pts0) * num, den, 48000)) <= 48
+
+
+def test_ffmpeg_sends_pcmu(ffmpeg: str, ffprobe: str, sources: Path) -> None:
+    src = sources / "pcmu.wav"
+    probed, _ = probe_packets(ffprobe, src, "a")
+    samples = b"".join(packet_data(ffmpeg, src, "a", [size for _, size, _ in probed]))
+    assert len(samples) == 16000
+    packets = receive_from_ffmpeg(ffmpeg, src, "a", ["-c", "copy"])
+    assert {p.payload_type for p in packets} == {0}
+    d = G711Depacketizer(0)
+    frames = depacketize(d, packets)
+    assert d.lost_packets == 0
+    assert b"".join(f.payload for f in frames) == samples
+    # timestamps count samples: each packet starts where the previous one ended
+    assert [f.pts - frames[0].pts for f in frames] == [sum(len(g.payload) for g in frames[:i]) for i in range(len(frames))]
+
+
+# -- we send, ffmpeg receives -------------------------------------------------------------------------
+
+
+def rtp_port_pair() -> int:
+    """An even port whose odd neighbour is free too (ffmpeg binds RTP and RTCP there)."""
+    for _ in range(100):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1] & ~1
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as a, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as b:
+                a.bind(("127.0.0.1", port))
+                b.bind(("127.0.0.1", port + 1))
+            return port
+        except OSError:
+            continue
+    raise RuntimeError("no free port pair")
+
+
+def port_taken(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
+def send_to_ffmpeg(
+    ffmpeg: str, tmp: Path, sdp: str, streams: list[tuple[int, list[list[RtpPacket]]]], duration: float
+) -> tuple[dict[str, int], str]:
+    """Send the packet groups (one group per frame, in time order per stream) to ffmpeg reading
+    ``sdp``; the decoded frames per stream index (``framecrc`` lines) and ffmpeg's stderr."""
+    path = tmp / "in.sdp"
+    path.write_text(sdp)
+    cmd = [ffmpeg, "-hide_banner", "-loglevel", "error", "-protocol_whitelist", "file,udp,rtp",
+           "-listen_timeout", "1", "-i", str(path), "-map", "0", "-f", "framecrc", "-"]
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 10
+        while not all(port_taken(port) for port, _ in streams):
+            assert time.monotonic() < deadline, "ffmpeg did not bind its ports"
+            time.sleep(0.05)
+        # interleave the streams' frames by position in time, pacing at about 4x real time
+        schedule = sorted(
+            (i / len(groups), port, group) for port, groups in streams for i, group in enumerate(groups)
+        )
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as out:
+            start = time.monotonic()
+            for at, port, group in schedule:
+                delay = start + at * duration / 4 - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+                for packet in group:
+                    out.sendto(bytes(packet), ("127.0.0.1", port))
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=10)
+    counts: dict[str, int] = {}
+    for line in stdout.decode().splitlines():
+        if line and not line.startswith("#"):
+            key = line.split(",", 1)[0].strip()
+            counts[key] = counts.get(key, 0) + 1
+    # ffmpeg ends the SDP session by its listen timeout: that is the only message allowed
+    errors = "\n".join(
+        line for line in stderr.decode().splitlines()
+        if "Connection timed out" not in line and "Last message repeated" not in line
+    )
+    return counts, errors
+
+
+def test_ffmpeg_decodes_our_test_source(ffmpeg: str, tmp_path: Path) -> None:
+    testsrc = pytest.importorskip("mediaproto.testsrc")
+    src = testsrc.TestSource(keyframe_interval=1.0)
+    frames = src.frames_until(3)
+    video_track, audio_track = src.tracks
+    vport, aport = rtp_port_pair(), rtp_port_pair()
+    vp = H264Packetizer(96, ssrc=0x1111, initial_sequence=65500, initial_timestamp=2**32 - 45000)
+    ap = AacPacketizer(97, ssrc=0x2222, clock_rate=48000, initial_sequence=12)
+    video = [vp.packetize(f) for f in frames if f.track_id == video_track.id]
+    audio = [ap.packetize(f) for f in frames if f.track_id == audio_track.id]
+    sdp = (
+        "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=mediaproto\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+        f"m=video {vport} RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\na=fmtp:96 packetization-mode=1\r\n"
+        f"m=audio {aport} RTP/AVP 97\r\na=rtpmap:97 MPEG4-GENERIC/48000/2\r\n"
+        "a=fmtp:97 streamtype=5;profile-level-id=1;mode=AAC-hbr;sizelength=13;indexlength=3;"
+        f"indexdeltalength=3;config={audio_track.config.hex()}\r\n"
+    )
+    counts, errors = send_to_ffmpeg(ffmpeg, tmp_path, sdp, [(vport, video), (aport, audio)], 3.0)
+    assert errors == ""
+    assert counts == {"0": len(video), "1": len(audio)} == {"0": 75, "1": 141}
+
+
+def test_ffmpeg_decodes_ref_flv_with_in_band_parameter_sets(ffmpeg: str, ffprobe: str, vectors: Path, tmp_path: Path) -> None:
+    ref = vectors / "ref.flv"
+    vprobe, _ = probe_packets(ffprobe, ref, "v")
+    aprobe, _ = probe_packets(ffprobe, ref, "a")
+    vdata = packet_data(ffmpeg, ref, "v", [s for _, s, _ in vprobe])
+    adata = packet_data(ffmpeg, ref, "a", [s for _, s, _ in aprobe])
+    sdp_text = (vectors / "rtp-ffmpeg-h264-aac.sdp").read_text()
+    sprop = sdp_text.split("sprop-parameter-sets=")[1].split(";")[0]
+    sps, pps = (base64.b64decode(x) for x in sprop.split(","))
+    # the SDP we write has no sprop-parameter-sets: ffmpeg learns them from the STAP-A we send
+    vp = H264Packetizer(96, ssrc=7, track_clock_rate=1000, parameter_sets=(sps, pps), insert_parameter_sets=True)
+    ap = AacPacketizer(97, ssrc=8, clock_rate=48000, track_clock_rate=1000)
+    video = [vp.packetize(Frame(0, p, p, tuple(split_avcc(d)), k)) for (p, _, k), d in zip(vprobe, vdata)]
+    audio = [ap.packetize(Frame(1, p, p, d, True)) for (p, _, _), d in zip(aprobe, adata)]
+    assert video[0][0].payload[0] & 0x1F == 24  # STAP-A with SPS and PPS first
+    vport, aport = rtp_port_pair(), rtp_port_pair()
+    sdp = (
+        "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=ref\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+        f"m=video {vport} RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\na=fmtp:96 packetization-mode=1\r\n"
+        f"m=audio {aport} RTP/AVP 97\r\na=rtpmap:97 MPEG4-GENERIC/48000/2\r\n"
+        "a=fmtp:97 streamtype=5;profile-level-id=1;mode=AAC-hbr;sizelength=13;indexlength=3;"
+        "indexdeltalength=3;config=119056E500\r\n"
+    )
+    counts, errors = send_to_ffmpeg(ffmpeg, tmp_path, sdp, [(vport, video), (aport, audio)], 4.0)
+    assert errors == ""
+    assert counts == {"0": 100, "1": 189}
