@@ -19,3 +19,95 @@ __all__ = [
     "Xml",
     "XmlDocument",
 ]
+
+# -- handshake, chunk stream, messages and sessions (the Sans-IO face: see mediaproto.rtmp.connection)
+from . import message
+from .chunk import ChunkDecoder, ChunkEncoder, Limits, Message, encode_message
+from .client import ClientConnection, ClientState
+from .connection import frame_chunks
+from .events import (
+    CommandReceived,
+    Connected,
+    ConnectionClosed,
+    ConnectRejected,
+    ConnectRequested,
+    Event,
+    FrameReceived,
+    MetadataReceived,
+    PingAnswered,
+    PlayRequested,
+    PlayStarted,
+    PublishRequested,
+    PublishStarted,
+    StatusReceived,
+    StreamClosed,
+    StreamCreated,
+    TrackReceived,
+)
+from .handshake import ClientHandshake, ServerHandshake
+from .server import ServerConnection, StreamState
+
+__all__ += [
+    "message",
+    "ChunkDecoder",
+    "ChunkEncoder",
+    "Limits",
+    "Message",
+    "encode_message",
+    "ClientConnection",
+    "ClientState",
+    "frame_chunks",
+    "CommandReceived",
+    "Connected",
+    "ConnectionClosed",
+    "ConnectRejected",
+    "ConnectRequested",
+    "Event",
+    "FrameReceived",
+    "MetadataReceived",
+    "PingAnswered",
+    "PlayRequested",
+    "PlayStarted",
+    "PublishRequested",
+    "PublishStarted",
+    "StatusReceived",
+    "StreamClosed",
+    "StreamCreated",
+    "TrackReceived",
+    "ClientHandshake",
+    "ServerHandshake",
+    "ServerConnection",
+    "StreamState",
+]
+
+# -- FLV: files, tag bodies, and the tag <-> Frame conversion
+from . import flvmedia, flvscript
+from .flv import (
+    TAG_AUDIO,
+    TAG_SCRIPT,
+    TAG_VIDEO,
+    FlvHeader,
+    FlvLimits,
+    FlvReader,
+    FlvTag,
+    FlvWriter,
+    MediaTagDecoder,
+    MediaTagEncoder,
+    read_flv,
+)
+
+__all__ += [
+    "flvmedia",
+    "flvscript",
+    "TAG_AUDIO",
+    "TAG_SCRIPT",
+    "TAG_VIDEO",
+    "FlvHeader",
+    "FlvLimits",
+    "FlvReader",
+    "FlvTag",
+    "FlvWriter",
+    "MediaTagDecoder",
+    "MediaTagEncoder",
+    "read_flv",
+]

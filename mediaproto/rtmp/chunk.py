@@ -40,7 +40,8 @@ from dataclasses import field as _field
 from ..errors import LimitExceeded, LocalProtocolError, ParseError
 from .amftypes import Limits as AmfLimits
 
-__all__ = ["Message", "Limits", "ChunkDecoder", "ChunkEncoder", "DEFAULT_CHUNK_SIZE", "MAX_CHUNK_SIZE"]
+__all__ = ["Message", "Limits", "ChunkDecoder", "ChunkEncoder", "encode_message", "DEFAULT_CHUNK_SIZE",
+           "MAX_CHUNK_SIZE"]
 
 #: The chunk size both directions start with.
 DEFAULT_CHUNK_SIZE = 128
@@ -452,3 +453,14 @@ class ChunkEncoder:
             if 1 <= size <= MAX_CHUNK_SIZE:
                 self.chunk_size = size
         return out
+
+
+def encode_message(message: Message, chunk_size: int, *, repeat_extended_timestamp: bool = True) -> bytes:
+    """The chunks of ``message`` with a type-0 first header: bytes that do not depend on any state.
+
+    Any connection whose outgoing chunk size is ``chunk_size`` can send them as they are (the
+    fan-out of one message to many players). A :class:`ChunkEncoder` that sends later messages on
+    the same chunk stream must not compress against this one; the sessions send every media
+    message this way.
+    """
+    return ChunkEncoder(chunk_size, repeat_extended_timestamp=repeat_extended_timestamp).encode(message)

@@ -7,7 +7,7 @@ import struct
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from mediaproto.errors import LimitExceeded, LocalProtocolError, ParseError, ProtocolError
@@ -232,6 +232,18 @@ def test_roundtrip_any_messages_chunk_sizes_and_splits(plan: list[tuple[str, obj
             assert isinstance(value, Message)
             parts.append(enc.encode(value))
             sent.append(value)
+    if not repeat:
+        # Without the repetition a continuation chunk whose payload starts with the extended
+        # timestamp's bytes is ambiguous (SRS's heuristic takes them as the timestamp): the
+        # inherent limit of that peer behaviour, so such payloads are left out here.
+        last: dict[int, int] = {}
+        fields: set[bytes] = set()
+        for m in sent:
+            fields.add(m.timestamp.to_bytes(4, "big"))
+            if m.chunk_stream_id in last:
+                fields.add(((m.timestamp - last[m.chunk_stream_id]) & 0xFFFFFFFF).to_bytes(4, "big"))
+            last[m.chunk_stream_id] = m.timestamp
+        assume(not any(f in m.payload for f in fields for m in sent))
     data = b"".join(parts)
     got: list[Message] = []
     pos = 0
