@@ -34,20 +34,21 @@ from typing import Any
 
 from ..errors import LimitExceeded, LocalProtocolError, ParseError
 from . import amf3
-from .amftypes import UNDEFINED, UNSUPPORTED, EcmaArray, Limits, Sentinel, TypedObject, XmlDocument
+from .amftypes import UNDEFINED as UNDEFINED
+from .amftypes import UNSUPPORTED as UNSUPPORTED
+from .amftypes import AmfLimits as AmfLimits
+from .amftypes import EcmaArray as EcmaArray
+from .amftypes import Sentinel
+from .amftypes import TypedObject as TypedObject
+from .amftypes import XmlDocument as XmlDocument
 
+# The value types (UNDEFINED, UNSUPPORTED, EcmaArray, TypedObject, XmlDocument, Limits) are importable
+# from here too; they are documented in mediaproto.rtmp.amftypes.
 __all__ = [
     "dumps",
     "dumps_all",
     "loads",
     "loads_all",
-    "Limits",
-    "UNDEFINED",
-    "UNSUPPORTED",
-    "Unsupported",
-    "EcmaArray",
-    "TypedObject",
-    "XmlDocument",
     "NUMBER",
     "BOOLEAN",
     "STRING",
@@ -67,6 +68,9 @@ __all__ = [
     "TYPED_OBJECT",
     "AVMPLUS",
 ]
+
+#: The decoding limits (:class:`~mediaproto.rtmp.amftypes.AmfLimits`), as ``amf0.Limits(max_depth=...)``.
+Limits = AmfLimits
 
 #: Alias of :data:`UNSUPPORTED`.
 Unsupported = UNSUPPORTED
@@ -100,7 +104,7 @@ _DATE = struct.Struct(">Bdh")
 _DATE_BODY = struct.Struct(">dh")
 
 _EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
-_DEFAULT_LIMITS = Limits()
+_DEFAULT_LIMITS = AmfLimits()
 _OBJECT_END_BYTES = b"\x00\x00\x09"
 _TRUE = b"\x01\x01"
 _FALSE = b"\x01\x00"
@@ -115,7 +119,7 @@ class _Decoder:
 
     __slots__ = ("data", "pos", "end", "limits", "refs", "depth", "items")
 
-    def __init__(self, data: bytes, pos: int, limits: Limits) -> None:
+    def __init__(self, data: bytes, pos: int, limits: AmfLimits) -> None:
         self.data = data
         self.pos = pos
         self.end = len(data)
@@ -306,7 +310,7 @@ def _decode_one(dec: _Decoder) -> Any:
         raise LimitExceeded("AMF0: nesting too deep for the interpreter", offset=dec.pos) from None
 
 
-def loads(data: bytes | bytearray | memoryview, *, limits: Limits = _DEFAULT_LIMITS) -> Any:
+def loads(data: bytes | bytearray | memoryview, *, limits: AmfLimits = _DEFAULT_LIMITS) -> Any:
     """Decode exactly one AMF0 value; bytes left after it are a :class:`~mediaproto.errors.ParseError`."""
     dec = _Decoder(_as_bytes(data), 0, limits)
     value = _decode_one(dec)
@@ -315,7 +319,7 @@ def loads(data: bytes | bytearray | memoryview, *, limits: Limits = _DEFAULT_LIM
     return value
 
 
-def loads_all(data: bytes | bytearray | memoryview, *, limits: Limits = _DEFAULT_LIMITS) -> list[Any]:
+def loads_all(data: bytes | bytearray | memoryview, *, limits: AmfLimits = _DEFAULT_LIMITS) -> list[Any]:
     """Decode a sequence of AMF0 values up to the end of ``data`` (a command message body)."""
     dec = _Decoder(_as_bytes(data), 0, limits)
     values = []
@@ -325,7 +329,7 @@ def loads_all(data: bytes | bytearray | memoryview, *, limits: Limits = _DEFAULT
 
 
 def decode_at(
-    data: bytes, pos: int, *, limits: Limits = _DEFAULT_LIMITS
+    data: bytes, pos: int, *, limits: AmfLimits = _DEFAULT_LIMITS
 ) -> tuple[Any, int]:
     """Decode one AMF0 value of ``data`` at ``pos``; returns it and the offset just after it."""
     dec = _Decoder(data, pos, limits)

@@ -43,7 +43,7 @@ from .amftypes import (
     DoubleVector,
     EcmaArray,
     IntVector,
-    Limits,
+    AmfLimits,
     MixedArray,
     ObjectVector,
     TypedObject,
@@ -72,7 +72,9 @@ __all__ = [
 
 _DOUBLE = struct.Struct(">d")
 _EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
-_DEFAULT_LIMITS = Limits()
+_DEFAULT_LIMITS = AmfLimits()
+#: The decoding limits (:class:`~mediaproto.rtmp.amftypes.AmfLimits`), as ``amf3.Limits(max_depth=...)``.
+Limits = AmfLimits
 
 
 
@@ -106,7 +108,7 @@ class Decoder:
         data: bytes,
         pos: int = 0,
         *,
-        limits: Limits = _DEFAULT_LIMITS,
+        limits: AmfLimits = _DEFAULT_LIMITS,
         externals: Mapping[str, Callable[[Decoder], Any]] = DEFAULT_EXTERNALS,
         depth: int = 0,
         items: int = 0,
@@ -402,7 +404,7 @@ def decode_at(
     data: bytes,
     pos: int,
     *,
-    limits: Limits = _DEFAULT_LIMITS,
+    limits: AmfLimits = _DEFAULT_LIMITS,
     externals: Mapping[str, Callable[[Decoder], Any]] = DEFAULT_EXTERNALS,
     depth: int = 0,
     items: int = 0,
@@ -417,7 +419,7 @@ def decode_at(
 def loads(
     data: bytes | bytearray | memoryview,
     *,
-    limits: Limits = _DEFAULT_LIMITS,
+    limits: AmfLimits = _DEFAULT_LIMITS,
     externals: Mapping[str, Callable[[Decoder], Any]] = DEFAULT_EXTERNALS,
 ) -> Any:
     """Decode exactly one AMF3 value; trailing bytes are a :class:`~mediaproto.errors.ParseError`."""
@@ -431,7 +433,7 @@ def loads(
 def loads_all(
     data: bytes | bytearray | memoryview,
     *,
-    limits: Limits = _DEFAULT_LIMITS,
+    limits: AmfLimits = _DEFAULT_LIMITS,
     externals: Mapping[str, Callable[[Decoder], Any]] = DEFAULT_EXTERNALS,
 ) -> list[Any]:
     """Decode AMF3 values up to the end of ``data``, each with fresh reference tables."""

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
-    "Limits",
+    "AmfLimits",
     "Sentinel",
     "UNDEFINED",
     "UNSUPPORTED",
@@ -50,7 +50,7 @@ __all__ = [
 
 
 @dataclass(frozen=True, slots=True)
-class Limits:
+class AmfLimits:
     """Bounds on what one AMF decode may build, against nesting and size bombs.
 
     :param max_depth: deepest nesting of objects and arrays (the top-level value is depth 1).
@@ -63,6 +63,10 @@ class Limits:
     max_depth: int = 64
     max_items: int = 1_000_000
     max_string: int = 16 * 1024 * 1024
+
+
+#: The name the AMF modules use (``amf0.Limits``, ``amf3.Limits``).
+Limits = AmfLimits
 
 
 class Sentinel(enum.Enum):
