@@ -59,6 +59,8 @@ _unpack_header = _HEADER.unpack_from
 _EXT_HEADER = struct.Struct(">HH")
 _CSRC = [struct.Struct(f">{n}I") for n in range(16)]
 _EMPTY_EXT: tuple[int, ...] = ()
+_BYTE = [bytes((i,)) for i in range(256)]
+_PADDING = [b"", b"\0\0\0", b"\0\0", b"\0"]
 
 
 def is_rtcp(data: bytes) -> bool:
@@ -109,37 +111,35 @@ class HeaderExtension:
         data = self.data
         end = len(data)
         out: list[tuple[int, bytes]] = []
+        append = out.append
         pos = 0
         if self.profile == ONE_BYTE_PROFILE:
             while pos < end:
                 b = data[pos]
-                if b == 0:
+                if not b:
                     pos += 1
                     continue
-                ext_id = b >> 4
-                if ext_id == 15:
+                if b >= 0xF0:  # id 15: stop
                     break
-                length = (b & 0x0F) + 1
-                pos += 1
-                if pos + length > end:
-                    raise ParseError(f"one-byte header extension element {ext_id} is truncated", offset=pos - 1)
-                out.append((ext_id, bytes(data[pos : pos + length])))
-                pos += length
+                start = pos + 1
+                pos = start + (b & 0x0F) + 1
+                if pos > end:
+                    raise ParseError(f"one-byte header extension element {b >> 4} is truncated", offset=start - 1)
+                append((b >> 4, data[start:pos]))
             return out
         if self.profile & 0xFFF0 == TWO_BYTE_PROFILE:
             while pos < end:
                 ext_id = data[pos]
-                if ext_id == 0:
+                if not ext_id:
                     pos += 1
                     continue
                 if pos + 1 >= end:
                     raise ParseError(f"two-byte header extension element {ext_id} has no length", offset=pos)
-                length = data[pos + 1]
-                pos += 2
-                if pos + length > end:
-                    raise ParseError(f"two-byte header extension element {ext_id} is truncated", offset=pos - 2)
-                out.append((ext_id, bytes(data[pos : pos + length])))
-                pos += length
+                start = pos + 2
+                pos = start + data[pos + 1]
+                if pos > end:
+                    raise ParseError(f"two-byte header extension element {ext_id} is truncated", offset=start - 2)
+                append((ext_id, data[start:pos]))
             return out
         raise ParseError(f"header extension profile 0x{self.profile:04X} is not an RFC 8285 form")
 
@@ -161,35 +161,41 @@ class HeaderExtension:
         :param appbits: the 4 application bits of the two-byte form.
         :raises LocalProtocolError: when an element does not fit the chosen form.
         """
-        items = list(elements)
-        if two_byte is None:
-            two_byte = not all(1 <= i <= 14 and 1 <= len(v) <= 16 for i, v in items)
-        parts: list[bytes] = []
-        if two_byte:
-            if not 0 <= appbits <= 15:
-                raise LocalProtocolError(f"appbits must be 0-15, got {appbits}")
+        items = elements if isinstance(elements, (list, tuple)) else list(elements)
+        if not two_byte:
+            parts: list[bytes] = []
+            size = 0
             for ext_id, value in items:
-                if not 1 <= ext_id <= 255 or len(value) > 255:
-                    raise LocalProtocolError(
-                        f"two-byte extension element needs id 1-255 and at most 255 bytes, got id {ext_id} "
-                        f"with {len(value)} bytes"
-                    )
-                parts.append(bytes((ext_id, len(value))))
-                parts.append(bytes(value))
-            profile = TWO_BYTE_PROFILE | appbits
-        else:
-            for ext_id, value in items:
-                if not 1 <= ext_id <= 14 or not 1 <= len(value) <= 16:
+                length = len(value)
+                if not (0 < ext_id < 15 and 0 < length <= 16):
+                    if two_byte is None:
+                        break
                     raise LocalProtocolError(
                         f"one-byte extension element needs id 1-14 and 1-16 bytes, got id {ext_id} "
-                        f"with {len(value)} bytes"
+                        f"with {length} bytes"
                     )
-                parts.append(bytes(((ext_id << 4) | (len(value) - 1),)))
-                parts.append(bytes(value))
-            profile = ONE_BYTE_PROFILE
-        data = b"".join(parts)
-        data += b"\x00" * (-len(data) % 4)
-        return cls(profile, data)
+                parts.append(_BYTE[(ext_id << 4) | (length - 1)])
+                parts.append(value)
+                size += length + 1
+            else:
+                parts.append(_PADDING[size & 3])
+                return cls(ONE_BYTE_PROFILE, b"".join(parts))
+        if not 0 <= appbits <= 15:
+            raise LocalProtocolError(f"appbits must be 0-15, got {appbits}")
+        buf = bytearray()
+        for ext_id, value in items:
+            if not 1 <= ext_id <= 255 or len(value) > 255:
+                raise LocalProtocolError(
+                    f"two-byte extension element needs id 1-255 and at most 255 bytes, got id {ext_id} "
+                    f"with {len(value)} bytes"
+                )
+            buf.append(ext_id)
+            buf.append(len(value))
+            buf += value
+        pad = -len(buf) % 4
+        if pad:
+            buf += bytes(pad)
+        return cls(TWO_BYTE_PROFILE | appbits, bytes(buf))
 
 
 @dataclass(slots=True)

@@ -154,8 +154,14 @@ class SenderReport:
         if end - start < 24 + 24 * count:
             raise truncated(f"SR with {count} report blocks", start - 4)
         f = _SR_LAYOUT[count].unpack_from(data, start)
-        pos = start + 24 + 24 * count
-        return cls(f[0], f[1], f[2], f[3], f[4], _blocks(f, 5, count) if count else (), data[pos:end])
+        if count == 1:
+            word = f[6]
+            blocks: tuple[ReportBlock, ...] = (
+                ReportBlock(f[5], word >> 24, ((word & 0xFFFFFF) ^ 0x800000) - 0x800000, f[7], f[8], f[9], f[10]),
+            )
+        else:
+            blocks = _blocks(f, 5, count) if count else ()
+        return cls(f[0], f[1], f[2], f[3], f[4], blocks, data[start + 24 + 24 * count : end])
 
     def serialize(self) -> bytes:
         """The packet's bytes."""

@@ -39,6 +39,9 @@ _PAIR = struct.Struct(">HH")
 _TWCC_HEAD = struct.Struct(">HHI")
 _FIR_ENTRY = struct.Struct(">IB3x")
 _I16 = struct.Struct(">h")
+#: Offsets from the PID named by each value of the low and high byte of a BLP.
+_BLP_LOW = [tuple(i + 1 for i in range(8) if b >> i & 1) for b in range(256)]
+_BLP_HIGH = [tuple(i + 9 for i in range(8) if b >> i & 1) for b in range(256)]
 _NACK_LAYOUT = [struct.Struct(">II" + "HH" * n) for n in range(32)]
 
 
@@ -73,14 +76,14 @@ class GenericNack:
         """The sequence numbers asked for, in packet order, wrapping at 65536 (``pid`` 65535 with
         BLP bit 0 names packet 0)."""
         out = []
+        append = out.append
         for pid, blp in self.pairs:
-            out.append(pid)
-            bit = 0
-            while blp:
-                if blp & 1:
-                    out.append((pid + bit + 1) & 0xFFFF)
-                blp >>= 1
-                bit += 1
+            append(pid)
+            if blp:
+                for d in _BLP_LOW[blp & 0xFF]:
+                    append((pid + d) & 0xFFFF)
+                for d in _BLP_HIGH[blp >> 8]:
+                    append((pid + d) & 0xFFFF)
         return out
 
     @classmethod
@@ -108,7 +111,8 @@ class GenericNack:
 
     @classmethod
     def _parse(cls, data: bytes, start: int, end: int) -> GenericNack:
-        _check_ssrcs(start, end, "NACK")
+        if end - start < 8:
+            raise truncated("NACK", start - 4)
         n = (end - start - 8) >> 2
         layout = _NACK_LAYOUT[n] if n < 32 else struct.Struct(">II" + "HH" * n)
         flat = layout.unpack_from(data, start)
