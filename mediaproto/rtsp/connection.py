@@ -10,13 +10,15 @@ RTCP comes out parsed as :class:`~.events.RtcpReceived`. Outgoing packets go to
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
+from ..clock import unix_to_ntp
 from ..errors import LocalProtocolError, ProtocolError
 from ..media import Frame
 from ..rtp.packet import RtpPacket
 from ..rtp.payload import Depacketizer, Packetizer
-from ..rtp.rtcp import parse_compound
+from ..rtp.rtcp import SDES_CNAME, Goodbye, ReceiverReport, SdesChunk, SenderReport, SourceDescription, parse_compound
 from .events import FrameReceived, RtcpReceived, RtspEvent
 from .headers import TransportSpec
 from .message import InterleavedFrame, Limits, MessageParser, Request, Response
@@ -42,6 +44,10 @@ class SetupTrack:
     transport: TransportSpec
     packetizer: Packetizer | None = None
     depacketizer: Depacketizer | None = None
+    #: RTP packets sent on this track (for sender reports).
+    packet_count: int = 0
+    #: RTP payload octets sent on this track (for sender reports).
+    octet_count: int = 0
 
     @property
     def rtp_channel(self) -> int | None:
@@ -60,6 +66,8 @@ class RtspConnection:
         self._closed = False
         self.tracks: list[SetupTrack] = []
         self.last_activity = 0.0
+        #: The CNAME sent in SDES beside sender and receiver reports.
+        self.cname = b"mediaproto"
 
     # -- output -------------------------------------------------------------------------------
     def data_to_send(self) -> bytes:
@@ -186,7 +194,10 @@ class RtspConnection:
         for st in self.tracks:
             if st.packetizer is not None and st.media.track.id == frame.track_id:
                 for packet in st.packetizer.packetize(frame):
-                    self._emit_packet(st, bytes(packet))
+                    data = bytes(packet)
+                    st.packet_count += 1
+                    st.octet_count += len(data) - 12
+                    self._emit_packet(st, data)
 
     def send_rtp(self, track_id: int, packet: bytes, *, rtcp: bool = False) -> None:
         """Queue an already serialized RTP (or RTCP) packet for ``track_id``.
@@ -198,4 +209,38 @@ class RtspConnection:
         self._check_usable()
         for st in self.tracks:
             if st.media.track.id == track_id:
+                if not rtcp:
+                    st.packet_count += 1
+                    st.octet_count += max(0, len(packet) - 12)
                 self._emit_packet(st, packet, rtcp)
+
+    def send_sender_reports(self, wallclock: float, pts: Mapping[int, int]) -> None:
+        """Queue an RTCP sender report (with an SDES CNAME) for every track we send.
+
+        ``wallclock`` is the current time in seconds since the Unix epoch (the caller reads its
+        clock) and ``pts`` maps a track id to the stream time of that same instant, in the track's
+        clock rate: the report pairs the two so receivers line up audio and video (RFC 3550 6.4.1).
+        Tracks missing from ``pts`` or without a packetizer get no report.
+        """
+        self._check_usable()
+        ntp = unix_to_ntp(wallclock)
+        for st in self.tracks:
+            packetizer = st.packetizer
+            if packetizer is None or st.media.track.id not in pts:
+                continue
+            sr = SenderReport(packetizer.ssrc, ntp, packetizer.rtp_timestamp(pts[st.media.track.id]),
+                              st.packet_count & 0xFFFFFFFF, st.octet_count & 0xFFFFFFFF)
+            sdes = SourceDescription((SdesChunk(packetizer.ssrc, ((SDES_CNAME, self.cname),)),))
+            self._emit_packet(st, bytes(sr) + bytes(sdes), rtcp=True)
+
+    def send_goodbye(self, reason: bytes | None = None) -> None:
+        """Queue an RTCP BYE for every track we send: the stream ended (FFmpeg stops reading when
+        every track got one)."""
+        self._check_usable()
+        for st in self.tracks:
+            packetizer = st.packetizer
+            if packetizer is None:
+                continue
+            sdes = SourceDescription((SdesChunk(packetizer.ssrc, ((SDES_CNAME, self.cname),)),))
+            head = ReceiverReport(packetizer.ssrc)  # a compound packet starts with a report (RFC 3550 6.1)
+            self._emit_packet(st, bytes(head) + bytes(sdes) + bytes(Goodbye((packetizer.ssrc,), reason)), rtcp=True)

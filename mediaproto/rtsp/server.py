@@ -151,18 +151,28 @@ class ServerConnection(RtspConnection):
         self._check_usable()
         self._respond(event.request, 200)
 
-    def accept_play(self, event: PlayRequested, *, rtp_info: Mapping[int, tuple[int, int | None]] | None = None) -> None:
-        """Start playing. ``rtp_info`` maps a track id to (sequence number, RTP timestamp) of its
-        first packet when the caller packetizes for many sessions at once; otherwise each track's
-        own packetizer supplies the sequence number."""
+    def accept_play(self, event: PlayRequested, *, rtp_info: Mapping[int, tuple[int, int | None]] | None = None,
+                    start_pts: Mapping[int, int] | None = None) -> None:
+        """Start playing.
+
+        ``start_pts`` maps a track id to the stream time (in the track's clock rate) at which play
+        starts: the same instant for every track, e.g. the time of the keyframe the player starts
+        at. The RTP-Info header then carries each track's ``rtptime`` for it, which is what players
+        such as FFmpeg use to line up audio and video from the first packet (without it they
+        start each track at its own first packet). ``rtp_info`` maps a track id to (sequence
+        number, RTP timestamp) of its first packet when the caller packetizes for many sessions
+        at once; otherwise each track's own packetizer supplies them.
+        """
         self._check_usable()
         entries = []
         for st in self.tracks:
             url = resolve_control((self._base or "") + "/", st.media.control)
-            if rtp_info is not None and st.media.track.id in rtp_info:
-                seq, rtptime = rtp_info[st.media.track.id]
-            else:
-                seq, rtptime = (st.packetizer.sequence_number if st.packetizer else 0), None
+            tid = st.media.track.id
+            seq, rtptime = (st.packetizer.sequence_number if st.packetizer else 0), None
+            if rtp_info is not None and tid in rtp_info:
+                seq, rtptime = rtp_info[tid]
+            elif start_pts is not None and tid in start_pts and st.packetizer is not None:
+                rtptime = st.packetizer.rtp_timestamp(start_pts[tid])
             entries.append(RtpInfo(url, seq, rtptime))
         self.state = ServerState.PLAYING
         headers = [("Range", str(event.range or Range("npt", "0.000", "")))]

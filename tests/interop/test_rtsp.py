@@ -1,0 +1,182 @@
+"""ffmpeg plays from, and publishes to, examples/rtsp_server.py (built on rtsp.ServerConnection);
+our ClientConnection (examples/rtsp_record.py) pulls from it with Digest auth."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import subprocess
+import threading
+from collections import Counter
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from mediaproto.clock import rescale
+from mediaproto.media import Frame
+from mediaproto.rtsp import DigestAuthenticator
+
+from ._rtmp_helpers import load_example, source_packets, wait_for
+
+pytestmark = pytest.mark.interop
+
+
+class RtspServerThread:
+    """examples/rtsp_server.py on its own event loop in a thread, on free ports."""
+
+    def __init__(self, **hub_args: Any) -> None:
+        self.mod = load_example("rtsp_server")
+        self.hub = self.mod.Hub(**hub_args)
+        self.loop = asyncio.new_event_loop()
+        self.port = 0
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+
+        async def start() -> None:
+            self.server = await self.mod.serve(self.hub, "127.0.0.1", 0, 0)
+            self.port = self.server.port
+            self._ready.set()
+
+        self.loop.run_until_complete(start())
+        self.loop.run_forever()
+
+    def __enter__(self) -> "RtspServerThread":
+        self._thread.start()
+        assert self._ready.wait(10), "server did not start"
+        return self
+
+    def call(self, fn: Callable[[], Any]) -> Any:
+        async def wrap() -> Any:
+            return fn()
+        return asyncio.run_coroutine_threadsafe(wrap(), self.loop).result(10)
+
+    def __exit__(self, *exc: object) -> None:
+        def stop() -> None:
+            self.server.close()
+            for task in asyncio.all_tasks(self.loop):
+                task.cancel()
+            self.loop.stop()
+        self.loop.call_soon_threadsafe(stop)
+        self._thread.join(10)
+
+
+def source_sizes(vectors: Path) -> dict[str, list[int]]:
+    """ffprobe's packet sizes of ref.flv per stream."""
+    out: dict[str, list[int]] = {"video": [], "audio": []}
+    for row in csv.reader((vectors / "ref.flv.packets.csv").read_text().splitlines()):
+        out["video" if row[0] == "0" else "audio"].append(int(row[3]))
+    return out
+
+
+def framecrc_counts(stdout: bytes) -> Counter[int]:
+    """Decoded frames per output stream, from ``-f framecrc`` lines ``index, dts, pts, ...``."""
+    counts: Counter[int] = Counter()
+    for line in stdout.decode().splitlines():
+        if line and not line.startswith("#"):
+            counts[int(line.split(",", 1)[0])] += 1
+    return counts
+
+
+def kill(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait(5)
+
+
+@pytest.mark.parametrize("transport", ["tcp", "udp"])
+def test_ffmpeg_decodes_every_frame_of_the_test_source(ffmpeg: str, transport: str) -> None:
+    ended: list[Any] = []
+    with RtspServerThread(play_seconds=3.0) as srv:
+        srv.hub.on_player_end.append(lambda path, player: ended.append(player))
+        url = f"rtsp://127.0.0.1:{srv.port}/test"
+        # No -t: the server stops after 3 s of media and sends RTCP BYE, which ends FFmpeg's input.
+        proc = subprocess.run([ffmpeg, "-nostdin", "-v", "error", "-rtsp_transport", transport, "-i", url,
+                               "-map", "0", "-f", "framecrc", "-"], capture_output=True, timeout=60)
+        assert wait_for(lambda: bool(ended), 5)
+    assert proc.returncode == 0 and proc.stderr == b"", proc.stderr.decode(errors="replace")
+    sent = ended[0].frames_sent
+    assert sent[0] == 75  # 3 s at 25 fps, from a keyframe
+    assert abs(sent[1] - 3 * 48000 / 1024) <= 2
+    assert framecrc_counts(proc.stdout) == Counter({0: sent[0], 1: sent[1]})
+
+
+@pytest.mark.parametrize("transport", ["tcp", "udp"])
+def test_ffmpeg_publishes_and_a_second_ffmpeg_plays(ffmpeg: str, vectors: Path, transport: str) -> None:
+    want = source_packets(vectors)
+    got: list[Frame] = []
+    pushed: list[Frame] = []
+    ended: list[Any] = []
+    done = threading.Event()
+    with RtspServerThread() as srv:
+        srv.hub.on_push.append(lambda path, f: pushed.append(f) if path == "live/pub" else None)
+        srv.hub.on_frame.append(lambda path, f: got.append(f) if path == "live/pub" else None)
+        srv.hub.on_unpublish.append(lambda path: done.set())
+        srv.hub.on_player_end.append(lambda path, player: ended.append(player))
+        url = f"rtsp://127.0.0.1:{srv.port}/live/pub"
+        pub = subprocess.Popen([ffmpeg, "-nostdin", "-v", "error", "-re", "-i", str(vectors / "ref.flv"), "-c", "copy",
+                                "-f", "rtsp", "-rtsp_transport", transport, url],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        play = None
+        try:
+            assert wait_for(lambda: "live/pub" in srv.hub.streams and srv.hub.streams["live/pub"].publisher, 15)
+            play = subprocess.Popen([ffmpeg, "-nostdin", "-v", "error", "-rtsp_transport", transport, "-i", url,
+                                     "-map", "0", "-f", "framecrc", "-"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            pub_err = pub.communicate(timeout=60)[1]
+            play_out, play_err = play.communicate(timeout=30)
+        finally:
+            kill(pub)
+            if play is not None:
+                kill(play)
+        assert done.wait(10), "the publisher never ended its session"
+        assert wait_for(lambda: bool(ended), 5)
+    assert pub.returncode == 0 and pub_err == b"", pub_err.decode(errors="replace")
+    video = [f for f in got if f.track_id == 0]
+    audio = [f for f in got if f.track_id == 1]
+    want_sizes = source_sizes(vectors)
+
+    def relative_ms(frames: list[Frame], rate: int) -> list[int]:
+        return [rescale(f.pts - frames[0].pts, rate, 1000) for f in frames]
+
+    # Video: every frame, and its time to the millisecond.
+    assert len(video) == len(want["video"]) == 100
+    assert relative_ms(video, 90000) == [p - want["video"][0][0] for p, _ in want["video"]]
+    # Audio: FFmpeg's RTP muxer (rtpenc_aac.c) packs 7-9 AAC frames per RTP packet and its
+    # trailer frees, never sends, the frames still buffered: the last 2 of the 189 are never on
+    # the wire (the capture rtsp-ffmpeg-record-tcp.c2s.bin holds 187 too). The 187 that come are
+    # the first 187, byte for byte in size.
+    assert len(want["audio"]) == 189 and len(audio) == 187
+    assert [len(f.data) for f in audio] == want_sizes["audio"][:187]
+    # One RTP timestamp per packet; each frame after the first in a packet is 1024 samples later
+    # (RFC 3640 3.2.3.1). ffprobe's FLV times are whole milliseconds cut down (42.67 ms -> 42), so
+    # the frames' times match to within 1 ms, not exactly.
+    want_audio = [p - want["audio"][0][0] for p, _ in want["audio"][:187]]
+    assert max(abs(g - w) for g, w in zip(relative_ms(audio, 48000), want_audio)) <= 1
+    # On the server's timeline (lined up by the publisher's RTCP sender reports) video starts
+    # 21 ms after audio, as in the file.
+    first = {tid: next(f for f in pushed if f.track_id == tid) for tid in (0, 1)}
+    offset_ms = first[0].pts / 90 - first[1].pts / 48
+    assert abs(offset_ms - (want["video"][0][0] - want["audio"][0][0])) <= 2
+    # The player joined late: it starts at a keyframe and decodes what it was sent, without errors.
+    assert play.returncode == 0 and play_err == b"", play_err.decode(errors="replace")
+    sent = ended[0].frames_sent
+    assert sent[0] > 0 and framecrc_counts(play_out) == Counter({0: sent[0], 1: sent[1]})
+
+
+@pytest.mark.parametrize("transport", ["tcp", "udp"])
+def test_our_client_pulls_with_digest(transport: str, tmp_path: Path) -> None:
+    record = load_example("rtsp_record")
+    auth = DigestAuthenticator("mediaproto", b"secret key")
+    with RtspServerThread(authenticator=auth, passwords={"alice": "pw"}) as srv:
+        url = f"rtsp://alice:pw@127.0.0.1:{srv.port}/test"
+        result = asyncio.run(asyncio.wait_for(record.pull(url, transport=transport, seconds=2.0,
+                                                          out_dir=tmp_path), 30))
+    video = [f for f in result.frames if f.track_id == 0]
+    audio = [f for f in result.frames if f.track_id == 1]
+    assert 40 <= len(video) <= 60 and 80 <= len(audio) <= 110
+    assert video[0].keyframe
+    assert [b.pts - a.pts for a, b in zip(video, video[1:])] == [3600] * (len(video) - 1)
+    assert [b.pts - a.pts for a, b in zip(audio, audio[1:])] == [1024] * (len(audio) - 1)
