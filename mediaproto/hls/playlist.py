@@ -49,6 +49,8 @@ __all__ = ["Segment", "MediaPlaylist", "parse", "parse_media", "merge_delta"]
 
 _INT_RE = re.compile(r"[0-9]{1,20}")
 _DURATION_RE = re.compile(r"[0-9]+(?:\.[0-9]*)?|\.[0-9]+")
+_PART_FAST = re.compile(r'DURATION=([0-9]+(?:\.[0-9]*)?|\.[0-9]+),URI="([^"\r\n]*)"(,INDEPENDENT=YES)?')
+_PART_LINE = re.compile("#EXT-X-PART:" + _PART_FAST.pattern)
 _MULTIVARIANT_RE = re.compile(
     r"^#EXT-X-(?:STREAM-INF|I-FRAME-STREAM-INF|MEDIA:|SESSION-DATA|SESSION-KEY|CONTENT-STEERING)", re.M
 )
@@ -237,8 +239,56 @@ def _seg_present(seg: Segment) -> list[tuple[str, int, Any]]:
     return items
 
 
+def _count_lines(seg: Segment) -> int:
+    """How many lines the segment's fields make, without the URI line."""
+    n = len(seg.extra) + len(seg.keys) + len(seg.dateranges) + len(seg.parts)
+    if seg.uri:
+        n += 1 if seg.byterange is None else 2
+    if seg.discontinuity:
+        n += 1
+    if seg.map is not None:
+        n += 1
+    if seg.program_date_time is not None:
+        n += 1
+    if seg.gap:
+        n += 1
+    if seg.bitrate is not None:
+        n += 1
+    return n
+
+
+def _unchanged(seg: Segment, layout: list[Entry], out: list[str], pl_current: Callable[[Any], Any]) -> bool:
+    """The fast path: when every line of the layout still holds its value and nothing was added,
+    write the original lines and return True."""
+    n = 0
+    lines = []
+    for key, idx, parsed, raw in layout:
+        if key == "extinf":
+            if seg.duration != parsed[0] or seg.title != parsed[1]:
+                return False
+            n += 1
+        elif key == "uri":
+            if seg.uri != parsed:
+                return False
+        elif key == "pl":
+            if pl_current(parsed) != parsed[2]:
+                return False
+        else:
+            cur = _get(seg, key, idx)
+            if cur is MISSING or cur != parsed:
+                return False
+            n += 1
+        lines.append(raw)
+    if n != _count_lines(seg):
+        return False
+    out += lines
+    return True
+
+
 def _dump_segment(seg: Segment, out: list[str], cr: str, pl_current: Callable[[Any], Any]) -> None:
     layout = seg._layout
+    if layout is not None and _unchanged(seg, layout, out, pl_current):
+        return
     if layout is None:
         out.extend([_seg_line(k, v) + cr for k, _, v in _seg_present(seg)])
         if seg.uri:
@@ -339,7 +389,7 @@ def parse(
     joined = text if isinstance(text, str) else "\n".join(lines)
     if _MULTIVARIANT_RE.search(joined) is not None:
         return parse_multivariant_lines(lines, final_newline, variables)
-    return _parse_media_lines(lines, final_newline, variables)
+    return _parse_media_lines(lines, final_newline, variables, "\r" in joined)
 
 
 def parse_media(text: str | bytes, *, limits: Limits | None = None) -> MediaPlaylist:
@@ -350,7 +400,9 @@ def parse_media(text: str | bytes, *, limits: Limits | None = None) -> MediaPlay
     return pl
 
 
-def _parse_media_lines(lines: list[str], final_newline: bool, variables: Variables) -> MediaPlaylist:
+def _parse_media_lines(
+    lines: list[str], final_newline: bool, variables: Variables, has_cr: bool = True
+) -> MediaPlaylist:
     pl = MediaPlaylist()
     first = lines[0]
     pl._cr = "\r" if first.endswith("\r") else ""
@@ -376,10 +428,9 @@ def _parse_media_lines(lines: list[str], final_newline: bool, variables: Variabl
         seg._layout = seg_layout
         return seg
 
-    for lineno in range(2, len(lines) + 1):
-        raw = lines[lineno - 1]
-        line = raw[:-1] if raw.endswith("\r") else raw
-        subst = variables.substitute if variables.active else None
+    subst: Any = None
+    for lineno, raw in enumerate(lines[1:], 2):
+        line = raw[:-1] if has_cr and raw.endswith("\r") else raw
         if line[:1] != "#" and line:  # a URI line
             s = seg if seg is not None else open_segment()
             if not has_extinf:
@@ -399,12 +450,11 @@ def _parse_media_lines(lines: list[str], final_newline: bool, variables: Variabl
                 pl.extra.append(line)
                 layout.append(("extra", len(pl.extra) - 1, line, raw))
             continue
-        tag, colon, value = line.partition(":")
-        if tag == "#EXTINF":
+        if line.startswith("#EXTINF:"):
             s = seg if seg is not None else open_segment()
             if has_extinf:
                 raise ParseError("two #EXTINF tags for one segment", line=lineno)
-            dur, _, title = value.partition(",")
+            dur, _, title = line[8:].partition(",")
             if _DURATION_RE.fullmatch(dur) is None:
                 raise ParseError(f"malformed EXTINF duration {dur[:40]!r}", line=lineno)
             s.duration = float(dur)
@@ -412,6 +462,16 @@ def _parse_media_lines(lines: list[str], final_newline: bool, variables: Variabl
             seg_layout.append(("extinf", -1, (s.duration, title), raw))
             substantive = has_extinf = True
             continue
+        m = _PART_LINE.match(line)
+        if m is not None and m.end() == len(line) and subst is None:
+            s = seg if seg is not None else open_segment()
+            d, uri, independent = m.groups()
+            part = PartialSegment(float(d), uri, independent is not None)
+            s.parts.append(part)
+            seg_layout.append(("parts", len(s.parts) - 1, part, raw))
+            substantive = True
+            continue
+        tag, colon, value = line.partition(":")
         if tag in _SEG_TAGS:
             s = seg if seg is not None else open_segment()
             key, v = _parse_segment_tag(s, tag, colon, value, lineno, subst)
@@ -447,6 +507,7 @@ def _parse_media_lines(lines: list[str], final_newline: bool, variables: Variabl
             idx = len(lst) - 1
             if pkey == "defines":
                 variables.define(pv, lineno, media=True)
+                subst = variables.substitute if variables.active else None
         else:
             if pl_get(pl, pkey, -1) is not MISSING:
                 raise ParseError(f"{tag} appears twice", line=lineno)
@@ -498,6 +559,10 @@ def _parse_segment_tag(s: Segment, tag: str, colon: str, value: str, line: int, 
     if not colon:
         raise ParseError(f"{tag} needs a value", line=line)
     if tag == "#EXT-X-PART":
+        m = _PART_FAST.fullmatch(value)
+        if m is not None and (subst is None or "{$" not in value):
+            d, uri, independent = m.groups()
+            return "parts", PartialSegment(float(d), uri, independent is not None)
         return "parts", PartialSegment.parse(value, line, subst)
     if tag == "#EXT-X-BYTERANGE":
         return "byterange", ByteRange.parse(value, line)
