@@ -75,7 +75,7 @@ class GenericNack:
     def lost(self) -> list[int]:
         """The sequence numbers asked for, in packet order, wrapping at 65536 (``pid`` 65535 with
         BLP bit 0 names packet 0)."""
-        out = []
+        out: list[int] = []
         append = out.append
         for pid, blp in self.pairs:
             append(pid)
