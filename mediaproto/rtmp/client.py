@@ -96,6 +96,15 @@ class ClientConnection(RtmpConnection):
     def _accepts_media(self, stream_id: int) -> bool:
         return stream_id in self._playing
 
+    def _dispatch(self, m: Message, events: list[Event]) -> None:
+        # Quirk (FFmpeg's listen mode, ``-listen 1 -f flv rtmp://...``): media and onMetaData come on
+        # message stream 0, not on the stream ``play`` was sent on. With one stream playing, they
+        # belong to it.
+        if m.stream_id == 0 and len(self._playing) == 1 and m.type_id in (msg.AUDIO, msg.VIDEO, msg.DATA_AMF0,
+                                                                         msg.DATA_AMF3, msg.AGGREGATE):
+            m = Message(m.chunk_stream_id, m.type_id, next(iter(self._playing)), m.timestamp, m.payload)
+        super()._dispatch(m, events)
+
     # -- actions -------------------------------------------------------------------------------
 
     def _require_connected(self) -> None:

@@ -343,3 +343,21 @@ def test_mutated_ffmpeg_session_raises_only_protocol_errors(vectors: Path, data:
 
 def test_u32_struct_helper_matches() -> None:
     assert struct.pack(">I", 5) == msg.acknowledgement(5).payload
+
+
+def test_ffmpeg_listen_mode_media_on_stream_0(ref: tuple[list[Track], list[Frame]]) -> None:
+    # QUIRKS (FFmpeg ``-listen 1 -f flv rtmp://``): media and onMetaData arrive on message stream 0
+    tracks, frames = ref
+    p = Pair()
+    p.pump()
+    p.c.play("x")
+    sev, _ = p.pump()
+    p.s.accept_play([e for e in sev if isinstance(e, E.PlayRequested)][0])
+    enc = MediaTagEncoder(tracks)
+    raw = b"".join(frame_chunks(enc, f, stream_id=0, chunk_size=p.s.outgoing_chunk_size) for f in frames[:5])
+    head = ChunkEncoder(p.s.outgoing_chunk_size)
+    cfg = b"".join(head.encode(Message(7 if t == 9 else 6, t, 0, ts, body)) for t, ts, body in enc.sequence_headers())
+    p.s.send_raw(cfg + raw)
+    _, cev = p.pump()
+    assert [e.frame for e in cev if isinstance(e, E.FrameReceived)] == frames[:5]
+    assert all(e.stream_id == 1 for e in cev if isinstance(e, (E.FrameReceived, E.TrackReceived)))

@@ -1,0 +1,86 @@
+"""Our ClientConnection (examples/rtmp_push.py, rtmp_play.py) against ffmpeg's RTMP server mode."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from mediaproto.clock import rescale
+from mediaproto.media import Frame
+
+from ._rtmp_helpers import free_port, load_example, source_packets
+
+pytestmark = pytest.mark.interop
+
+
+def _retry(fn, timeout: float = 10.0):  # type: ignore[no-untyped-def]
+    """Call ``fn`` until ffmpeg's listening socket accepts the connection."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return fn()
+        except ConnectionRefusedError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def test_client_publishes_test_source_to_ffmpeg(ffmpeg: str, ffprobe: str, tmp_path: Path) -> None:
+    from mediaproto.testsrc import TestSource
+
+    push = load_example("rtmp_push")
+    src = TestSource()
+    frames = src.frames_until(3)
+    n_video = sum(1 for f in frames if f.track_id == 0)
+    n_audio = len(frames) - n_video
+    port = free_port()
+    out = tmp_path / "out.flv"
+    proc = subprocess.Popen([ffmpeg, "-nostdin", "-v", "error", "-listen", "1", "-i",
+                             f"rtmp://127.0.0.1:{port}/live/x", "-c", "copy", "-y", str(out)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        sent = _retry(lambda: push.push(f"rtmp://127.0.0.1:{port}/live/x", src.tracks, frames,
+                                         metadata={"width": 320.0, "height": 240.0}))
+        err = proc.communicate(timeout=30)[1]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert sent == len(frames)
+    assert proc.returncode == 0, err.decode(errors="replace")
+    probe = subprocess.run([ffprobe, "-v", "error", "-count_packets", "-show_streams", "-of", "json", str(out)],
+                           capture_output=True, timeout=30)
+    assert probe.returncode == 0 and probe.stderr == b"", probe.stderr
+    streams = {s["codec_type"]: s for s in json.loads(probe.stdout)["streams"]}
+    assert streams["video"]["codec_name"] == "h264" and (streams["video"]["width"], streams["video"]["height"]) == (320, 240)
+    assert streams["audio"]["codec_name"] == "aac" and int(streams["audio"]["sample_rate"]) == 48000
+    assert int(streams["video"]["nb_read_packets"]) == n_video
+    assert int(streams["audio"]["nb_read_packets"]) == n_audio
+
+
+def test_client_plays_from_ffmpeg(ffmpeg: str, vectors: Path) -> None:
+    play = load_example("rtmp_play")
+    want = source_packets(vectors)
+    port = free_port()
+    proc = subprocess.Popen([ffmpeg, "-nostdin", "-v", "error", "-re", "-i", str(vectors / "ref.flv"), "-c", "copy",
+                             "-listen", "1", "-f", "flv", f"rtmp://127.0.0.1:{port}/live/x"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        tracks, frames = _retry(lambda: play.play(f"rtmp://127.0.0.1:{port}/live/x", max_seconds=30))
+        proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    rate = {t.id: t.clock_rate for t in tracks}
+    video_id = next(t.id for t in tracks if t.codec.is_video)
+
+    def ms(f: Frame) -> tuple[int, int]:
+        return rescale(f.pts, rate[f.track_id], 1000), rescale(f.dts, rate[f.track_id], 1000)
+
+    assert [ms(f) for f in frames if f.track_id == video_id] == want["video"]
+    assert [ms(f) for f in frames if f.track_id != video_id] == want["audio"]
