@@ -1,0 +1,170 @@
+"""The hub: one :class:`Stream` per path, publishers push frames in, outputs subscribe.
+
+A publisher (an RTMP or RTSP RECORD session, or the built-in test source) owns a stream while it
+publishes: it sets the tracks and pushes :class:`~mediaproto.media.Frame` values. Every output
+(an RTMP player, an RTSP session, the HLS segmenter) subscribes to the stream and gets the tracks,
+then the frames since the last video keyframe (the GOP cache: a late joiner starts at once, on a
+keyframe), then every new frame. Outputs never talk to each other or to the publisher, so a slow
+output can only hurt itself.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Callable, Protocol
+
+from mediaproto.media import Frame, Track
+
+log = logging.getLogger("live.hub")
+
+#: The GOP cache keeps at most this many frames (a stream without keyframes stays bounded).
+MAX_GOP_FRAMES = 1500
+#: Without video, the cache keeps about a second of audio.
+MAX_AUDIO_ONLY_FRAMES = 50
+
+
+class Output(Protocol):
+    """What a stream calls on its subscribers."""
+
+    def on_tracks(self, stream: Stream) -> None:
+        """The stream's tracks were set or changed (the publisher started, or a track appeared)."""
+
+    def on_frame(self, stream: Stream, frame: Frame) -> None:
+        """A frame, in decode order across tracks."""
+
+    def on_end(self, stream: Stream) -> None:
+        """The publisher left: the stream ended (it may start again with a new publisher)."""
+
+
+@dataclass(eq=False)
+class Stream:
+    """One live stream: its tracks, its GOP cache, its outputs and its statistics."""
+
+    name: str
+    tracks: dict[int, Track] = field(default_factory=dict)
+    publisher: str | None = None
+    metadata: dict[str, Any] | None = None
+    outputs: list[Output] = field(default_factory=list)
+    gop: list[Frame] = field(default_factory=list)
+    started_at: float | None = None
+    frames_in: int = 0
+    bytes_in: int = 0
+    _recent: deque[tuple[float, int]] = field(default_factory=deque)
+
+    @property
+    def live(self) -> bool:
+        """Whether a publisher is pushing frames."""
+        return self.publisher is not None
+
+    @property
+    def track_list(self) -> tuple[Track, ...]:
+        """The tracks by id."""
+        return tuple(self.tracks[k] for k in sorted(self.tracks))
+
+    def is_video_keyframe(self, frame: Frame) -> bool:
+        """Whether ``frame`` is a keyframe of a video track (where the GOP cache restarts)."""
+        track = self.tracks.get(frame.track_id)
+        return frame.keyframe and track is not None and track.codec.is_video
+
+    # -- the publisher's side -----------------------------------------------------------------
+    def start(self, publisher: str, now: float) -> bool:
+        """Take the stream for ``publisher``; False when another one holds it."""
+        if self.publisher is not None:
+            return False
+        self.publisher = publisher
+        self.started_at = now
+        self.frames_in = self.bytes_in = 0
+        self._recent.clear()
+        log.info("%s: published by %s", self.name, publisher)
+        return True
+
+    def set_tracks(self, tracks: tuple[Track, ...] | list[Track]) -> None:
+        """Set every track at once (RTSP ANNOUNCE, the test source)."""
+        self.tracks = {t.id: t for t in tracks}
+        self._tracks_changed()
+
+    def set_track(self, track: Track) -> None:
+        """Add or replace one track (RTMP sends video and audio sequence headers apart)."""
+        if self.tracks.get(track.id) == track:
+            return
+        self.tracks[track.id] = track
+        self._tracks_changed()
+
+    def _tracks_changed(self) -> None:
+        self.gop.clear()
+        for out in list(self.outputs):
+            out.on_tracks(self)
+
+    def push(self, frame: Frame, now: float) -> None:
+        """A frame from the publisher: cache it and hand it to every output."""
+        if frame.track_id not in self.tracks:
+            return
+        size = frame.size
+        self.frames_in += 1
+        self.bytes_in += size
+        self._recent.append((now, size))
+        while self._recent and self._recent[0][0] < now - 5.0:
+            self._recent.popleft()
+        has_video = any(t.codec.is_video for t in self.tracks.values())
+        if self.is_video_keyframe(frame):
+            self.gop = [frame]
+        elif self.gop or not has_video:
+            self.gop.append(frame)
+            limit = MAX_GOP_FRAMES if has_video else MAX_AUDIO_ONLY_FRAMES
+            if len(self.gop) > limit:
+                del self.gop[: len(self.gop) - limit]
+        for out in list(self.outputs):
+            out.on_frame(self, frame)
+
+    def end(self) -> None:
+        """The publisher left: tell every output, forget the tracks and the cache."""
+        if self.publisher is None:
+            return
+        log.info("%s: %s stopped publishing after %d frames", self.name, self.publisher, self.frames_in)
+        self.publisher = None
+        for out in list(self.outputs):
+            out.on_end(self)
+        self.tracks = {}
+        self.gop.clear()
+
+    # -- the outputs' side --------------------------------------------------------------------
+    def subscribe(self, out: Output) -> None:
+        """Add an output; when the stream is live it gets the tracks and the GOP cache at once."""
+        self.outputs.append(out)
+        if self.live and self.tracks:
+            out.on_tracks(self)
+            for frame in list(self.gop):
+                out.on_frame(self, frame)
+
+    def unsubscribe(self, out: Output) -> None:
+        """Remove an output (a player left)."""
+        if out in self.outputs:
+            self.outputs.remove(out)
+
+    def bitrate(self, now: float) -> float:
+        """Media bits per second over the last five seconds."""
+        recent = [size for t, size in self._recent if t >= now - 5.0]
+        if not recent or self.started_at is None:
+            return 0.0
+        return 8 * sum(recent) / min(5.0, max(now - self.started_at, 1e-3))
+
+
+class Hub:
+    """The streams by path (``live/<name>``)."""
+
+    def __init__(self) -> None:
+        self.streams: dict[str, Stream] = {}
+        #: Called with each stream created, so outputs that follow every stream (HLS) can attach.
+        self.on_stream: list[Callable[[Stream], None]] = []
+
+    def stream(self, name: str) -> Stream:
+        """The stream called ``name``, created (empty, not live) when new."""
+        stream = self.streams.get(name)
+        if stream is None:
+            stream = self.streams[name] = Stream(name)
+            for callback in self.on_stream:
+                callback(stream)
+        return stream
+

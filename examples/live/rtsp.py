@@ -1,0 +1,305 @@
+"""RTSP in and out: players (TCP interleaved or UDP) read from the hub, publishers (ANNOUNCE and
+RECORD) push into it.
+
+RTP wants its own clocks (90 kHz video, the sample rate for audio) while an RTMP publisher's
+frames count milliseconds: :class:`RtpView` converts a stream's tracks and frames once per stream,
+not once per player. UDP uses one shared RTP/RTCP port pair; datagrams from clients are routed to
+their session by (address, port).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import weakref
+from dataclasses import replace
+from typing import Callable
+
+from mediaproto.clock import rescale
+from mediaproto.errors import MediaProtoError
+from mediaproto.media import Codec, Frame, Track
+from mediaproto.rtsp import (
+    AnnounceRequested,
+    DescribeRequested,
+    DigestAuthenticator,
+    FrameReceived,
+    PlayRequested,
+    RecordRequested,
+    ServerConnection,
+    SessionEnded,
+    SetupCompleted,
+)
+
+from .hub import Hub, Stream
+
+log = logging.getLogger("live.rtsp")
+
+HIGH_WATER = 2 * 1024 * 1024
+DROP_WATER = 16 * 1024 * 1024
+
+
+def rtp_clock(track: Track) -> int:
+    """The RTP clock rate for a track's codec."""
+    if track.codec.is_video:
+        return 90000
+    if track.codec is Codec.OPUS:
+        return 48000
+    return track.sample_rate or track.clock_rate
+
+
+class RtpView:
+    """A stream's tracks and frames in RTP clocks, converted once for all RTSP players."""
+
+    def __init__(self, stream: Stream) -> None:
+        self.source = stream.track_list
+        self.tracks = tuple(replace(t, clock_rate=rtp_clock(t)) for t in self.source)
+        self._rates = {t.id: (t.clock_rate, rtp_clock(t)) for t in self.source}
+        self._frame: Frame | None = None
+        self._converted: Frame | None = None
+
+    def frame(self, frame: Frame) -> Frame:
+        if frame is self._frame and self._converted is not None:
+            return self._converted
+        src, dst = self._rates.get(frame.track_id, (1, 1))
+        converted = frame if src == dst else replace(frame, pts=rescale(frame.pts, src, dst), dts=rescale(frame.dts, src, dst))
+        self._frame, self._converted = frame, converted
+        return converted
+
+
+_views: "weakref.WeakKeyDictionary[Stream, RtpView]" = weakref.WeakKeyDictionary()
+
+
+def rtp_view(stream: Stream) -> RtpView:
+    view = _views.get(stream)
+    if view is None or view.source != stream.track_list:
+        view = _views[stream] = RtpView(stream)
+    return view
+
+
+class UdpPair:
+    """The server's shared RTP and RTCP sockets."""
+
+    def __init__(self) -> None:
+        self.rtp: asyncio.DatagramTransport | None = None
+        self.rtcp: asyncio.DatagramTransport | None = None
+        self.ports = (0, 0)
+        self.routes: dict[tuple[str, int], RtspSession] = {}
+
+    async def open(self, host: str, rtp_port: int, rtcp_port: int) -> None:
+        loop = asyncio.get_running_loop()
+        pair = self
+
+        class _Receiver(asyncio.DatagramProtocol):
+            def __init__(self, port_index: int) -> None:
+                self.port_index = port_index
+
+            def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:  # type: ignore[override]
+                session = pair.routes.get((addr[0], addr[1]))
+                if session is not None:
+                    session.datagram_received(data, addr[1], pair.ports[self.port_index])
+
+        self.rtp, _ = await loop.create_datagram_endpoint(lambda: _Receiver(0), local_addr=(host, rtp_port))
+        self.rtcp, _ = await loop.create_datagram_endpoint(lambda: _Receiver(1), local_addr=(host, rtcp_port))
+        self.ports = (self.rtp.get_extra_info("sockname")[1], self.rtcp.get_extra_info("sockname")[1])
+
+    def send(self, host: str, source_port: int, destination_port: int, data: bytes) -> None:
+        transport = self.rtp if source_port == self.ports[0] else self.rtcp
+        if transport is not None:
+            transport.sendto(data, (host, destination_port))
+
+    def close(self) -> None:
+        for t in (self.rtp, self.rtcp):
+            if t is not None:
+                t.close()
+
+
+class RtspPlayer:
+    """A hub output: one RTSP session that is playing."""
+
+    def __init__(self, session: RtspSession) -> None:
+        self.session = session
+        self.waiting_keyframe = True
+        self.frames_sent = 0
+
+    def on_tracks(self, stream: Stream) -> None:
+        # RTSP cannot change tracks mid-session: a new publisher with other tracks ends the session.
+        if self.session.described != rtp_view(stream).tracks:
+            self.session.close()
+
+    def on_frame(self, stream: Stream, frame: Frame) -> None:
+        session = self.session
+        if session.closed:
+            return
+        buffered = session.write_buffer_size()
+        if buffered > DROP_WATER:
+            stream.unsubscribe(self)
+            session.close()
+            return
+        if buffered > HIGH_WATER:
+            self.waiting_keyframe = True
+            return
+        if self.waiting_keyframe:
+            has_video = any(t.codec.is_video for t in stream.tracks.values())
+            if has_video and not stream.is_video_keyframe(frame):
+                return
+            self.waiting_keyframe = False
+        session.conn.send_frame(rtp_view(stream).frame(frame))
+        self.frames_sent += 1
+        session.flush()
+
+    def on_end(self, stream: Stream) -> None:
+        self.session.close()  # tell the player at once: the publisher is gone
+
+
+class RtspSession(asyncio.Protocol):
+    """One RTSP connection: a player or a publisher."""
+
+    def __init__(self, hub: Hub, udp: UdpPair, *, authenticator: DigestAuthenticator | None = None,
+                 passwords: dict[str, str] | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+        self.hub = hub
+        self.udp = udp
+        self.clock = clock
+        self.conn = ServerConnection(udp_ports=udp.ports if udp.rtp is not None else None,
+                                     authenticator=authenticator, passwords=passwords)
+        self.transport: asyncio.Transport | None = None
+        self.host = "?"
+        self.peer = "?"
+        self.closed = False
+        self.described: tuple[Track, ...] = ()
+        self.player: tuple[Stream, RtspPlayer] | None = None
+        self.publishing: Stream | None = None
+        self._announced: tuple[Track, ...] = ()
+        self._origin: dict[int, int] = {}
+        self._routes: list[tuple[str, int]] = []
+        self._timer: asyncio.TimerHandle | None = None
+
+    # -- asyncio ------------------------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        peer = transport.get_extra_info("peername")
+        if isinstance(peer, tuple):
+            self.host, self.peer = peer[0], f"{peer[0]}:{peer[1]}"
+
+    def data_received(self, data: bytes) -> None:
+        self._feed(lambda now: self.conn.receive_data(data, now))
+
+    def datagram_received(self, data: bytes, source_port: int, destination_port: int) -> None:
+        self._feed(lambda now: self.conn.receive_datagram(data, source_port, destination_port, now))
+
+    def _feed(self, call: Callable[[float], list[object]]) -> None:
+        if self.closed:
+            return
+        try:
+            for event in call(self.clock()):
+                self._handle(event)
+        except MediaProtoError as exc:
+            log.info("rtsp %s: closing: %s", self.peer, exc)
+            self.close()
+            return
+        self.flush()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self._cleanup()
+
+    def write_buffer_size(self) -> int:
+        return self.transport.get_write_buffer_size() if self.transport is not None else 0
+
+    def flush(self) -> None:
+        if self.closed or self.transport is None:
+            return
+        data = self.conn.data_to_send()
+        if data:
+            self.transport.write(data)
+        for d in self.conn.datagrams_to_send():
+            self.udp.send(self.host, d.source_port, d.destination_port, d.data)
+        self._arm_timer()
+
+    def close(self) -> None:
+        if not self.closed and self.transport is not None:
+            self.flush()
+            self.transport.close()
+        self.closed = True
+        self._cleanup()
+
+    def _cleanup(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        for route in self._routes:
+            if self.udp.routes.get(route) is self:
+                del self.udp.routes[route]
+        self._routes = []
+        if self.player is not None:
+            self.player[0].unsubscribe(self.player[1])
+            self.player = None
+        if self.publishing is not None:
+            self.publishing.end()
+            self.publishing = None
+
+    def _arm_timer(self) -> None:
+        deadline = self.conn.next_timer()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if deadline is not None:
+            self._timer = asyncio.get_running_loop().call_later(max(0.0, deadline - self.clock()), self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self._feed(self.conn.handle_timer)
+
+    # -- events -------------------------------------------------------------------------------
+    def _handle(self, event: object) -> None:
+        if isinstance(event, DescribeRequested):
+            stream = self.hub.streams.get(event.path)
+            if stream is None or not stream.live or not stream.tracks:
+                self.conn.reject(event, 404)
+                return
+            self.described = rtp_view(stream).tracks
+            self.conn.accept_describe(event, self.described)
+        elif isinstance(event, PlayRequested):
+            stream = self.hub.streams.get(event.path)
+            if stream is None or not stream.live or rtp_view(stream).tracks != self.described:
+                self.conn.reject(event, 404)
+                return
+            self.conn.accept_play(event)
+            self.flush()  # the PLAY response goes before the first packet
+            player = RtspPlayer(self)
+            self.player = (stream, player)
+            stream.subscribe(player)
+        elif isinstance(event, AnnounceRequested):
+            stream = self.hub.stream(event.path)
+            if not stream.start(f"rtsp {self.peer}", self.clock()):
+                self.conn.reject(event, 403, "Stream Already Published")
+                return
+            self.publishing = stream
+            self._announced = event.tracks
+            self.conn.accept_announce(event)
+        elif isinstance(event, RecordRequested):
+            self.conn.accept_record(event)
+            if self.publishing is not None:
+                self.publishing.set_tracks(self._announced)
+        elif isinstance(event, FrameReceived):
+            if self.publishing is not None:
+                self.publishing.push(self._rebase(event.frame), self.clock())
+        elif isinstance(event, SetupCompleted):
+            if event.transport.client_port is not None:
+                for port in event.transport.client_port:
+                    route = (self.host, port)
+                    self.udp.routes[route] = self
+                    self._routes.append(route)
+        elif isinstance(event, SessionEnded):
+            self._cleanup()
+            if event.reason != "teardown":
+                self.close()
+
+    def _rebase(self, frame: Frame) -> Frame:
+        """RTP timestamps start at a random value per track: start each track at zero."""
+        origin = self._origin.setdefault(frame.track_id, frame.dts)
+        return replace(frame, pts=frame.pts - origin, dts=frame.dts - origin)
+
+    def players(self) -> int:
+        return 1 if self.player is not None else 0
