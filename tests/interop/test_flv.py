@@ -127,3 +127,28 @@ def test_hevc_enhanced_flv(tmp_path: Path, ffmpeg: str, ffprobe: str) -> None:
     stream = info["streams"][0]
     assert (stream["codec_name"], stream["width"], stream["height"], int(stream["nb_read_frames"])) == ("hevc", 160, 120, 30)
     assert [f.dts for f in got] == [40 * i for i in range(30)]
+
+
+@pytest.mark.parametrize("codec,fmt,name", [(Codec.PCMA, "alaw", "pcm_alaw"), (Codec.PCMU, "mulaw", "pcm_mulaw")])
+def test_g711_flv(tmp_path: Path, ffmpeg: str, ffprobe: str, codec: Codec, fmt: str, name: str) -> None:
+    raw = tmp_path / f"tone.{fmt}"
+    subprocess.run(
+        [ffmpeg, "-v", "error", "-y", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=8000", "-t", "1",
+         "-c:a", name, "-f", fmt, str(raw)],
+        check=True, timeout=TIMEOUT, capture_output=True,
+    )
+    samples = raw.read_bytes()
+    track = Track(1, codec, 8000, sample_rate=8000, channels=1)
+    enc = MediaTagEncoder([track])
+    frames = [Frame(1, i, i, samples[i : i + 160], True) for i in range(0, len(samples), 160)]
+    tags = [FlvTag(tag_type, ts, 0, body) for tag_type, ts, body in map(enc.encode, frames)]
+    flv = tmp_path / "g711.flv"
+    flv.write_bytes(FlvWriter(has_audio=True, has_video=False).write_all(tags))
+    stream = _probe(ffprobe, flv, "-count_packets", "-show_streams")["streams"][0]
+    assert (stream["codec_name"], stream["sample_rate"], stream["channels"]) == (name, "8000", 1)
+    assert int(stream["nb_read_packets"]) == 50  # 1 s of 8 kHz in 20 ms frames
+    packets = subprocess.run(
+        [ffprobe, "-v", "error", "-show_entries", "packet=pts", "-of", "csv=p=0", str(flv)],
+        capture_output=True, text=True, timeout=TIMEOUT, check=True,
+    ).stdout.split()
+    assert [int(p) for p in packets] == [20 * i for i in range(50)]

@@ -229,3 +229,24 @@ def test_random_tags_raise_only_protocol_errors(tag_type: int, ts: int, body: by
             dec.push(tag_type, ts, b)
         except ProtocolError:
             pass
+
+
+_nal = st.binary(min_size=1, max_size=30).map(lambda b: bytes([0x41]) + b)  # non-IDR slice NAL header
+
+
+@given(
+    st.lists(
+        st.tuples(st.lists(_nal, min_size=1, max_size=4), st.integers(0, 2**30), st.integers(-1000, 1000), st.booleans()),
+        max_size=10,
+    ),
+    st.booleans(),
+)
+def test_h264_frames_round_trip(items: list[tuple[list[bytes], int, int, bool]], enhanced: bool) -> None:
+    # SPS/PPS of ref.flv (FFmpeg/libx264), so that the record can be built
+    sps = bytes.fromhex("6742c00dd90141fb0110000003001000000303 20f142a480".replace(" ", ""))
+    track = Track(0, Codec.H264, 1000, parameter_sets=(sps, bytes.fromhex("68cb8cb2")))
+    enc = MediaTagEncoder([track], enhanced=enhanced)
+    frames = [Frame(0, dts + cts, dts, tuple(nals), key) for nals, dts, cts, key in items]
+    dec, tracks, out = _decode_all(enc.sequence_headers() + [enc.encode(f) for f in frames])
+    assert tracks[0].parameter_sets == track.parameter_sets
+    assert out == frames
