@@ -13,7 +13,8 @@ and :mod:`mediaproto.hls.segmenter`.
 from .attributes import Enumerated, Resolution
 from .lines import Limits
 from .multivariant import MultivariantPlaylist, Variant
-from .playlist import MediaPlaylist, Segment, merge_delta, parse, parse_media
+from .delta import merge_delta
+from .playlist import MediaPlaylist, Segment, parse, parse_media
 from .tags import (
     ByteRange,
     ContentSteering,

@@ -16,18 +16,21 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
-from ..errors import ParseError, ProtocolError
-from .lines import (
-    MISSING,
-    Entry,
-    Limits,
-    Variables,
-    format_date_time,
-    format_duration,
-    parse_date_time,
-    split_lines,
+from ..errors import ParseError
+from .lines import MISSING, Entry, Limits, Variables, parse_date_time, split_lines
+from .mediawriter import (
+    _MULTIVARIANT_TAGS,
+    _PL_ATTR_TYPES,
+    _PL_FLAGS,
+    _PL_INTS,
+    _PL_KEY,
+    _PL_LISTS,
+    _PL_TAG,
+    _SEG_TAGS,
+    _dump_media,
+    _get,
 )
 from .multivariant import MultivariantPlaylist, parse_multivariant_lines
 from .tags import (
@@ -45,7 +48,7 @@ from .tags import (
     Start,
 )
 
-__all__ = ["Segment", "MediaPlaylist", "parse", "parse_media", "merge_delta"]
+__all__ = ["Segment", "MediaPlaylist", "parse", "parse_media"]
 
 _INT_RE = re.compile(r"[0-9]{1,20}")
 _DURATION_RE = re.compile(r"[0-9]+(?:\.[0-9]*)?|\.[0-9]+")
@@ -130,233 +133,6 @@ class MediaPlaylist:
         _dump_media(self, out)
         text = "\n".join(out)
         return text + "\n" if self._final_newline else text
-
-
-# --- tags of a media playlist ------------------------------------------------------------------
-
-_PL_TAG = {
-    "version": "#EXT-X-VERSION",
-    "target_duration": "#EXT-X-TARGETDURATION",
-    "media_sequence": "#EXT-X-MEDIA-SEQUENCE",
-    "discontinuity_sequence": "#EXT-X-DISCONTINUITY-SEQUENCE",
-    "playlist_type": "#EXT-X-PLAYLIST-TYPE",
-    "i_frames_only": "#EXT-X-I-FRAMES-ONLY",
-    "independent_segments": "#EXT-X-INDEPENDENT-SEGMENTS",
-    "start": "#EXT-X-START",
-    "server_control": "#EXT-X-SERVER-CONTROL",
-    "part_inf": "#EXT-X-PART-INF",
-    "defines": "#EXT-X-DEFINE",
-    "skip": "#EXT-X-SKIP",
-    "preload_hints": "#EXT-X-PRELOAD-HINT",
-    "rendition_reports": "#EXT-X-RENDITION-REPORT",
-    "endlist": "#EXT-X-ENDLIST",
-}
-_PL_KEY = {tag: key for key, tag in _PL_TAG.items()}
-_PL_INTS = {"version", "target_duration", "media_sequence", "discontinuity_sequence"}
-_PL_FLAGS = {"i_frames_only", "independent_segments", "endlist"}
-_PL_LISTS = {"defines", "preload_hints", "rendition_reports", "extra"}
-_PL_ATTR_TYPES: dict[str, Any] = {
-    "start": Start,
-    "server_control": ServerControl,
-    "part_inf": PartInf,
-    "skip": Skip,
-    "defines": Define,
-    "preload_hints": PreloadHint,
-    "rendition_reports": RenditionReport,
-}
-_HEADER_ORDER = [
-    "version", "target_duration", "media_sequence", "discontinuity_sequence", "playlist_type",
-    "i_frames_only", "independent_segments", "start", "server_control", "part_inf", "defines",
-    "extra", "skip",
-]  # fmt: skip
-_TAIL_ORDER = ["preload_hints", "rendition_reports", "endlist"]
-_SEG_TAGS = {
-    "#EXTINF", "#EXT-X-BYTERANGE", "#EXT-X-DISCONTINUITY", "#EXT-X-KEY", "#EXT-X-MAP",
-    "#EXT-X-PROGRAM-DATE-TIME", "#EXT-X-DATERANGE", "#EXT-X-GAP", "#EXT-X-BITRATE", "#EXT-X-PART",
-}  # fmt: skip
-_MULTIVARIANT_TAGS = {
-    "#EXT-X-STREAM-INF", "#EXT-X-I-FRAME-STREAM-INF", "#EXT-X-MEDIA", "#EXT-X-SESSION-DATA",
-    "#EXT-X-SESSION-KEY", "#EXT-X-CONTENT-STEERING",
-}  # fmt: skip
-
-
-def _get(obj: Any, key: str, idx: int) -> Any:
-    value = getattr(obj, key)
-    if idx >= 0:
-        return value[idx] if idx < len(value) else MISSING
-    return MISSING if value is None or value is False else value
-
-
-def _pl_line(key: str, value: Any) -> str:
-    if key == "extra":
-        return str(value)
-    tag = _PL_TAG[key]
-    if key in _PL_FLAGS:
-        return tag
-    if key in _PL_INTS or key == "playlist_type":
-        return f"{tag}:{value}"
-    return str(value.dumps())
-
-
-def _seg_line(key: str, value: Any) -> str:
-    if key == "extinf":
-        return f"#EXTINF:{format_duration(value[0])},{value[1]}"
-    if key == "extra" or key == "uri":
-        return str(value)
-    if key == "discontinuity":
-        return "#EXT-X-DISCONTINUITY"
-    if key == "gap":
-        return "#EXT-X-GAP"
-    if key == "byterange":
-        return f"#EXT-X-BYTERANGE:{value}"
-    if key == "program_date_time":
-        return f"#EXT-X-PROGRAM-DATE-TIME:{format_date_time(value)}"
-    if key == "bitrate":
-        return f"#EXT-X-BITRATE:{value}"
-    return str(value.dumps())
-
-
-def _seg_present(seg: Segment) -> list[tuple[str, int, Any]]:
-    """The segment's lines in canonical order, as ``(key, index, value)``, without the URI."""
-    items: list[tuple[str, int, Any]] = [("extra", i, v) for i, v in enumerate(seg.extra)]
-    if seg.discontinuity:
-        items.append(("discontinuity", -1, True))
-    items += [("keys", i, v) for i, v in enumerate(seg.keys)]
-    if seg.map is not None:
-        items.append(("map", -1, seg.map))
-    if seg.program_date_time is not None:
-        items.append(("program_date_time", -1, seg.program_date_time))
-    items += [("dateranges", i, v) for i, v in enumerate(seg.dateranges)]
-    if seg.gap:
-        items.append(("gap", -1, True))
-    if seg.bitrate is not None:
-        items.append(("bitrate", -1, seg.bitrate))
-    items += [("parts", i, v) for i, v in enumerate(seg.parts)]
-    if seg.uri:
-        items.append(("extinf", -1, (seg.duration, seg.title)))
-        if seg.byterange is not None:
-            items.append(("byterange", -1, seg.byterange))
-    return items
-
-
-def _count_lines(seg: Segment) -> int:
-    """How many lines the segment's fields make, without the URI line."""
-    n = len(seg.extra) + len(seg.keys) + len(seg.dateranges) + len(seg.parts)
-    if seg.uri:
-        n += 1 if seg.byterange is None else 2
-    if seg.discontinuity:
-        n += 1
-    if seg.map is not None:
-        n += 1
-    if seg.program_date_time is not None:
-        n += 1
-    if seg.gap:
-        n += 1
-    if seg.bitrate is not None:
-        n += 1
-    return n
-
-
-def _unchanged(seg: Segment, layout: list[Entry], out: list[str], pl_current: Callable[[Any], Any]) -> bool:
-    """The fast path: when every line of the layout still holds its value and nothing was added,
-    write the original lines and return True."""
-    n = 0
-    lines = []
-    for key, idx, parsed, raw in layout:
-        if key == "extinf":
-            if seg.duration != parsed[0] or seg.title != parsed[1]:
-                return False
-            n += 1
-        elif key == "uri":
-            if seg.uri != parsed:
-                return False
-        elif key == "pl":
-            if pl_current(parsed) != parsed[2]:
-                return False
-        else:
-            cur = _get(seg, key, idx)
-            if cur is MISSING or cur != parsed:
-                return False
-            n += 1
-        lines.append(raw)
-    if n != _count_lines(seg):
-        return False
-    out += lines
-    return True
-
-
-def _dump_segment(seg: Segment, out: list[str], cr: str, pl_current: Callable[[Any], Any]) -> None:
-    layout = seg._layout
-    if layout is not None and _unchanged(seg, layout, out, pl_current):
-        return
-    if layout is None:
-        out.extend([_seg_line(k, v) + cr for k, _, v in _seg_present(seg)])
-        if seg.uri:
-            out.append(seg.uri + cr)
-        return
-    done: set[tuple[str, int]] = set()
-    flushed = False
-    cur: Any
-    for key, idx, parsed, raw in layout:
-        if key == "pl":
-            cur = pl_current(parsed)
-            if cur is not MISSING:
-                out.append(raw if cur == parsed[2] else _pl_line(parsed[0], cur) + cr)
-            continue
-        if key == "uri":
-            flushed = True
-            out.extend([_seg_line(k, v) + cr for k, i, v in _seg_present(seg) if (k, i) not in done])
-            cur = seg.uri
-        elif key == "extinf":
-            cur = (seg.duration, seg.title)
-        else:
-            cur = _get(seg, key, idx)
-            if cur is MISSING:
-                continue
-        done.add((key, idx))
-        out.append(raw if cur == parsed else _seg_line(key, cur) + cr)
-    if not flushed:
-        out.extend([_seg_line(k, v) + cr for k, i, v in _seg_present(seg) if (k, i) not in done])
-        if seg.uri:
-            out.append(seg.uri + cr)
-
-
-def _pl_present(pl: MediaPlaylist, order: list[str]) -> list[tuple[str, int, Any]]:
-    items = []
-    for key in order:
-        value = getattr(pl, key)
-        if key in _PL_LISTS:
-            items += [(key, i, v) for i, v in enumerate(value)]
-        elif value is not None and value is not False:
-            items.append((key, -1, value))
-    return items
-
-
-def _dump_media(pl: MediaPlaylist, out: list[str]) -> None:
-    cr = pl._cr
-
-    def current(parsed: tuple[str, int, Any]) -> Any:
-        return _get(pl, parsed[0], parsed[1])
-
-    layout = pl._layout
-    if layout is None:
-        layout = [("extm3u", -1, None, "#EXTM3U"), ("segments", -1, None, "")]
-    handled = {(k, i) for k, i, _, _ in layout}
-    handled.update((k, i) for k, i, _ in pl._foreign if _get(pl, k, i) is not MISSING)
-    for key, idx, parsed, raw in layout:
-        if key == "extm3u":
-            out.append(raw)
-        elif key == "segments":
-            out.extend([_pl_line(k, v) + cr for k, i, v in _pl_present(pl, _HEADER_ORDER) if (k, i) not in handled])
-            for seg in pl.segments:
-                _dump_segment(seg, out, cr, current)
-            if pl.partial_segment is not None:
-                _dump_segment(pl.partial_segment, out, cr, current)
-        else:
-            cur = _get(pl, key, idx)
-            if cur is not MISSING:
-                out.append(raw if cur == parsed else _pl_line(key, cur) + cr)
-    out.extend([_pl_line(k, v) + cr for k, i, v in _pl_present(pl, _TAIL_ORDER) if (k, i) not in handled])
 
 
 # --- parsing ---------------------------------------------------------------------------------
@@ -576,57 +352,4 @@ def _parse_segment_tag(s: Segment, tag: str, colon: str, value: str, line: int, 
         return "dateranges", DateRange.parse(value, line, subst)
     return "bitrate", _int(value, line)  # EXT-X-BITRATE
 
-
-# --- delta updates -----------------------------------------------------------------------------
-
-
-def merge_delta(previous: MediaPlaylist, delta: MediaPlaylist) -> MediaPlaylist:
-    """Rebuild the full playlist from a delta update (one with EXT-X-SKIP) and the previous one.
-
-    The skipped segments are taken from ``previous`` by media sequence number; date ranges named
-    in RECENTLY-REMOVED-DATERANGES are dropped. The result has no EXT-X-SKIP and is written
-    canonically. A delta without EXT-X-SKIP is returned unchanged.
-
-    :raises ~mediaproto.errors.ProtocolError: ``previous`` lacks the skipped segments.
-    """
-    if delta.skip is None:
-        return delta
-    n = delta.skip.skipped_segments
-    first = delta.media_sequence or 0
-    start = first - (previous.media_sequence or 0)
-    if start < 0 or start + n > len(previous.segments):
-        raise ProtocolError(
-            f"delta update skips segments {first}..{first + n - 1} that the previous playlist does not have"
-        )
-    removed = set((delta.skip.recently_removed_dateranges or "").split("\t")) - {""}
-    skipped = []
-    for old in previous.segments[start : start + n]:
-        seg = Segment(
-            uri=old.uri, duration=old.duration, title=old.title, byterange=old.byterange,
-            discontinuity=old.discontinuity, keys=list(old.keys), map=old.map,
-            program_date_time=old.program_date_time,
-            dateranges=[d for d in old.dateranges if d.id not in removed],
-            gap=old.gap, bitrate=old.bitrate, parts=list(old.parts), extra=list(old.extra),
-        )  # fmt: skip
-        skipped.append(seg)
-    merged = MediaPlaylist(
-        segments=skipped + [_copy_segment(s) for s in delta.segments],
-        target_duration=delta.target_duration, version=delta.version,
-        media_sequence=delta.media_sequence, discontinuity_sequence=delta.discontinuity_sequence,
-        playlist_type=delta.playlist_type, i_frames_only=delta.i_frames_only,
-        independent_segments=delta.independent_segments, start=delta.start,
-        server_control=delta.server_control, part_inf=delta.part_inf, defines=list(delta.defines),
-        partial_segment=_copy_segment(delta.partial_segment) if delta.partial_segment else None,
-        preload_hints=list(delta.preload_hints), rendition_reports=list(delta.rendition_reports),
-        endlist=delta.endlist, extra=list(delta.extra),
-    )  # fmt: skip
-    merged._cr = delta._cr
-    return merged
-
-
-def _copy_segment(s: Segment) -> Segment:
-    return Segment(
-        s.uri, s.duration, s.title, s.byterange, s.discontinuity, list(s.keys), s.map,
-        s.program_date_time, list(s.dateranges), s.gap, s.bitrate, list(s.parts), list(s.extra),
-    )  # fmt: skip
 
