@@ -7,7 +7,8 @@
   the explicit SBR/PS signalling: hierarchical (object type 5 or 29 first) and backward-compatible
   (the ``0x2b7`` / ``0x548`` sync extensions after the core configuration).
 * :class:`AdtsHeader` is the 7- or 9-byte header of ADTS (section 1.A.2.2), the framing AAC needs
-  in MPEG-TS; :func:`split_adts` turns an ADTS stream into raw frames and :func:`adts_wrap` back.
+  in MPEG-TS; :func:`split_adts` turns an ADTS stream into raw frames and :func:`adts_wrap` back;
+  :func:`is_adts` detects ADTS where raw frames were expected.
 * :func:`frame_samples` gives a raw frame's duration in samples.
 
 Field names follow the standard in snake_case.
@@ -22,7 +23,7 @@ from .aac_config import (
     channels_for_configuration,
     frame_samples,
 )
-from .adts import AdtsHeader, adts_wrap, split_adts
+from .adts import AdtsHeader, adts_wrap, is_adts, split_adts
 
 __all__ = [
     "SAMPLING_FREQUENCIES",
@@ -31,6 +32,7 @@ __all__ = [
     "AdtsHeader",
     "adts_wrap",
     "split_adts",
+    "is_adts",
     "frame_samples",
     "channels_for_configuration",
 ]

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from ..errors import LocalProtocolError, ParseError
 from .aac_config import _CHANNELS, SAMPLING_FREQUENCIES, AudioSpecificConfig
 
-__all__ = ["AdtsHeader", "adts_wrap", "split_adts"]
+__all__ = ["AdtsHeader", "adts_wrap", "split_adts", "is_adts"]
 
 _ADTS_SYNC = 0xFFF
 
@@ -186,3 +186,19 @@ def split_adts(data: bytes | bytearray | memoryview) -> list[tuple[AdtsHeader, b
         out.append((header, raw[pos + header.header_length:frame_end]))
         pos = frame_end
     return out
+
+
+def is_adts(data: bytes | bytearray | memoryview) -> bool:
+    """Whether ``data`` starts with a plausible ADTS frame: the syncword, layer 0, a valid
+    sampling frequency index and a frame length that fits the header and the data.
+
+    For peers that wrap AAC in ADTS where raw frames belong (RFC 3640 from some cameras, RTMP
+    from some encoders; see QUIRKS.md): check the first unit, then strip with :func:`split_adts`.
+    """
+    if len(data) < 7:
+        return False
+    try:
+        header = AdtsHeader.parse(data)
+    except ParseError:
+        return False
+    return header.frame_length <= len(data)

@@ -11,6 +11,7 @@ from mediaproto.codecs.aac import (
     AdtsHeader,
     AudioSpecificConfig,
     adts_wrap,
+    is_adts,
     frame_samples,
     split_adts,
 )
@@ -224,3 +225,22 @@ def test_adts_ref_ts(vectors: Path) -> None:
     sdp_config = AudioSpecificConfig.parse(bytes.fromhex("119056E500"))
     assert h.to_config().sample_rate == sdp_config.sample_rate
     assert h.to_config().channels == sdp_config.channels
+
+
+def test_is_adts() -> None:
+    config = AudioSpecificConfig.lc(48000, 2)
+    assert is_adts(adts_wrap(b"\x21\x00\x49", config))
+    assert not is_adts(b"\x21\x00\x49\x90\x02\x19\x00")  # a raw AAC LC frame
+    assert not is_adts(adts_wrap(b"abc", config)[:-1])  # frame longer than the data
+    assert not is_adts(b"\xff\xf1")
+
+
+@given(fuzz_input(_ADTS_SEEDS), st.integers(0, 20))
+def test_adts_header_fuzz(data: bytes, offset: int) -> None:
+    is_adts(data)
+    try:
+        h = AdtsHeader.parse(data, offset)
+    except ProtocolError as exc:
+        assert exc.offset is not None
+        return
+    assert h.to_bytes() == data[offset:offset + h.header_length]

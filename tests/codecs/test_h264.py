@@ -357,3 +357,11 @@ def test_access_units_without_aud() -> None:
     p0 = b"\x41\x9a"
     units = split_access_units([REF_SPS, REF_PPS, idr0, idr_more, p0, p0, b"\x06\x05", p0, b"\x0b"])
     assert units == [[REF_SPS, REF_PPS, idr0, idr_more], [p0], [p0], [b"\x06\x05", p0, b"\x0b"]]
+
+
+@given(fuzz_input([b"\x65\x88\x84", b"\x41\x9a\x00\x00\x03\x01", b"\x65"]))
+def test_first_mb_fuzz(data: bytes) -> None:
+    try:
+        h264.first_mb_in_slice(data)
+    except ProtocolError:
+        pass

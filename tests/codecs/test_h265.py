@@ -199,3 +199,12 @@ def test_access_units_fuzz(nals: list[bytes]) -> None:
     except ProtocolError:
         return
     assert [n for u in units for n in u] == [n for n in nals if n]
+
+
+@given(fuzz_input([b"\x40\x01", b"\x26\x01\xaf"]))
+def test_nal_header_fuzz(data: bytes) -> None:
+    try:
+        h = NalHeader.parse(data)
+    except ProtocolError:
+        return
+    assert h.to_bytes() == data[:2]

@@ -154,3 +154,13 @@ def test_opus_head_fuzz(data: bytes) -> None:
     except ProtocolError:
         return
     assert OpusHead.parse(head.to_bytes()) == head
+
+
+@given(fuzz_input([b"\xff\x06" + bytes(6), b"\xfb\x83\x01\x02abbccc", b"\x00", b"\xfe\x01\x00"]))
+def test_duration_fuzz(data: bytes) -> None:
+    try:
+        duration = packet_duration(data)
+    except ProtocolError:
+        return
+    assert 0 < duration <= 5760
+    assert frame_count(data) * parse_toc(data).frame_size == duration
