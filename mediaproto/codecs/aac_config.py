@@ -134,7 +134,8 @@ class AudioSpecificConfig:
     ``extension_sample_rate`` the SBR output rate where signalled. ``sbr_present`` and
     ``ps_present`` are ``None`` when the configuration does not say (implicit signalling: a decoder
     finds SBR/PS in the bitstream), ``True``/``False`` when it does. ``frame_length`` is the number
-    of samples per frame at the core rate (1024 or 960; 512 or 480 for AAC LD/ELD).
+    of samples per frame at the core rate (1024 or 960; 512 or 480 for AAC LD/ELD; 1024 for
+    other object types whose specific config is kept as raw bits, such as USAC).
 
     The remaining fields keep what :meth:`to_bytes` needs to write the configuration back exactly:
     the GASpecificConfig flags, the raw program_config_element bits (``(value, bit_count)``), the
@@ -364,8 +365,12 @@ def _parse_asc(data: bytes) -> AudioSpecificConfig:
     else:
         # A specific config this library does not interpret: keep its bits for to_bytes().
         nbits = r.bits_left
-        fields["other_specific_config"] = (r.read(nbits), nbits)
-        fields["frame_length"] = 1024
+        value = r.read(nbits)
+        fields["other_specific_config"] = (value, nbits)
+        if aot == 39 and nbits:  # ELDSpecificConfig starts with frameLengthFlag
+            fields["frame_length"] = 480 if value >> (nbits - 1) else 512
+        else:
+            fields["frame_length"] = 1024
     return AudioSpecificConfig(
         object_type=aot,
         sampling_frequency_index=freq_index,

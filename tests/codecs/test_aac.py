@@ -244,3 +244,13 @@ def test_adts_header_fuzz(data: bytes, offset: int) -> None:
         assert exc.offset is not None
         return
     assert h.to_bytes() == data[offset:offset + h.header_length]
+
+
+def test_asc_eld_frame_length() -> None:
+    # 11111 000111 (object type 39, ER AAC ELD) 0011 0001, ELDSpecificConfig frameLengthFlag 1.
+    bits = "11111" + "000111" + "0011" + "0001" + "1" + "0000000"
+    bits += "0" * (-len(bits) % 8)
+    data = int(bits, 2).to_bytes(len(bits) // 8, "big")
+    asc = AudioSpecificConfig.parse(data)
+    assert (asc.object_type, asc.frame_length, asc.channels) == (39, 480, 1)
+    assert asc.to_bytes() == data
