@@ -1,0 +1,468 @@
+"""A Sans-IO transport stream demuxer: bytes in, tracks and frames out.
+
+:class:`Demuxer` takes bytes in any split (:meth:`Demuxer.feed`) and returns events:
+
+* :class:`TracksChanged` when a PMT announces (or changes) the program's streams, and again when a
+  track's configuration is learnt in-band (the first ADTS header, the first SPS/PPS) — always
+  before the first :class:`FrameReceived` that needs it;
+* :class:`FrameReceived` for every access unit: H.264/H.265 PES payloads become a tuple of NAL units
+  (access unit delimiters removed), ADTS becomes one frame per raw AAC frame (the PTS advanced by
+  each frame's samples), Opus one frame per packet;
+* :class:`ContinuityError`, :class:`Discontinuity`, :class:`SyncLost` / :class:`Resynced` and
+  :class:`StreamError` report damage instead of failing: the damaged PES or section is dropped and
+  demuxing goes on.
+
+Track ids are the elementary PIDs; every frame counts in 90 kHz (the PES clock, ``clock_rate``
+90000 for every track), unwrapped past the 33-bit wrap with one :class:`~mediaproto.clock.Unwrapper`
+shared by the program. Memory is bounded by :class:`Limits`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from ..clock import Unwrapper, rescale
+from ..codecs.aac import split_adts
+from ..codecs.h264 import split_annexb
+from ..errors import ProtocolError
+from ..media import Codec, Frame, Track
+from .pes import PesHeader
+from .psi import PAT_PID, SDT_PID, Pat, Pmt, Sdt, SectionAssembler
+from .streams import codec_of, opus_packet_samples, split_opus_payload
+
+__all__ = [
+    "Limits",
+    "TracksChanged",
+    "FrameReceived",
+    "ContinuityError",
+    "Discontinuity",
+    "SyncLost",
+    "Resynced",
+    "StreamError",
+    "DemuxEvent",
+    "Demuxer",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Bounds on what the demuxer buffers.
+
+    :param max_pes_size: bytes of one PES packet (8 MiB, an access unit's limit in mediacommon).
+    :param max_pids: elementary streams followed; further PMT entries are ignored (reported once).
+    :param max_section_size: bytes of one PSI section.
+    :param max_nal_units: NAL units in one access unit (50, as mediacommon).
+    :param max_resync_scan: bytes kept while looking for the sync byte.
+    """
+
+    max_pes_size: int = 8 << 20
+    max_pids: int = 32
+    max_section_size: int = 4096
+    max_nal_units: int = 50
+    max_resync_scan: int = 4 * 188
+
+
+@dataclass(frozen=True, slots=True)
+class TracksChanged:
+    """The program's tracks (ids are PIDs), from the PMT and what the streams told so far."""
+
+    tracks: tuple[Track, ...]
+    program_number: int
+    pcr_pid: int
+
+
+@dataclass(frozen=True, slots=True)
+class FrameReceived:
+    """One access unit (timestamps in 90 kHz).
+
+    :param frame: the frame.
+    :param es_size: bytes of elementary stream data it came from: for video the whole PES payload
+        (Annex B with start codes and delimiter), for AAC the ADTS frame with its header, for Opus
+        the packet without its control header. This is what ``ffprobe -show_packets`` calls the size.
+    """
+
+    frame: Frame
+    es_size: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ContinuityError:
+    """A packet's ``continuity_counter`` was not the expected one: packets were lost (the PES or
+    section in progress is dropped)."""
+
+    pid: int
+    expected: int
+    got: int
+    offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class Discontinuity:
+    """A packet with ``discontinuity_indicator`` set: the time base or counter restarts here."""
+
+    pid: int
+    offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class SyncLost:
+    """No sync byte where a packet should start; bytes are skipped from ``offset``."""
+
+    offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class Resynced:
+    """Packets are in sync again from ``offset`` (two sync bytes 188 bytes apart)."""
+
+    offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class StreamError:
+    """A malformed or oversized PES or section on ``pid`` was dropped."""
+
+    pid: int
+    message: str
+    offset: int
+
+
+DemuxEvent = TracksChanged | FrameReceived | ContinuityError | Discontinuity | SyncLost | Resynced | StreamError
+
+_AUD_H264 = 9
+_AUD_H265 = 35
+
+
+class _Pes:
+    """Reassembly state of one elementary PID."""
+
+    __slots__ = ("pid", "codec", "track", "chunks", "size", "expected", "offset", "random_access")
+
+    def __init__(self, pid: int, codec: Codec, track: Track) -> None:
+        self.pid = pid
+        self.codec = codec
+        self.track = track
+        self.chunks: list[bytes] = []
+        self.size = 0
+        self.expected = 0
+        self.offset = 0
+        self.random_access = False
+
+
+class _Psi:
+    __slots__ = ("pid", "assembler", "kind")
+
+    def __init__(self, pid: int, kind: str, max_section_size: int) -> None:
+        self.pid = pid
+        self.kind = kind
+        self.assembler = SectionAssembler(max_section_size)
+
+
+class Demuxer:
+    """Demux one program of an MPEG transport stream (see the module docs).
+
+    :param limits: memory bounds.
+    :param program_number: the program to follow; by default the first one of the PAT.
+    """
+
+    def __init__(self, limits: Limits | None = None, *, program_number: int | None = None) -> None:
+        self.limits = limits or Limits()
+        self.program_number = program_number
+        #: The latest PAT, PMT and SDT seen.
+        self.pat: Pat | None = None
+        self.pmt: Pmt | None = None
+        self.sdt: Sdt | None = None
+        self._buf = bytearray()
+        self._base = 0  # stream offset of _buf[0]
+        self._synced = True
+        self._pids: dict[int, _Pes | _Psi] = {
+            PAT_PID: _Psi(PAT_PID, "pat", self.limits.max_section_size),
+            SDT_PID: _Psi(SDT_PID, "sdt", self.limits.max_section_size),
+        }
+        self._cc: dict[int, int] = {}
+        self._unwrap = Unwrapper(33)
+        self._pmt_pid: int | None = None
+        self._pmt_section: bytes | None = None
+
+    @property
+    def tracks(self) -> tuple[Track, ...]:
+        """The current tracks."""
+        return tuple(h.track for h in self._pids.values() if isinstance(h, _Pes))
+
+    # -- input ----------------------------------------------------------------------------------
+
+    def feed(self, data: bytes | bytearray | memoryview) -> list[DemuxEvent]:
+        """Add bytes of the stream; return the events they complete."""
+        events: list[DemuxEvent] = []
+        buf = self._buf
+        buf += data
+        n = len(buf)
+        pos = 0
+        pids = self._pids
+        base = self._base
+        while n - pos >= 188:
+            if buf[pos] != 0x47:
+                pos = self._resync(buf, pos, events)
+                if pos < 0:  # need more data
+                    pos = -pos
+                    break
+                continue
+            pid = ((buf[pos + 1] & 0x1F) << 8) | buf[pos + 2]
+            handler = pids.get(pid)
+            if handler is not None:
+                self._packet(buf, pos, base + pos, handler, events)
+            pos += 188
+        if pos:
+            del buf[:pos]
+            self._base = base + pos
+        return events
+
+    def _resync(self, buf: bytearray, pos: int, events: list[DemuxEvent]) -> int:
+        """Find the next pair of sync bytes; return the new position, or minus the position to
+        keep from when more data is needed."""
+        if self._synced:
+            self._synced = False
+            events.append(SyncLost(self._base + pos))
+        n = len(buf)
+        i = buf.find(b"\x47", pos + 1)
+        while i >= 0:
+            if i + 188 >= n:
+                return -i
+            if buf[i + 188] == 0x47:
+                self._synced = True
+                events.append(Resynced(self._base + i))
+                return i
+            i = buf.find(b"\x47", i + 1)
+        return -n
+
+    def _packet(self, buf: bytearray, pos: int, offset: int, handler: _Pes | _Psi,
+                events: list[DemuxEvent]) -> None:
+        b1 = buf[pos + 1]
+        b3 = buf[pos + 3]
+        pid = handler.pid
+        start = pos + 4
+        discontinuity = random_access = False
+        if b3 & 0x20:
+            aflen = buf[start]
+            if aflen:
+                flags = buf[start + 1]
+                discontinuity = bool(flags & 0x80)
+                random_access = bool(flags & 0x40)
+            start += 1 + aflen
+            if start > pos + 188:
+                events.append(StreamError(pid, f"adaptation_field_length {aflen} runs past the packet", offset))
+                self._drop(handler)
+                return
+        if discontinuity:
+            events.append(Discontinuity(pid, offset))
+        if not b3 & 0x10:
+            return  # no payload: the counter does not advance
+        if b1 & 0x80:
+            events.append(StreamError(pid, "transport_error_indicator set", offset))
+            self._drop(handler)
+            return
+        cc = b3 & 0x0F
+        last = self._cc.get(pid)
+        self._cc[pid] = cc
+        if last is not None and not discontinuity:
+            if cc == last:
+                return  # a duplicate packet (allowed once)
+            expected = (last + 1) & 0x0F
+            if cc != expected:
+                events.append(ContinuityError(pid, expected, cc, offset))
+                self._drop(handler)
+        payload = bytes(buf[start:pos + 188])
+        pusi = bool(b1 & 0x40)
+        if isinstance(handler, _Pes):
+            self._pes_packet(handler, payload, pusi, random_access, offset, events)
+        else:
+            try:
+                sections = handler.assembler.feed(payload, pusi, offset)
+            except ProtocolError as exc:
+                events.append(StreamError(pid, str(exc), offset))
+                return
+            for section in sections:
+                self._section(handler, section, offset, events)
+
+    def _drop(self, handler: _Pes | _Psi) -> None:
+        if isinstance(handler, _Pes):
+            handler.chunks = []
+            handler.size = 0
+        else:
+            handler.assembler.reset()
+
+    # -- PES ------------------------------------------------------------------------------------
+
+    def _pes_packet(self, st: _Pes, payload: bytes, pusi: bool, random_access: bool, offset: int,
+                    events: list[DemuxEvent]) -> None:
+        if pusi:
+            if st.chunks:
+                self._finish(st, events)
+            st.chunks = [payload]
+            st.size = len(payload)
+            st.offset = offset
+            st.random_access = random_access
+            st.expected = 6 + ((payload[4] << 8) | payload[5]) if len(payload) >= 6 else 0
+            if st.expected == 6:
+                st.expected = 0
+        elif st.chunks:
+            st.chunks.append(payload)
+            st.size += len(payload)
+            if st.size > self.limits.max_pes_size:
+                events.append(StreamError(st.pid, f"PES larger than {self.limits.max_pes_size} bytes", st.offset))
+                self._drop(st)
+                return
+        else:
+            return
+        if st.expected and st.size >= st.expected:
+            self._finish(st, events)
+
+    def _finish(self, st: _Pes, events: list[DemuxEvent]) -> None:
+        data = b"".join(st.chunks)
+        st.chunks = []
+        st.size = 0
+        if st.expected and len(data) > st.expected:
+            data = data[:st.expected]
+        try:
+            header = PesHeader.parse(data, st.offset)
+            if header.pts is None:
+                events.append(StreamError(st.pid, "PES without PTS", st.offset))
+                return
+            dts_raw = header.dts if header.dts is not None else header.pts
+            dts = self._unwrap.unwrap(dts_raw)
+            pts = dts + ((header.pts - dts_raw) & 0x1FFFFFFFF)
+            if pts - dts >= 1 << 32:  # PTS before DTS: a broken stream, keep PTS as given
+                pts -= 1 << 33
+            self._payload(st, memoryview(data)[header.header_length:], pts, dts, events)
+        except ProtocolError as exc:
+            events.append(StreamError(st.pid, str(exc), st.offset))
+
+    def _payload(self, st: _Pes, payload: memoryview, pts: int, dts: int, events: list[DemuxEvent]) -> None:
+        codec = st.codec
+        pid = st.pid
+        if codec is Codec.H264 or codec is Codec.H265:
+            nals = split_annexb(payload)
+            if len(nals) > self.limits.max_nal_units:
+                events.append(StreamError(pid, f"access unit of more than {self.limits.max_nal_units} NAL units",
+                                          st.offset))
+                return
+            if codec is Codec.H264:
+                nals = [n for n in nals if n[0] & 0x1F != _AUD_H264]
+                types = {n[0] & 0x1F for n in nals}
+                keyframe = 5 in types or st.random_access
+                if 7 in types and 8 in types:
+                    self._learn_parameter_sets(st, tuple(n for n in nals if n[0] & 0x1F in (7, 8)), events)
+            else:
+                nals = [n for n in nals if (n[0] >> 1) & 0x3F != _AUD_H265]
+                types = {(n[0] >> 1) & 0x3F for n in nals}
+                keyframe = any(16 <= t <= 23 for t in types) or st.random_access
+                if {32, 33, 34} <= types:
+                    self._learn_parameter_sets(st, tuple(n for n in nals if 32 <= (n[0] >> 1) & 0x3F <= 34), events)
+            events.append(FrameReceived(Frame(pid, pts, dts, tuple(nals), keyframe), len(payload)))
+        elif codec is Codec.AAC:
+            frames = split_adts(payload)
+            if not frames:
+                return
+            header0 = frames[0][0]
+            if not st.track.config:
+                config = header0.to_config()
+                self._update_track(st, replace(st.track, config=config.to_bytes(), sample_rate=config.sample_rate,
+                                               channels=config.channels), events)
+            rate = header0.sample_rate
+            samples = 0
+            for adts, raw in frames:
+                delta = rescale(samples, rate, 90000)
+                events.append(FrameReceived(Frame(pid, pts + delta, dts + delta, raw, True), adts.frame_length))
+                samples += 1024
+        elif codec is Codec.OPUS:
+            samples = 0
+            packets = split_opus_payload(bytes(payload), st.offset)
+            for packet in packets:
+                delta = rescale(samples, 48000, 90000)
+                events.append(FrameReceived(Frame(pid, pts + delta, dts + delta, packet, True), len(packet)))
+                samples += opus_packet_samples(packet)
+        else:
+            events.append(FrameReceived(Frame(pid, pts, dts, bytes(payload), True), len(payload)))
+
+    def _learn_parameter_sets(self, st: _Pes, sets: tuple[bytes, ...], events: list[DemuxEvent]) -> None:
+        if sets != st.track.parameter_sets:
+            self._update_track(st, replace(st.track, parameter_sets=sets), events)
+
+    def _update_track(self, st: _Pes, track: Track, events: list[DemuxEvent]) -> None:
+        st.track = track
+        pmt = self.pmt
+        events.append(TracksChanged(self.tracks, pmt.program_number if pmt else 0, pmt.pcr_pid if pmt else 0))
+
+    # -- PSI ------------------------------------------------------------------------------------
+
+    def _section(self, handler: _Psi, section: bytes, offset: int, events: list[DemuxEvent]) -> None:
+        try:
+            if handler.kind == "pat":
+                if section[0] != 0x00:
+                    return
+                self._on_pat(Pat.parse(section, offset))
+            elif handler.kind == "pmt":
+                if section[0] != 0x02 or section == self._pmt_section:
+                    return
+                pmt = Pmt.parse(section, offset)
+                if self.program_number is not None and pmt.program_number != self.program_number:
+                    return
+                self._pmt_section = section
+                self._on_pmt(pmt, offset, events)
+            elif section[0] == 0x42:
+                self.sdt = Sdt.parse(section, offset)
+        except ProtocolError as exc:
+            events.append(StreamError(handler.pid, str(exc), offset))
+
+    def _on_pat(self, pat: Pat) -> None:
+        self.pat = pat
+        programs = [p for p in pat.programs if p.program_number != 0]
+        if self.program_number is not None:
+            programs = [p for p in programs if p.program_number == self.program_number]
+        if not programs:
+            return
+        pid = programs[0].pid
+        if pid == self._pmt_pid:
+            return
+        if self._pmt_pid is not None:
+            self._pids.pop(self._pmt_pid, None)
+        self._pmt_pid = pid
+        self._pmt_section = None
+        existing = self._pids.get(pid)
+        if existing is None or isinstance(existing, _Pes):
+            self._pids[pid] = _Psi(pid, "pmt", self.limits.max_section_size)
+
+    def _on_pmt(self, pmt: Pmt, offset: int, events: list[DemuxEvent]) -> None:
+        self.pmt = pmt
+        old = {pid: h for pid, h in self._pids.items() if isinstance(h, _Pes)}
+        keep: dict[int, _Pes] = {}
+        for stream in pmt.streams:
+            codec = codec_of(stream)
+            pid = stream.elementary_pid
+            if codec is None or pid in (PAT_PID, SDT_PID, self._pmt_pid) or pid in keep:
+                continue
+            if len(keep) >= self.limits.max_pids:
+                events.append(StreamError(pid, f"more than {self.limits.max_pids} streams; ignored", offset))
+                break
+            previous = old.get(pid)
+            if previous is not None and previous.codec is codec:
+                keep[pid] = previous
+            else:
+                keep[pid] = _Pes(pid, codec, Track(pid, codec, 90000))
+        for pid in old:
+            if pid not in keep:
+                del self._pids[pid]
+                self._cc.pop(pid, None)
+        self._pids.update(keep)
+        events.append(TracksChanged(tuple(h.track for h in keep.values()), pmt.program_number, pmt.pcr_pid))
+
+    # -- end ------------------------------------------------------------------------------------
+
+    def flush(self) -> list[DemuxEvent]:
+        """End of input: emit the PES packets still buffered (video PES have no length, so the last
+        one of each PID completes only here)."""
+        events: list[DemuxEvent] = []
+        for h in list(self._pids.values()):
+            if isinstance(h, _Pes) and h.chunks:
+                self._finish(h, events)
+        return events
