@@ -1,0 +1,282 @@
+"""Property tests: any split parses the same; random and mutated input raises only ProtocolError,
+at the parser and at both state machines; hostile peers stay within the limits."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mediaproto.errors import LimitExceeded, LocalProtocolError, ProtocolError
+from mediaproto.rtp.packet import RtpPacket
+from mediaproto.rtsp.client import ClientConnection
+from mediaproto.rtsp.events import AnnounceRequested, FrameReceived, RecordRequested, RtspEvent
+from mediaproto.rtsp.message import Headers, InterleavedFrame, Limits, MessageParser, Request, Response
+from mediaproto.rtsp.server import ServerConnection
+from mediaproto.rtsp.streams import make_depacketizer, tracks_from_sdp
+
+from .test_sessions import AUDIO, VIDEO, Pump
+
+_token = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", min_size=1, max_size=12)
+_value = st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=1, max_size=40)
+_headers = st.lists(st.tuples(_token.filter(lambda n: n.lower() != "content-length"), _value), max_size=6)
+_requests = st.builds(
+    lambda method, uri, headers, body, version: Request(method, "rtsp://h/" + uri, Headers(headers), body, version),
+    st.sampled_from(["OPTIONS", "DESCRIBE", "SETUP", "PLAY", "ANNOUNCE", "GET_PARAMETER", "X-CUSTOM"]),
+    _token, _headers, st.binary(max_size=64), st.sampled_from(["RTSP/1.0", "RTSP/2.0"]),
+)
+_responses = st.builds(
+    lambda code, reason, headers, body: Response(code, reason, Headers(headers), body),
+    st.integers(100, 599), _token, _headers, st.binary(max_size=64),
+)
+_frames = st.builds(InterleavedFrame, st.integers(0, 255), st.binary(max_size=300))
+_messages = st.lists(st.one_of(_requests, _responses, _frames), min_size=1, max_size=8)
+
+
+def _normalized(message: Request | Response | InterleavedFrame) -> object:
+    """What the parser returns for a message we serialized (with the Content-Length we added)."""
+    return MessageParser().feed(bytes(message))[0]
+
+
+@given(_messages, st.lists(st.integers(1, 400), max_size=20))
+def test_generated_streams_parse_the_same_in_any_split(messages: list[Request | Response | InterleavedFrame],
+                                                       cuts: list[int]) -> None:
+    stream = b"".join(bytes(m) for m in messages)
+    expected = [_normalized(m) for m in messages]
+    for m, e in zip(messages, expected):
+        if isinstance(m, InterleavedFrame):
+            assert e == m
+        else:
+            assert bytes(e) == bytes(m)  # type: ignore[call-overload]
+    parser = MessageParser()
+    got: list[object] = []
+    pos = 0
+    for cut in cuts:
+        got += parser.feed(stream[pos:pos + cut])
+        pos += cut
+    got += parser.feed(stream[pos:])
+    assert got == expected and parser.buffered == 0
+
+
+def test_every_byte_boundary_of_a_real_session(vectors: Path) -> None:
+    """FFmpeg's RECORD session (messages, SDP body, interleaved RTP/RTCP) cut at every byte of its
+    first 3000 bytes, and fed one byte at a time."""
+    stream = (vectors / "rtsp-ffmpeg-record-tcp.c2s.bin").read_bytes()[:6000]
+    expected = MessageParser().feed(stream)
+    tail = MessageParser()
+    tail.feed(stream)
+    for cut in range(1, 3000):
+        p = MessageParser()
+        assert p.feed(stream[:cut]) + p.feed(stream[cut:]) == expected
+    p = MessageParser()
+    got = []
+    for i in range(len(stream)):
+        got += p.feed(stream[i:i + 1])
+    assert got == expected and p.buffered == tail.buffered
+
+
+def test_ffmpeg_record_capture_depacketizes_every_frame(vectors: Path) -> None:
+    """The H.264 access units of FFmpeg's RECORD session (the first is an SEI single NAL unit and
+    an FU-A IDR) all come out; AAC has the 187 frames FFmpeg put on the wire (see the interop test)."""
+    events = MessageParser().feed((vectors / "rtsp-ffmpeg-record-tcp.c2s.bin").read_bytes())
+    announce = next(e for e in events if isinstance(e, Request) and e.method == "ANNOUNCE")
+    _, media = tracks_from_sdp(announce.body)
+    video, audio = make_depacketizer(media[0]), make_depacketizer(media[1])
+    frames: dict[int, list[object]] = {0: [], 2: []}
+    for e in events:
+        if isinstance(e, InterleavedFrame) and e.channel in frames:
+            d = video if e.channel == 0 else audio
+            frames[e.channel] += d.push(RtpPacket.parse(e.data))
+    frames[0] += video.flush()
+    frames[2] += audio.flush()
+    assert len(frames[0]) == 100 and video.lost_units == 0  # ffprobe: 100 video frames in ref.flv
+    assert len(frames[2]) == 187 and audio.lost_units == 0
+
+
+# -- the state machines under random input ----------------------------------------------------------
+
+def _playing_pair(transport: str = "tcp") -> tuple[ClientConnection, ServerConnection, Pump]:
+    server = ServerConnection(rng=random.Random(1), udp_ports=(8000, 8001))
+    client = ClientConnection("rtsp://h/live/test", transport=transport, udp_ports=[(5000, 5001), (5002, 5003)],
+                              rng=random.Random(2))
+    pump = Pump(client, server)
+    client.start()
+    pump.run()
+    assert client.state == "playing"
+    return client, server, pump
+
+
+def _feed_only_protocol_errors(conn: ServerConnection | ClientConnection, data: bytes) -> None:
+    try:
+        events = conn.receive_data(data, 1.0)
+    except ProtocolError:
+        with pytest.raises(LocalProtocolError):  # broken from now on
+            conn.receive_data(b"OPTIONS * RTSP/1.0\r\nCSeq: 1\r\n\r\n", 2.0)
+        return
+    _answer_everything(conn, events)
+    conn.data_to_send()
+    conn.handle_timer(1000.0)
+
+
+def _answer_everything(conn: ServerConnection | ClientConnection, events: list[RtspEvent]) -> None:
+    if not isinstance(conn, ServerConnection):
+        return
+    for event in events:
+        try:
+            if isinstance(event, AnnounceRequested):
+                conn.accept_announce(event)
+            elif isinstance(event, RecordRequested):
+                conn.accept_record(event)
+        except LocalProtocolError:
+            pass
+
+
+_PREFIXES = [
+    b"",
+    b"OPTIONS rtsp://h/a RTSP/1.0\r\nCSeq: 1\r\n\r\n",
+    b"ANNOUNCE rtsp://h/live/pub RTSP/1.0\r\nCSeq: 2\r\nContent-Type: application/sdp\r\nContent-Length: ",
+    b"SETUP rtsp://h/live/test/trackID=0 RTSP/1.0\r\nCSeq: 3\r\nTransport: RTP/AVP/TCP;interleaved=",
+    b"$\x00\x00\x10\x80\x60",
+]
+
+
+@settings(max_examples=150)
+@given(st.sampled_from(_PREFIXES), st.binary(max_size=200))
+def test_server_takes_random_bytes_after_a_valid_prefix(prefix: bytes, junk: bytes) -> None:
+    _, server, _ = _playing_pair()
+    _feed_only_protocol_errors(server, prefix + junk)
+
+
+@settings(max_examples=150)
+@given(st.binary(max_size=200), st.sampled_from(["tcp", "udp"]))
+def test_client_takes_random_bytes_while_playing(junk: bytes, transport: str) -> None:
+    client, _, _ = _playing_pair(transport)
+    _feed_only_protocol_errors(client, junk)
+    if not client._broken:
+        client.receive_datagram(junk, 8000, 5000, 3.0)
+        client.receive_datagram(junk, 8001, 5001, 3.0)
+
+
+def _recorded_server_bytes() -> tuple[bytes, list[bytes]]:
+    """What our server sends to our client in a whole play session (responses, then RTP)."""
+    server = ServerConnection(rng=random.Random(1))
+    client = ClientConnection("rtsp://h/live/test", rng=random.Random(2))
+    pump = Pump(client, server)
+    chunks: list[bytes] = []
+    original = server.data_to_send
+
+    def recording() -> bytes:
+        data = original()
+        if data:
+            chunks.append(data)
+        return data
+
+    server.data_to_send = recording  # type: ignore[method-assign]
+    client.start()
+    pump.run()
+    from .test_sessions import frames
+
+    for f in frames(3):
+        server.send_frame(f)
+    pump.run()
+    return b"".join(chunks), chunks
+
+
+_SERVER_BYTES, _ = _recorded_server_bytes()
+
+
+@settings(max_examples=200)
+@given(st.data())
+def test_client_takes_a_mutated_server(data: st.DataObject) -> None:
+    stream = _SERVER_BYTES
+    pos = data.draw(st.integers(0, len(stream) - 1))
+    mutated = stream[:pos] + data.draw(st.binary(max_size=8)) + stream[pos + data.draw(st.integers(0, 8)):]
+    client = ClientConnection("rtsp://h/live/test", rng=random.Random(2))
+    client.start()
+    client.data_to_send()
+    _feed_only_protocol_errors(client, mutated)
+
+
+def _recorded_client_bytes() -> bytes:
+    server = ServerConnection(rng=random.Random(1))
+    client = ClientConnection("rtsp://h/live/pub", mode="record", tracks=(VIDEO, AUDIO), rng=random.Random(2))
+    pump = Pump(client, server, path="live/pub")
+    chunks: list[bytes] = []
+    original = client.data_to_send
+
+    def recording() -> bytes:
+        data = original()
+        if data:
+            chunks.append(data)
+        return data
+
+    client.data_to_send = recording  # type: ignore[method-assign]
+    client.start()
+    pump.run()
+    from .test_sessions import frames
+
+    for f in frames(3):
+        client.send_frame(f)
+    pump.run()
+    return b"".join(chunks)
+
+
+_CLIENT_BYTES = _recorded_client_bytes()
+
+
+@settings(max_examples=200)
+@given(st.data())
+def test_server_takes_a_mutated_publisher(data: st.DataObject) -> None:
+    stream = _CLIENT_BYTES
+    pos = data.draw(st.integers(0, len(stream) - 1))
+    mutated = stream[:pos] + data.draw(st.binary(max_size=8)) + stream[pos + data.draw(st.integers(0, 8)):]
+    server = ServerConnection(rng=random.Random(1))
+    _feed_only_protocol_errors(server, mutated)
+
+
+def test_recorded_publisher_is_valid() -> None:
+    server = ServerConnection(rng=random.Random(1))
+    events = server.receive_data(_CLIENT_BYTES[:_CLIENT_BYTES.index(b"\r\n\r\n") + 4], 0.0)
+    assert events == []  # OPTIONS is answered here
+    assert server.data_to_send().startswith(b"RTSP/1.0 200")
+
+
+# -- hostile peers ------------------------------------------------------------------------------------
+
+def test_hostile_client_cannot_grow_server_memory() -> None:
+    limits = Limits(max_head_bytes=4096, max_body_bytes=8192)
+    # An endless header line.
+    server = ServerConnection(limits=limits)
+    with pytest.raises(LimitExceeded):
+        for _ in range(100):
+            server.receive_data(b"a" * 100, 0.0)
+    assert server._parser.buffered <= 4096 + 100
+    # A huge Content-Length is refused at once, before any body arrives.
+    server = ServerConnection(limits=limits)
+    with pytest.raises(LimitExceeded):
+        server.receive_data(b"ANNOUNCE rtsp://h/x RTSP/1.0\r\nCSeq: 1\r\nContent-Length: 100000000\r\n\r\n", 0.0)
+    # Endless interleaved frames on channels nobody set up: dropped as they come.
+    _, server, _ = _playing_pair()
+    junk = bytes(InterleavedFrame(77, bytes(60000)))
+    for _ in range(100):
+        assert server.receive_data(junk, 1.0) == []
+    assert server._parser.buffered == 0 and len(server._parser._buf) < 3 * 65536
+    # Endless frames of a publisher's track with no marker bit: the depacketizer's unit limit holds.
+    server = ServerConnection(rng=random.Random(1))
+    client = ClientConnection("rtsp://h/live/pub", mode="record", tracks=(VIDEO,), rng=random.Random(2))
+    pump = Pump(client, server, path="live/pub")
+    client.start()
+    pump.run()
+    frames_out: list[RtspEvent] = []
+    depacketizer = server.tracks[0].depacketizer
+    assert depacketizer is not None
+    for seq in range(7000):  # 7000 x 1400 bytes of one FU-A NAL unit that never ends: 9.8 MB
+        fu_header = b"\x85" if seq == 0 else b"\x05"
+        packet = RtpPacket(96, seq, 0, 1, b"\x7c" + fu_header + bytes(1400))
+        frames_out += server.receive_data(bytes(InterleavedFrame(0, bytes(packet))), 1.0)
+        assert depacketizer._fu_size <= 8 * 1024 * 1024  # type: ignore[attr-defined]
+    assert not any(isinstance(e, FrameReceived) for e in frames_out)
+    assert server._parser.buffered == 0 and depacketizer.lost_units >= 1
