@@ -236,9 +236,15 @@ def test_quirk_cameras_annex_b_inside_single_nal_and_fu_a() -> None:
     assert out == [Frame(0, 0, 0, (SPS, PPS, idr(20)), True)]
     # an FU-A whose reassembled NAL unit holds a start code and a second NAL unit
     joined = idr(30) + b"\x00\x00\x01" + idr(25, 0x11)
-    fu = [b"\x7c\x85" + joined[1:20], b"\x7c\x45" + joined[20:]]
+    fu = [b"\x7c\x85" + joined[1:40], b"\x7c\x45" + joined[40:]]
     assert push_all(d, [pkt(3, 3000, fu[0]), pkt(4, 3000, fu[1], True)]) == [
         Frame(0, 3000, 3000, (idr(30), idr(25, 0x11)), True)
+    ]
+    # a whole Annex B access unit fragmented as if it were one NAL unit (its "header" is 0x00)
+    stream = b"\x00\x00\x00\x01" + SPS + b"\x00\x00\x00\x01" + PPS + b"\x00\x00\x01" + idr(300)
+    fu = [b"\x1c\x80" + stream[1:100], b"\x1c\x00" + stream[100:200], b"\x1c\x40" + stream[200:]]
+    assert push_all(d, [pkt(5 + i, 6000, x, i == 2) for i, x in enumerate(fu)]) == [
+        Frame(0, 6000, 6000, (SPS, PPS, idr(300)), True)
     ]
     assert "annexb-in-payload" in d.quirks_seen
 

@@ -15,6 +15,9 @@ The depacketizer's rules for completing, dropping and tolerating units:
   treated the same way (a late joiner). The slices of a unit are never emitted incomplete; a unit
   that lost only NAL units before its first slice (an AUD, an SEI, a repeated SPS or PPS) is
   emitted without them, as decoders keep the parameter sets they had;
+* start codes inside a NAL unit (a quirk) are split off; in a fragmented NAL unit they are looked
+  for in the first fragment only, where cameras that fragment a whole Annex B access unit put the
+  start codes of their parameter sets;
 * fragments before a start fragment (a late joiner), a start fragment while another NAL unit is
   still open, and a unit that ends with a fragment still open are dropped whole;
 * a unit of parameter sets only (no slice) is not a frame: its NAL units are held and put in front
@@ -158,12 +161,13 @@ class NalDepacketizer(Depacketizer):
         "_nals",
         "_size",
         "_fu",
-        "_fu_size",
+        "_fu_budget",
         "_drop_ts",
         "_last_ts",
         "_carry",
         "_last_frame_ts",
         "_marker_seen",
+        "_fu_annexb",
     )
 
     def __init__(
@@ -181,12 +185,13 @@ class NalDepacketizer(Depacketizer):
         self._nals: list[bytes] = []
         self._size = 0
         self._fu: list[bytes] | None = None  # the open fragmented NAL unit
-        self._fu_size = 0
+        self._fu_budget = 0  # bytes the open NAL unit may still grow by
         self._drop_ts: int | None = None  # the unit being skipped
         self._last_ts: int | None = None
         self._carry: list[bytes] = []  # parameter sets waiting for the next frame
         self._last_frame_ts: int | None = None
         self._marker_seen = False
+        self._fu_annexb = False
 
     # -- format hooks -------------------------------------------------------------------------
     def _parse(self, payload: bytes) -> tuple[list[bytes], Fragment | None]:
@@ -221,6 +226,26 @@ class NalDepacketizer(Depacketizer):
 
     # -- the state machine ------------------------------------------------------------------------
     def push(self, packet: RtpPacket) -> list[Frame]:
+        return self._push(packet)
+
+    def _next_fragment(self, packet: RtpPacket, fu: list[bytes], data: bytes, end: bool) -> list[Frame]:
+        """The fast path of the subclasses' :meth:`push`: ``packet`` is the next in sequence, of
+        the unit in progress, and carries a middle or end fragment of the open NAL unit."""
+        self._expected = (packet.sequence_number + 1) & 0xFFFF
+        fu.append(data)
+        self._fu_budget -= len(data)
+        if self._fu_budget < 0:
+            self._drop_unit(packet.timestamp)
+            raise LimitExceeded(f"fragmented NAL unit over the limit of {self.limits.max_unit_size} bytes")
+        if end:
+            self._fu = None
+            self._add_fu(b"".join(fu))
+            if packet.marker:
+                self._marker_seen = True
+                return self._take_ready() + self._complete()
+        return []
+
+    def _push(self, packet: RtpPacket) -> list[Frame]:
         out = self._take_ready()
         gap = self._check_sequence(packet)
         if gap < 0:
@@ -306,19 +331,28 @@ class NalDepacketizer(Depacketizer):
                 self._add_nal(header + data)
                 return
             self._fu = [header, data]
-            self._fu_size = len(header) + len(data)
+            self._fu_budget = self.limits.max_unit_size - self._size - len(header) - len(data)
+            # Start codes inside a fragmented NAL unit are looked for in its first fragment only
+            # (scanning every fragment would cost more than the rest of the depacketizing).
+            self._fu_annexb = data.find(b"\x00\x00\x01") >= 0
             return
         if fu is None:  # no start fragment: a late joiner, or the start was lost
             self._drop_unit(ts)
             return
         fu.append(data)
-        self._fu_size += len(data)
-        if self._fu_size + self._size > self.limits.max_unit_size:
+        self._fu_budget -= len(data)
+        if self._fu_budget < 0:
             self._drop_unit(ts)
-            raise LimitExceeded(f"fragmented NAL unit over the limit ({self._fu_size} bytes)")
+            raise LimitExceeded(f"fragmented NAL unit over the limit of {self.limits.max_unit_size} bytes")
         if end:
             self._fu = None
-            self._add_nal(b"".join(fu))
+            self._add_fu(b"".join(fu))
+
+    def _add_fu(self, nal: bytes) -> None:
+        if self._fu_annexb:
+            self._add(self._split_annexb(nal))
+        else:
+            self._add([nal])
 
     def _add_nal(self, nal: bytes) -> None:
         if nal.find(b"\x00\x00\x01", 1) >= 0:
@@ -345,7 +379,7 @@ class NalDepacketizer(Depacketizer):
         self._nals = []
         self._size = 0
         self._fu = None
-        self._fu_size = 0
+        self._fu_budget = 0
 
     def _complete(self) -> list[Frame]:
         ts = self._ts

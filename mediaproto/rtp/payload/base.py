@@ -124,11 +124,10 @@ class Packetizer:
         pt = self.payload_type
         ssrc = self.ssrc
         seq = self.sequence_number
-        packets = []
-        for payload in payloads:
-            packets.append(RtpPacket(pt, seq, timestamp, ssrc, payload, False))
-            seq = (seq + 1) & 0xFFFF
-        self.sequence_number = seq
+        packets = [
+            RtpPacket(pt, (seq + i) & 0xFFFF, timestamp, ssrc, payload, False) for i, payload in enumerate(payloads)
+        ]
+        self.sequence_number = (seq + len(packets)) & 0xFFFF
         if marker and packets:
             packets[-1].marker = True
         return packets

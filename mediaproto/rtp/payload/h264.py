@@ -37,6 +37,8 @@ import struct
 from typing import Sequence
 
 from ...errors import LocalProtocolError, ParseError
+from ...media import Frame
+from ..packet import RtpPacket
 from ._nal import QUIRK_AGGREGATION_ZERO_PADDING, Fragment, NalDepacketizer, NalPacketizer
 
 __all__ = ["H264Packetizer", "H264Depacketizer", "STAP_A", "FU_A"]
@@ -134,13 +136,14 @@ class H264Packetizer(NalPacketizer):
         chunk = max_payload - 2
         end = len(nal)
         middle = bytes((indicator, t))
-        out = [bytes((indicator, 0x80 | t)) + nal[1 : 1 + chunk]]
+        view = memoryview(nal)  # slices of a view are not copies: each payload is one copy
+        out = [bytes((indicator, 0x80 | t)) + view[1 : 1 + chunk]]
         pos = 1 + chunk
         last = end - chunk
         while pos < last:
-            out.append(middle + nal[pos : pos + chunk])
+            out.append(middle + view[pos : pos + chunk])
             pos += chunk
-        out.append(bytes((indicator, 0x40 | t)) + nal[pos:])
+        out.append(bytes((indicator, 0x40 | t)) + view[pos:])
         return out
 
 
@@ -153,6 +156,30 @@ class H264Depacketizer(NalDepacketizer):
     """
 
     __slots__ = ()
+
+    def push(self, packet: RtpPacket) -> list[Frame]:
+        fu = self._fu
+        if fu is not None:  # the fast path: the next fragment of the open NAL unit
+            payload = packet.payload
+            seq = packet.sequence_number
+            if (
+                seq == self._expected
+                and packet.timestamp == self._ts
+                and len(payload) > 2
+                and payload[0] & 0x1F == FU_A
+                and packet.ssrc == self._ssrc
+            ):
+                fu_header = payload[1]
+                if not fu_header & 0xC0:  # a middle fragment
+                    budget = self._fu_budget - len(payload)
+                    if budget >= 0:
+                        self._fu_budget = budget
+                        self._expected = (seq + 1) & 0xFFFF
+                        fu.append(payload[2:])
+                        return []
+                elif not fu_header & 0x80:  # the end fragment
+                    return self._next_fragment(packet, fu, payload[2:], True)
+        return self._push(packet)
 
     def _parse(self, payload: bytes) -> tuple[list[bytes], Fragment | None]:
         if not payload:

@@ -27,6 +27,8 @@ import struct
 from typing import Sequence
 
 from ...errors import ParseError
+from ...media import Frame
+from ..packet import RtpPacket
 from ._nal import QUIRK_AGGREGATION_ZERO_PADDING, Fragment, NalDepacketizer, NalPacketizer
 from .base import PayloadLimits
 
@@ -96,13 +98,14 @@ class H265Packetizer(NalPacketizer):
         chunk = max_payload - 3
         end = len(nal)
         middle = header + bytes((t,))
-        out = [header + bytes((0x80 | t,)) + nal[2 : 2 + chunk]]
+        view = memoryview(nal)
+        out = [header + bytes((0x80 | t,)) + view[2 : 2 + chunk]]
         pos = 2 + chunk
         last = end - chunk
         while pos < last:
-            out.append(middle + nal[pos : pos + chunk])
+            out.append(middle + view[pos : pos + chunk])
             pos += chunk
-        out.append(header + bytes((0x40 | t,)) + nal[pos:])
+        out.append(header + bytes((0x40 | t,)) + view[pos:])
         return out
 
 
@@ -127,6 +130,21 @@ class H265Depacketizer(NalDepacketizer):
     ) -> None:
         super().__init__(track_id, clock_rate, limits=limits, strict=strict)
         self.donl = donl
+
+    def push(self, packet: RtpPacket) -> list[Frame]:
+        fu = self._fu
+        if fu is not None:  # the fast path: the next fragment of the open NAL unit
+            payload = packet.payload
+            if (
+                packet.sequence_number == self._expected
+                and packet.timestamp == self._ts
+                and len(payload) > 3
+                and payload[0] & 0x7E == FU << 1
+                and not payload[2] & 0x80
+                and packet.ssrc == self._ssrc
+            ):
+                return self._next_fragment(packet, fu, payload[3:], payload[2] & 0x40 != 0)
+        return self._push(packet)
 
     def _parse(self, payload: bytes) -> tuple[list[bytes], Fragment | None]:
         if len(payload) < 3:
