@@ -7,19 +7,19 @@ attribute is REQUIRED). :func:`parse_attributes` splits an attribute list; :func
 
 Value kinds (the RFC's names):
 
-=================  =================================  ============================
-kind               wire form                          Python value
-=================  =================================  ============================
-``INT``            decimal-integer ``123``            :class:`int`
-``HEX``            hexadecimal-sequence ``0x1F``      :class:`bytes`
-``FLOAT``          decimal-floating-point ``2.5``     :class:`float`
-``SFLOAT``         signed-decimal-floating-point      :class:`float`
-``QUOTED``         quoted-string ``"text"``           :class:`str`
-``ENUM``           enumerated-string ``AES-128``      :class:`str`
-``BOOL``           enumerated-string ``YES``/``NO``   :class:`bool` (``NO`` omitted)
-``RES``            decimal-resolution ``1280x720``    :class:`Resolution`
-``QUOTED_OR_ENUM`` either (``CLOSED-CAPTIONS=NONE``)  :class:`str` or :class:`Enumerated`
-=================  =================================  ============================
+==================  ==================================  ======================================
+kind                wire form                           Python value
+==================  ==================================  ======================================
+``INT``             decimal-integer ``123``             :class:`int`
+``HEX``             hexadecimal-sequence ``0x1F``       :class:`bytes`
+``FLOAT``           decimal-floating-point ``2.5``      :class:`float`
+``SFLOAT``          signed-decimal-floating-point       :class:`float`
+``QUOTED``          quoted-string ``"text"``            :class:`str`
+``ENUM``            enumerated-string ``AES-128``       :class:`str`
+``BOOL``            enumerated-string ``YES``/``NO``    :class:`bool` (``NO`` is omitted)
+``RES``             decimal-resolution ``1280x720``     :class:`Resolution`
+``QUOTED_OR_ENUM``  either (``CLOSED-CAPTIONS=NONE``)   :class:`str` or :class:`Enumerated`
+==================  ==================================  ======================================
 
 Attributes the table does not name are kept, in order, in the value's ``extra_attributes`` as
 ``(NAME, raw value text)`` pairs and written back unchanged.
