@@ -51,6 +51,8 @@ class Stream:
     started_at: float | None = None
     frames_in: int = 0
     bytes_in: int = 0
+    #: Frames received per track id in the current (or last) publishing session.
+    frames_by_track: dict[int, int] = field(default_factory=dict)
     _recent: deque[tuple[float, int]] = field(default_factory=deque)
 
     @property
@@ -76,6 +78,7 @@ class Stream:
         self.publisher = publisher
         self.started_at = now
         self.frames_in = self.bytes_in = 0
+        self.frames_by_track = {}
         self._recent.clear()
         log.info("%s: published by %s", self.name, publisher)
         return True
@@ -103,6 +106,7 @@ class Stream:
             return
         size = frame.size
         self.frames_in += 1
+        self.frames_by_track[frame.track_id] = self.frames_by_track.get(frame.track_id, 0) + 1
         self.bytes_in += size
         self._recent.append((now, size))
         while self._recent and self._recent[0][0] < now - 5.0:
@@ -127,6 +131,7 @@ class Stream:
         for out in list(self.outputs):
             out.on_end(self)
         self.tracks = {}
+        self.metadata = None
         self.gop.clear()
 
     # -- the outputs' side --------------------------------------------------------------------
