@@ -114,6 +114,12 @@ class PlaylistChanged:
 SegmenterEvent = SegmentReady | PartReady | SegmentRemoved | PlaylistChanged
 
 
+def _client_query(query: str) -> str:
+    """``?a=1&b=2`` from a request query, without the ``_HLS_*`` parameters ('' when none)."""
+    kept = [p for p in query.lstrip("?").split("&") if p and not p.startswith("_HLS_")]
+    return "?" + "&".join(kept) if kept else ""
+
+
 @dataclass(slots=True)
 class _Part:
     index: int
@@ -244,13 +250,21 @@ class Segmenter:
             return part < len(self._segments[msn - first].parts) or self.has(msn + 1, 0)
         return cur is not None and msn == cur.msn and part < len(cur.parts)
 
-    def playlist(self, skip: bool = False) -> str:
-        """The current playlist text; ``skip=True`` gives the delta update (EXT-X-SKIP)."""
-        if not skip or not self.can_skip:
+    def playlist(self, skip: bool = False, query: str = "") -> str:
+        """The current playlist text.
+
+        :param skip: give the delta update (EXT-X-SKIP), for ``_HLS_skip=YES``.
+        :param query: the client's request query string; its parameters other than ``_HLS_*``
+            are appended to every segment, part and hint URI (clients that authenticate with a
+            token in the query need them on every request).
+        """
+        suffix = _client_query(query)
+        skip = skip and self.can_skip
+        if not skip and not suffix:
             if self._text is None:
-                self._text = self._build(False).dumps()
+                self._text = self._build(False, "").dumps()
             return self._text
-        return self._build(True).dumps()
+        return self._build(skip, suffix).dumps()
 
     # -- input ----------------------------------------------------------------------------------
 
@@ -356,7 +370,7 @@ class Segmenter:
         part.end = end
         part.duration = (self._ms(end) - self._ms(part.start)) / 1000
         data = b"".join(part.chunks)
-        part.chunks = [data]
+        part.chunks = []
         cur.parts.append(part)
         cur.chunks.append(data)
         self._part = None
@@ -392,7 +406,7 @@ class Segmenter:
         if self.mode != "vod":
             events.append(PlaylistChanged(self.playlist()))
 
-    def _build(self, skip: bool) -> MediaPlaylist:
+    def _build(self, skip: bool, suffix: str) -> MediaPlaylist:
         ll = self.part_target is not None
         td = self._target_int
         segs = list(self._segments)
@@ -406,8 +420,8 @@ class Segmenter:
                 skipped += 1
         out = [
             Segment(
-                s.name, s.duration, discontinuity=s.discontinuity, program_date_time=s.pdt,
-                parts=[PartialSegment(p.duration, p.name, p.independent) for p in s.parts]
+                s.name + suffix, s.duration, discontinuity=s.discontinuity, program_date_time=s.pdt,
+                parts=[PartialSegment(p.duration, p.name + suffix, p.independent) for p in s.parts]
                 if ll and s.end > parts_after else [],
             )  # fmt: skip
             for s in segs[skipped:]
@@ -434,9 +448,9 @@ class Segmenter:
             if cur is not None and cur.parts:
                 pl.partial_segment = Segment(
                     discontinuity=cur.discontinuity, program_date_time=cur.pdt,
-                    parts=[PartialSegment(p.duration, p.name, p.independent) for p in cur.parts],
+                    parts=[PartialSegment(p.duration, p.name + suffix, p.independent) for p in cur.parts],
                 )  # fmt: skip
             if not self._ended:
                 msn, index = (cur.msn, len(cur.parts)) if cur is not None else (self._next_msn, 0)
-                pl.preload_hints = [PreloadHint("PART", self.part_name.format(n=msn, part=index))]
+                pl.preload_hints = [PreloadHint("PART", self.part_name.format(n=msn, part=index) + suffix)]
         return pl

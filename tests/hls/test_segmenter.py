@@ -240,3 +240,16 @@ def test_api_misuse() -> None:
     seg.end()
     with pytest.raises(LocalProtocolError):
         seg.push(src.video_frame(0))
+
+
+def test_client_query_kept_on_uris_except_hls_params() -> None:
+    src = TestSource(keyframe_interval=1.0, audio=False)
+    seg = Segmenter(src.tracks, target_duration=1.0, part_target=0.2)
+    for f in src.frames_until(2.5):
+        seg.push(f)
+    pl = hls.parse(seg.playlist(query="_HLS_msn=2&token=abc&_HLS_part=1&x=1"))
+    assert isinstance(pl, hls.MediaPlaylist) and pl.partial_segment is not None
+    uris = [s.uri for s in pl.segments] + [p.uri for s in pl.segments for p in s.parts]
+    uris += [p.uri for p in pl.partial_segment.parts] + [h.uri for h in pl.preload_hints]
+    assert uris and all(u.endswith(".ts?token=abc&x=1") for u in uris)
+    assert seg.playlist(query="_HLS_msn=2") == seg.playlist()
