@@ -161,6 +161,10 @@ class InterleavedFrame:
 
 Event = Request | Response | InterleavedFrame
 
+# A parsed head waiting for its body: start line, headers, body length, body offset from the
+# start of the message, and the message's stream offset (for errors).
+_Head = tuple[str, Headers, int, int, int]
+
 
 @dataclass(frozen=True)
 class Limits:
@@ -187,6 +191,7 @@ class MessageParser:
         self._pos = 0
         self._search = 0  # where the search for the end of the current head resumes
         self._consumed = 0  # bytes dropped from the front of _buf, for error offsets
+        self._pending: _Head | None = None  # the head of a message whose body is incomplete
 
     @property
     def buffered(self) -> int:
@@ -199,28 +204,37 @@ class MessageParser:
         buf += data
         events: list[Event] = []
         append = events.append
-        while True:
+        unpack_from = _INTERLEAVED.unpack_from
+        view = memoryview(buf)  # frames are copied out once (a bytearray slice would copy twice)
+        try:
+            size = len(buf)
             pos = self._pos
-            avail = len(buf) - pos
-            if avail <= 0:
-                break
-            if buf[pos] == 0x24:  # '$'
-                if avail < 4:
+            while pos < size:
+                first = buf[pos]
+                if first == 0x24:  # '$'
+                    if size - pos < 4:
+                        break
+                    _, channel, length = unpack_from(buf, pos)
+                    end = pos + 4 + length
+                    if end > size:
+                        break
+                    append(InterleavedFrame(channel, bytes(view[pos + 4:end])))
+                    pos = end
+                    continue
+                if first == 0x0D or first == 0x0A:  # stray line endings between messages
+                    pos += 1
+                    continue
+                if pos != self._pos:
+                    self._pos = self._search = pos
+                event = self._parse_message(buf, pos)
+                if event is None:
                     break
-                _, channel, length = _INTERLEAVED.unpack_from(buf, pos)
-                end = pos + 4 + length
-                if end > len(buf):
-                    break
-                append(InterleavedFrame(channel, bytes(buf[pos + 4:end])))
-                self._pos = self._search = end
-                continue
-            if buf[pos] in (0x0D, 0x0A):  # stray line endings between messages
-                self._pos = self._search = pos + 1
-                continue
-            event = self._parse_message(buf, pos)
-            if event is None:
-                break
-            append(event)
+                append(event)
+                pos = self._pos
+            if pos != self._pos:
+                self._pos = self._search = pos
+        finally:
+            view.release()
         if self._pos > 65536 and self._pos * 2 > len(buf):
             del buf[: self._pos]
             self._consumed += self._pos
@@ -244,6 +258,30 @@ class MessageParser:
         return -1, -1
 
     def _parse_message(self, buf: bytearray, pos: int) -> Request | Response | None:
+        pending = self._pending
+        if pending is None:
+            pending = self._parse_head(buf, pos)
+            if pending is None:
+                return None
+        start_line, headers, length, body_offset, offset = pending
+        body_start = pos + body_offset
+        if body_start + length > len(buf):
+            self._pending = pending  # parsed once; waits for its body
+            self._search = body_start
+            return None
+        self._pending = None
+        body = bytes(buf[body_start:body_start + length]) if length else b""
+        self._pos = self._search = body_start + length
+        parts = start_line.split(" ", 2)
+        if start_line.startswith("RTSP/"):
+            if len(parts) < 2 or parts[0] not in _VERSIONS or not (parts[1].isdigit() and len(parts[1]) == 3):
+                raise ParseError(f"malformed status line {start_line[:80]!r}", offset=offset)
+            return Response(int(parts[1]), parts[2] if len(parts) > 2 else "", headers, body, parts[0])
+        if len(parts) != 3 or parts[2] not in _VERSIONS or not _TOKEN.fullmatch(parts[0]) or not parts[1]:
+            raise ParseError(f"malformed request line {start_line[:80]!r}", offset=offset)
+        return Request(parts[0], parts[1], headers, body, parts[2])
+
+    def _parse_head(self, buf: bytearray, pos: int) -> _Head | None:
         limits = self.limits
         head_end, body_start = self._find_head_end(buf, pos)
         if head_end < 0:
@@ -255,64 +293,59 @@ class MessageParser:
             raise LimitExceeded(f"message head longer than {limits.max_head_bytes} bytes", offset=self._consumed + pos)
         offset = self._consumed + pos
         head = bytes(buf[pos:head_end])
-        if not self.lenient and head.count(b"\n") != head.count(b"\r\n"):
-            raise ParseError("bare LF line ending in message head", offset=offset)
+        crlf = head.count(b"\r\n")
+        if crlf != head.count(b"\n"):
+            if not self.lenient:
+                raise ParseError("bare LF line ending in message head", offset=offset)
         try:
             text = head.decode("utf-8")
         except UnicodeDecodeError:
             raise ParseError("message head is not UTF-8", offset=offset) from None
-        lines = text.replace("\r\n", "\n").split("\n")
-        start_line = lines[0]
-        headers = self._parse_headers(lines[1:], offset)
-        length = self._content_length(headers, offset)
+        lines = text.replace("\r\n", "\n").split("\n") if self.lenient else text.split("\r\n")
+        headers, length = self._parse_headers(lines, offset)
         if length > limits.max_body_bytes:
             raise LimitExceeded(f"Content-Length {length} over the limit of {limits.max_body_bytes}", offset=offset)
-        if body_start + length > len(buf):
-            self._search = head_end  # the head is found again at once when the body is in
-            return None
-        body = bytes(buf[body_start:body_start + length])
-        self._pos = self._search = body_start + length
-        parts = start_line.split(" ", 2)
-        if start_line.startswith("RTSP/"):
-            if len(parts) < 2 or parts[0] not in _VERSIONS or not (parts[1].isdigit() and len(parts[1]) == 3):
-                raise ParseError(f"malformed status line {start_line[:80]!r}", offset=offset)
-            return Response(int(parts[1]), parts[2] if len(parts) > 2 else "", headers, body, parts[0])
-        if len(parts) != 3 or parts[2] not in _VERSIONS or not _TOKEN.fullmatch(parts[0]) or not parts[1]:
-            raise ParseError(f"malformed request line {start_line[:80]!r}", offset=offset)
-        return Request(parts[0], parts[1], headers, body, parts[2])
+        return lines[0], headers, length, body_start - pos, offset
 
-    def _parse_headers(self, lines: list[str], offset: int) -> Headers:
+    def _parse_headers(self, lines: list[str], offset: int) -> tuple[Headers, int]:
+        """The header fields (after the start line) and the body length they declare."""
         limits = self.limits
+        max_name, max_value = limits.max_header_name, limits.max_header_value
         items: list[tuple[str, str]] = []
-        for line in lines:
+        lengths: list[str] = []
+        for i in range(1, len(lines)):
+            line = lines[i]
             if line[:1] in (" ", "\t"):  # obsolete line folding
                 if not items:
                     raise ParseError("continuation line before any header", offset=offset)
                 name, value = items[-1]
+                if name.lower() == "content-length":
+                    raise ParseError("folded Content-Length", offset=offset)
                 items[-1] = (name, value + " " + line.strip())
                 continue
             name, sep, value = line.partition(":")
             name = name.strip()
             if not sep or not name or " " in name:
                 raise ParseError(f"malformed header line {line[:80]!r}", offset=offset)
-            if len(name) > limits.max_header_name:
-                raise LimitExceeded(f"header name longer than {limits.max_header_name}", offset=offset)
-            items.append((name, value.strip()))
-            if len(items) > limits.max_headers:
-                raise LimitExceeded(f"more than {limits.max_headers} headers", offset=offset)
+            if len(name) > max_name:
+                raise LimitExceeded(f"header name longer than {max_name}", offset=offset)
+            value = value.strip()
+            items.append((name, value))
+            if len(name) == 14 and name.lower() == "content-length":
+                lengths.append(value)
+        if len(items) > limits.max_headers:
+            raise LimitExceeded(f"more than {limits.max_headers} headers", offset=offset)
         for name, value in items:
-            if len(value) > limits.max_header_value:
-                raise LimitExceeded(f"header {name} longer than {limits.max_header_value}", offset=offset)
-        return Headers(items)
+            if len(value) > max_value:
+                raise LimitExceeded(f"header {name} longer than {max_value}", offset=offset)
+        return Headers(items), self._content_length(lengths, offset)
 
     @staticmethod
-    def _content_length(headers: Headers, offset: int) -> int:
-        values = headers.get_all("Content-Length")
+    def _content_length(values: list[str], offset: int) -> int:
         if not values:
             return 0
         lengths = set()
         for value in values:
-            value = value.strip()
             if not value.isdigit() or not value.isascii():
                 raise ParseError(f"invalid Content-Length {value!r}", offset=offset)
             lengths.add(int(value))

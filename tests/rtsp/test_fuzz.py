@@ -4,6 +4,7 @@ at the parser and at both state machines; hostile peers stay within the limits."
 from __future__ import annotations
 
 import random
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -273,10 +274,15 @@ def test_hostile_client_cannot_grow_server_memory() -> None:
     frames_out: list[RtspEvent] = []
     depacketizer = server.tracks[0].depacketizer
     assert depacketizer is not None
-    for seq in range(7000):  # 7000 x 1400 bytes of one FU-A NAL unit that never ends: 9.8 MB
-        fu_header = b"\x85" if seq == 0 else b"\x05"
-        packet = RtpPacket(96, seq, 0, 1, b"\x7c" + fu_header + bytes(1400))
-        frames_out += server.receive_data(bytes(InterleavedFrame(0, bytes(packet))), 1.0)
-        assert depacketizer._fu_size <= 8 * 1024 * 1024  # type: ignore[attr-defined]
+    tracemalloc.start()
+    try:
+        for seq in range(12000):  # 12000 x 1400 bytes of one FU-A NAL unit that never ends: 16.8 MB
+            fu_header = b"\x85" if seq == 0 else b"\x05"
+            packet = RtpPacket(96, seq, 0, 1, b"\x7c" + fu_header + bytes(1400))
+            frames_out += server.receive_data(bytes(InterleavedFrame(0, bytes(packet))), 1.0)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 12 * 1024 * 1024  # the 8 MiB access-unit limit, plus change
     assert not any(isinstance(e, FrameReceived) for e in frames_out)
     assert server._parser.buffered == 0 and depacketizer.lost_units >= 1
