@@ -7,7 +7,7 @@
   before the first :class:`FrameReceived` that needs it;
 * :class:`FrameReceived` for every access unit: H.264/H.265 PES payloads become a tuple of NAL units
   (access unit delimiters removed), ADTS becomes one frame per raw AAC frame (the PTS advanced by
-  each frame's samples), Opus one frame per packet;
+  each frame's samples), Opus one frame per packet, MPEG audio one frame per MP3/MP2 frame;
 * :class:`ContinuityError`, :class:`Discontinuity`, :class:`SyncLost` / :class:`Resynced` and
   :class:`StreamError` report damage instead of failing: the damaged PES or section is dropped and
   demuxing goes on.
@@ -27,8 +27,8 @@ from ..codecs.h264 import split_annexb
 from ..errors import ProtocolError
 from ..media import Codec, Frame, Track
 from .pes import PesHeader
-from .psi import PAT_PID, SDT_PID, Pat, Pmt, Sdt, SectionAssembler
-from .streams import codec_of, opus_packet_samples, split_opus_payload
+from .psi import PAT_PID, SDT_PID, Pat, Pmt, PmtStream, Sdt, SectionAssembler
+from .streams import codec_of, opus_packet_samples, split_mpeg_audio, split_opus_payload
 
 __all__ = [
     "Limits",
@@ -156,6 +156,33 @@ class _Psi:
         self.pid = pid
         self.kind = kind
         self.assembler = SectionAssembler(max_section_size)
+
+
+def _advance(ts: int, samples: int, rate: int) -> int:
+    """``ts`` (90 kHz) advanced by ``samples`` at ``rate`` Hz, for the 2nd, 3rd ... audio frame of a
+    PES. Where the step is not a whole number of ticks this rounds as FFmpeg's ``av_add_stable``
+    does (to the nearest point of the grid of whole frames counted from time 0, plus the offset
+    of ``ts`` from that grid), so the timestamps equal ffprobe's to the tick. (For MP3 FFmpeg's
+    parser instead adds a duration rounded to whole ticks; the demuxer does the same.)"""
+    unit = 90000 * samples
+    if unit % rate == 0:
+        return ts + unit // rate
+    frames = rescale(ts, unit, rate)
+    return rescale(frames + 1, rate, unit) + ts - rescale(frames, rate, unit)
+
+
+def _track_from_pmt(pid: int, codec: Codec, stream: PmtStream) -> Track:
+    """A track with what the PMT says: for Opus the channel count of the DVB extension descriptor
+    (0x7F, tag 0x80) and an OpusHead built from it (channel mapping family 0, up to 2 channels)."""
+    if codec is Codec.OPUS:
+        channels = 2
+        for d in stream.descriptors:
+            if d.tag == 0x7F and len(d.data) >= 2 and d.data[0] == 0x80 and 1 <= d.data[1] <= 8:
+                channels = d.data[1]
+        head = b"OpusHead" + bytes((1, channels)) + (0).to_bytes(2, "little") + (48000).to_bytes(4, "little") \
+            + b"\x00\x00\x00" if channels <= 2 else b""
+        return Track(pid, codec, 90000, config=head, sample_rate=48000, channels=channels)
+    return Track(pid, codec, 90000)
 
 
 class Demuxer:
@@ -369,18 +396,34 @@ class Demuxer:
                 self._update_track(st, replace(st.track, config=config.to_bytes(), sample_rate=config.sample_rate,
                                                channels=config.channels), events)
             rate = header0.sample_rate
-            samples = 0
-            for adts, raw in frames:
-                delta = rescale(samples, rate, 90000)
-                events.append(FrameReceived(Frame(pid, pts + delta, dts + delta, raw, True), adts.frame_length))
-                samples += 1024
+            step = 1024  # ADTS cannot signal 960-sample frames
+            for i, (adts, raw) in enumerate(frames):
+                if i:
+                    pts, dts = _advance(pts, step, rate), _advance(dts, step, rate)
+                events.append(FrameReceived(Frame(pid, pts, dts, raw, True), adts.frame_length))
         elif codec is Codec.OPUS:
             samples = 0
-            packets = split_opus_payload(bytes(payload), st.offset)
-            for packet in packets:
-                delta = rescale(samples, 48000, 90000)
-                events.append(FrameReceived(Frame(pid, pts + delta, dts + delta, packet, True), len(packet)))
-                samples += opus_packet_samples(packet)
+            count = 0
+            for packet in split_opus_payload(bytes(payload), st.offset):
+                if count:
+                    pts, dts = _advance(pts, count, 48000), _advance(dts, count, 48000)
+                events.append(FrameReceived(Frame(pid, pts, dts, packet, True), len(packet)))
+                count = opus_packet_samples(packet)
+        elif codec is Codec.MP3:
+            raw = bytes(payload)
+            split = split_mpeg_audio(raw)
+            if split is None:
+                events.append(FrameReceived(Frame(pid, pts, dts, raw, True), len(raw)))
+                return
+            if not st.track.sample_rate:
+                self._update_track(st, replace(st.track, sample_rate=split[0][2]), events)
+            count = 0
+            for frame, samples, rate in split:
+                if count:  # FFmpeg's MP3 parser: a duration rounded to whole ticks, then added
+                    step = rescale(count, rate, 90000)
+                    pts, dts = pts + step, dts + step
+                events.append(FrameReceived(Frame(pid, pts, dts, frame, True), len(frame)))
+                count = samples
         else:
             events.append(FrameReceived(Frame(pid, pts, dts, bytes(payload), True), len(payload)))
 
@@ -448,7 +491,7 @@ class Demuxer:
             if previous is not None and previous.codec is codec:
                 keep[pid] = previous
             else:
-                keep[pid] = _Pes(pid, codec, Track(pid, codec, 90000))
+                keep[pid] = _Pes(pid, codec, _track_from_pmt(pid, codec, stream))
         for pid in old:
             if pid not in keep:
                 del self._pids[pid]

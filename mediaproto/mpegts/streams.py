@@ -32,6 +32,7 @@ __all__ = [
     "split_opus_payload",
     "opus_packet_samples",
     "opus_descriptors",
+    "split_mpeg_audio",
 ]
 
 STREAM_TYPE_MPEG1_AUDIO = 0x03
@@ -148,3 +149,63 @@ def opus_packet_samples(packet: bytes) -> int:
     else:
         count = packet[1] & 0x3F if len(packet) > 1 else 1
     return per_frame * max(count, 1)
+
+
+# MPEG-1/2/2.5 audio (ISO/IEC 11172-3, 13818-3) frame headers: bit rates in kbit/s by
+# (MPEG-1?, layer) and sampling rates by version.
+_BITRATES = {
+    (True, 1): (0, 32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 416, 448),
+    (True, 2): (0, 32, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384),
+    (True, 3): (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),
+    (False, 1): (0, 32, 48, 56, 64, 80, 96, 112, 128, 144, 160, 176, 192, 224, 256),
+    (False, 2): (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160),
+    (False, 3): (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160),
+}
+_RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}
+
+
+def _mpeg_audio_frame(data: bytes, pos: int) -> tuple[int, int, int] | None:
+    """(frame length, samples, sample rate) of the MPEG audio frame header at ``pos``, or None."""
+    if pos + 4 > len(data):
+        return None
+    h = int.from_bytes(data[pos:pos + 4], "big")
+    if h >> 21 != 0x7FF:
+        return None
+    version = (h >> 19) & 3
+    layer = 4 - ((h >> 17) & 3)
+    bitrate_index = (h >> 12) & 0xF
+    rate_index = (h >> 10) & 3
+    if version == 1 or layer == 4 or bitrate_index in (0, 15) or rate_index == 3:
+        return None  # reserved values, or free format (no length in the header)
+    mpeg1 = version == 3
+    bitrate = _BITRATES[(mpeg1, layer)][bitrate_index] * 1000
+    rate = _RATES[version][rate_index]
+    padding = (h >> 9) & 1
+    if layer == 1:
+        return (12 * bitrate // rate + padding) * 4, 384, rate
+    if layer == 3 and not mpeg1:
+        return 72 * bitrate // rate + padding, 576, rate
+    return 144 * bitrate // rate + padding, 1152, rate
+
+
+def split_mpeg_audio(data: bytes) -> list[tuple[bytes, int, int]] | None:
+    """Split MPEG-1/2 audio (MP1/MP2/MP3) into frames: ``(frame, samples, sample_rate)`` each.
+
+    Returns ``None`` when ``data`` does not start with a frame header whose length the header
+    gives (free format, or not aligned): the caller then keeps the data whole. Bytes after the last
+    whole frame become part of it.
+    """
+    out: list[tuple[bytes, int, int]] = []
+    pos = 0
+    n = len(data)
+    while pos < n:
+        info = _mpeg_audio_frame(data, pos)
+        if info is None or pos + info[0] > n:
+            if not out:
+                return None
+            last, samples, rate = out[-1]
+            out[-1] = (last + data[pos:], samples, rate)
+            break
+        out.append((data[pos:pos + info[0]], info[1], info[2]))
+        pos += info[0]
+    return out
