@@ -43,6 +43,11 @@ class RtspServerThread:
 
         self.loop.run_until_complete(start())
         self.loop.run_forever()
+        tasks = asyncio.all_tasks(self.loop)
+        for task in tasks:
+            task.cancel()
+        self.loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+        self.loop.close()
 
     def __enter__(self) -> "RtspServerThread":
         self._thread.start()
@@ -57,8 +62,6 @@ class RtspServerThread:
     def __exit__(self, *exc: object) -> None:
         def stop() -> None:
             self.server.close()
-            for task in asyncio.all_tasks(self.loop):
-                task.cancel()
             self.loop.stop()
         self.loop.call_soon_threadsafe(stop)
         self._thread.join(10)

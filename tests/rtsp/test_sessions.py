@@ -239,3 +239,47 @@ def test_broken_connection_stays_broken() -> None:
         server.receive_data(b"GARBAGE\r\n\r\n", 0.0)
     with pytest.raises(LocalProtocolError):
         server.receive_data(b"OPTIONS * RTSP/1.0\r\nCSeq: 1\r\n\r\n", 0.0)
+
+
+def test_play_start_pts_sets_rtp_info_rtptime_and_reports_line_up() -> None:
+    """RTP-Info's rtptime is the RTP timestamp of the start instant (RFC 2326 12.33): the first
+    packet of a frame at that instant carries it; sender reports pair a wallclock with the RTP
+    time of the same instant and count what was sent (RFC 3550 6.4.1); BYE ends each source."""
+    from mediaproto.clock import unix_to_ntp
+    from mediaproto.rtp.rtcp import Goodbye, SenderReport
+
+    server = ServerConnection(rng=random.Random(1))
+    client = ClientConnection("rtsp://h/live/test", rng=random.Random(2))
+    pump = Pump(client, server)
+    start = {0: 90000 * 7, 1: 48000 * 7}  # both tracks start at 7 s of stream time
+    pump._answer = lambda e: (server.accept_play(e, start_pts=start) if isinstance(e, PlayRequested)  # type: ignore[method-assign]
+                              else Pump._answer(pump, e))
+    client.start()
+    pump.run()
+    [started] = [e for e in pump.client_events if isinstance(e, PlayStarted)]
+    rtptime = {info.url.rsplit("/", 1)[1]: info.rtptime for info in started.rtp_info}
+    assert set(rtptime) == {"trackID=0", "trackID=1"} and None not in rtptime.values()
+    server.send_frame(Frame(0, 90000 * 7, 90000 * 7, (b"\x65" + bytes(3000),), True))
+    server.send_frame(Frame(1, 48000 * 7, 48000 * 7, b"\x21" * 100, True))
+    pump.run()
+    got = received(pump.client_events)
+    assert [f.pts & 0xFFFFFFFF for f in got] == [rtptime["trackID=0"], rtptime["trackID=1"]]
+    # One second later: a sender report per track.
+    server.send_sender_reports(1_700_000_000.0, {0: 90000 * 8, 1: 48000 * 8})
+    pump.run()
+    reports = [(e.track_id, p) for e in pump.client_events if isinstance(e, RtcpReceived)
+               for p in e.packets if isinstance(p, SenderReport)]
+    assert [t for t, _ in reports] == [0, 1]
+    by_track = dict(reports)
+    assert by_track[0].ntp_timestamp == by_track[1].ntp_timestamp == unix_to_ntp(1_700_000_000.0)
+    assert by_track[0].rtp_timestamp == (rtptime["trackID=0"] + 90000) & 0xFFFFFFFF
+    assert by_track[1].rtp_timestamp == (rtptime["trackID=1"] + 48000) & 0xFFFFFFFF
+    # The IDR goes as a STAP-A of SPS and PPS (1 + 2 + 24 + 2 + 4 bytes) then its 3001 bytes in 3
+    # FU-A packets (the NAL header becomes 2 bytes of FU indicator and header in each).
+    assert by_track[0].packet_count == 4 and by_track[0].octet_count == 33 + 3000 + 3 * 2
+    assert by_track[1].packet_count == 1
+    assert by_track[1].octet_count == 4 + 100  # AU header section + one AU (RFC 3640)
+    server.send_goodbye(b"done")
+    pump.run()
+    byes = [p for e in pump.client_events if isinstance(e, RtcpReceived) for p in e.packets if isinstance(p, Goodbye)]
+    assert len(byes) == 2 and all(b.reason == b"done" for b in byes)
