@@ -52,14 +52,12 @@ class Limits:
     :param max_pids: elementary streams followed; further PMT entries are ignored (reported once).
     :param max_section_size: bytes of one PSI section.
     :param max_nal_units: NAL units in one access unit (50, as mediacommon).
-    :param max_resync_scan: bytes kept while looking for the sync byte.
     """
 
     max_pes_size: int = 8 << 20
     max_pids: int = 32
     max_section_size: int = 4096
     max_nal_units: int = 50
-    max_resync_scan: int = 4 * 188
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +134,7 @@ _AUD_H265 = 35
 class _Pes:
     """Reassembly state of one elementary PID."""
 
-    __slots__ = ("pid", "codec", "track", "chunks", "size", "expected", "offset", "random_access")
+    __slots__ = ("pid", "codec", "track", "chunks", "size", "expected", "offset", "random_access", "cc")
 
     def __init__(self, pid: int, codec: Codec, track: Track) -> None:
         self.pid = pid
@@ -147,13 +145,15 @@ class _Pes:
         self.expected = 0
         self.offset = 0
         self.random_access = False
+        self.cc = -1  # the last continuity_counter, -1 before the first packet
 
 
 class _Psi:
-    __slots__ = ("pid", "assembler", "kind")
+    __slots__ = ("pid", "assembler", "kind", "cc")
 
     def __init__(self, pid: int, kind: str, max_section_size: int) -> None:
         self.pid = pid
+        self.cc = -1
         self.kind = kind
         self.assembler = SectionAssembler(max_section_size)
 
@@ -199,14 +199,13 @@ class Demuxer:
         self.pat: Pat | None = None
         self.pmt: Pmt | None = None
         self.sdt: Sdt | None = None
-        self._buf = bytearray()
-        self._base = 0  # stream offset of _buf[0]
+        self._rest = b""  # bytes after the last whole packet
+        self._base = 0  # stream offset of the first byte not yet consumed
         self._synced = True
         self._pids: dict[int, _Pes | _Psi] = {
             PAT_PID: _Psi(PAT_PID, "pat", self.limits.max_section_size),
             SDT_PID: _Psi(SDT_PID, "sdt", self.limits.max_section_size),
         }
-        self._cc: dict[int, int] = {}
         self._unwrap = Unwrapper(33)
         self._pmt_pid: int | None = None
         self._pmt_section: bytes | None = None
@@ -221,35 +220,44 @@ class Demuxer:
     def feed(self, data: bytes | bytearray | memoryview) -> list[DemuxEvent]:
         """Add bytes of the stream; return the events they complete."""
         events: list[DemuxEvent] = []
-        buf = self._buf
-        buf += data
+        buf = self._rest + bytes(data) if self._rest else bytes(data)
         n = len(buf)
         pos = 0
         pids = self._pids
         base = self._base
+        max_pes = self.limits.max_pes_size
         while n - pos >= 188:
             if buf[pos] != 0x47:
-                pos = self._resync(buf, pos, events)
+                pos = self._resync(buf, pos, base, events)
                 if pos < 0:  # need more data
                     pos = -pos
                     break
                 continue
-            pid = ((buf[pos + 1] & 0x1F) << 8) | buf[pos + 2]
-            handler = pids.get(pid)
+            b1 = buf[pos + 1]
+            handler = pids.get(((b1 & 0x1F) << 8) | buf[pos + 2])
             if handler is not None:
-                self._packet(buf, pos, base + pos, handler, events)
+                b3 = buf[pos + 3]
+                # fast path: the middle of a PES (payload only, no unit start, no error, next counter)
+                if (b3 & 0xF0 == 0x10 and not b1 & 0xC0 and isinstance(handler, _Pes)
+                        and b3 & 0x0F == (handler.cc + 1) & 0x0F and handler.chunks):
+                    handler.cc = b3 & 0x0F
+                    handler.chunks.append(buf[pos + 4:pos + 188])
+                    handler.size += 184
+                    if handler.size > max_pes or (handler.expected and handler.size >= handler.expected):
+                        self._check_pes(handler, events)
+                else:
+                    self._packet(buf, pos, base + pos, handler, events)
             pos += 188
-        if pos:
-            del buf[:pos]
-            self._base = base + pos
+        self._rest = buf[pos:]
+        self._base = base + pos
         return events
 
-    def _resync(self, buf: bytearray, pos: int, events: list[DemuxEvent]) -> int:
+    def _resync(self, buf: bytes, pos: int, base: int, events: list[DemuxEvent]) -> int:
         """Find the next pair of sync bytes; return the new position, or minus the position to
         keep from when more data is needed."""
         if self._synced:
             self._synced = False
-            events.append(SyncLost(self._base + pos))
+            events.append(SyncLost(base + pos))
         n = len(buf)
         i = buf.find(b"\x47", pos + 1)
         while i >= 0:
@@ -257,12 +265,12 @@ class Demuxer:
                 return -i
             if buf[i + 188] == 0x47:
                 self._synced = True
-                events.append(Resynced(self._base + i))
+                events.append(Resynced(base + i))
                 return i
             i = buf.find(b"\x47", i + 1)
         return -n
 
-    def _packet(self, buf: bytearray, pos: int, offset: int, handler: _Pes | _Psi,
+    def _packet(self, buf: bytes, pos: int, offset: int, handler: _Pes | _Psi,
                 events: list[DemuxEvent]) -> None:
         b1 = buf[pos + 1]
         b3 = buf[pos + 3]
@@ -289,16 +297,16 @@ class Demuxer:
             self._drop(handler)
             return
         cc = b3 & 0x0F
-        last = self._cc.get(pid)
-        self._cc[pid] = cc
-        if last is not None and not discontinuity:
+        last = handler.cc
+        handler.cc = cc
+        if last >= 0 and not discontinuity:
             if cc == last:
                 return  # a duplicate packet (allowed once)
             expected = (last + 1) & 0x0F
             if cc != expected:
                 events.append(ContinuityError(pid, expected, cc, offset))
                 self._drop(handler)
-        payload = bytes(buf[start:pos + 188])
+        payload = buf[start:pos + 188]
         pusi = bool(b1 & 0x40)
         if isinstance(handler, _Pes):
             self._pes_packet(handler, payload, pusi, random_access, offset, events)
@@ -335,13 +343,16 @@ class Demuxer:
         elif st.chunks:
             st.chunks.append(payload)
             st.size += len(payload)
-            if st.size > self.limits.max_pes_size:
-                events.append(StreamError(st.pid, f"PES larger than {self.limits.max_pes_size} bytes", st.offset))
-                self._drop(st)
-                return
         else:
             return
-        if st.expected and st.size >= st.expected:
+        self._check_pes(st, events)
+
+    def _check_pes(self, st: _Pes, events: list[DemuxEvent]) -> None:
+        """Drop a PES over the size limit; finish one that has reached its PES_packet_length."""
+        if st.size > self.limits.max_pes_size:
+            events.append(StreamError(st.pid, f"PES larger than {self.limits.max_pes_size} bytes", st.offset))
+            self._drop(st)
+        elif st.expected and st.size >= st.expected:
             self._finish(st, events)
 
     def _finish(self, st: _Pes, events: list[DemuxEvent]) -> None:
@@ -495,7 +506,6 @@ class Demuxer:
         for pid in old:
             if pid not in keep:
                 del self._pids[pid]
-                self._cc.pop(pid, None)
         self._pids.update(keep)
         events.append(TracksChanged(tuple(h.track for h in keep.values()), pmt.program_number, pmt.pcr_pid))
 
