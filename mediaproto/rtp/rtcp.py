@@ -34,7 +34,7 @@ from .rtcp_base import (
     rtcp_header,
     truncated,
 )
-from .rtcp_feedback import FeedbackPacket, parse_psfb, parse_rtpfb
+from .rtcp_feedback import FeedbackPacket, GenericNack, parse_psfb, parse_rtpfb
 from .rtcp_xr import ExtendedReport
 
 __all__ = [
@@ -371,11 +371,11 @@ RtcpPacket = Union[
 ]
 
 parse_sr = SenderReport._parse
+parse_rr = ReceiverReport._parse
 parse_sdes = SourceDescription._parse
+parse_nack = GenericNack._parse
 
 _PARSERS: dict[int, Callable[[bytes, int, int, int], RtcpPacket]] = {
-    SR: SenderReport._parse,
-    RR: ReceiverReport._parse,
     BYE: Goodbye._parse,
     APP: ApplicationDefined._parse,
     RTPFB: parse_rtpfb,
@@ -398,50 +398,59 @@ def parse_compound(data: bytes, *, strict: bool = False, sdes_without_end: bool 
         padding, or a malformed packet body.
     """
     out: list[RtcpPacket] = []
+    append = out.append
     total = len(data)
     pos = 0
     unpack = HEADER.unpack_from
-    parsers = _PARSERS
     if total < 4:
         raise ParseError(f"RTCP packet shorter than 4 bytes ({total})", offset=0)
-    while pos < total:
-        if pos + 4 > total:
-            raise ParseError("RTCP header truncated", offset=pos)
-        b0, packet_type, words = unpack(data, pos)
-        if b0 & 0xC0 != 0x80:
-            raise ParseError(f"RTCP version {b0 >> 6}, expected 2", offset=pos)
-        start = pos + 4
-        end = start + 4 * words
-        if end > total:
-            raise ParseError(f"RTCP packet of {words} words overruns the datagram", offset=pos)
-        body_end = end
-        if b0 & 0x20 and not (packet_type == RTPFB and b0 & 0x1F == 15):  # TWCC: see its class
-            pad = data[end - 1] if end > start else 0
-            if pad == 0 or pad > end - start:
-                raise ParseError(f"RTCP padding count {pad} invalid", offset=end - 1)
-            if strict and end != total:
-                raise ParseError("RTCP padding bit set on a packet that is not the last", offset=pos)
-            body_end -= pad
-        count = b0 & 0x1F
-        try:
-            if packet_type == SR:
-                out.append(parse_sr(data, start, body_end, count))
-            elif packet_type == SDES:
-                out.append(parse_sdes(data, start, body_end, count, sdes_without_end))
-            elif packet_type == RTPFB:
-                out.append(parse_rtpfb(data, start, body_end, count))
+    try:
+        while pos < total:
+            b0, packet_type, words = unpack(data, pos)
+            start = pos + 4
+            end = start + 4 * words
+            if b0 & 0xE0 == 0x80 and end <= total:  # version 2, no padding, fits
+                body_end = end
             else:
-                parser = parsers.get(packet_type)
+                body_end = _check_header(data, b0, packet_type, pos, start, end, strict)
+            count = b0 & 0x1F
+            if packet_type == SR:
+                append(parse_sr(data, start, body_end, count))
+            elif packet_type == SDES:
+                append(parse_sdes(data, start, body_end, count, sdes_without_end))
+            elif packet_type == RTPFB and count == 1:
+                append(parse_nack(data, start, body_end))
+            elif packet_type == RR:
+                append(parse_rr(data, start, body_end, count))
+            else:
+                parser = _PARSERS.get(packet_type)
                 if parser is not None:
-                    out.append(parser(data, start, body_end, count))
+                    append(parser(data, start, body_end, count))
                 else:
-                    out.append(RawRtcpPacket(packet_type, count, data[start:body_end]))
-        except struct.error:
-            raise ParseError(f"RTCP packet type {packet_type} truncated", offset=pos) from None
-        pos = end
+                    append(RawRtcpPacket(packet_type, count, data[start:body_end]))
+            pos = end
+    except struct.error:
+        raise ParseError("RTCP packet truncated", offset=pos) from None
     if strict:
         validate_compound(out)
     return out
+
+
+def _check_header(data: bytes, b0: int, packet_type: int, pos: int, start: int, end: int, strict: bool) -> int:
+    """The slow path of the common header: errors, and the body end once padding is removed."""
+    if b0 & 0xC0 != 0x80:
+        raise ParseError(f"RTCP version {b0 >> 6}, expected 2", offset=pos)
+    total = len(data)
+    if end > total:
+        raise ParseError(f"RTCP packet of {(end - start) >> 2} words overruns the datagram", offset=pos)
+    if packet_type == RTPFB and b0 & 0x1F == 15:  # TWCC reads to the end: see its class
+        return end
+    pad = data[end - 1] if end > start else 0
+    if pad == 0 or pad > end - start:
+        raise ParseError(f"RTCP padding count {pad} invalid", offset=end - 1)
+    if strict and end != total:
+        raise ParseError("RTCP padding bit set on a packet that is not the last", offset=pos)
+    return end - pad
 
 
 def serialize_compound(packets: Iterable[RtcpPacket]) -> bytes:
