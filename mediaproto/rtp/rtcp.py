@@ -30,7 +30,6 @@ from .rtcp_base import (
     XR,
     RawRtcpPacket,
     check_u32,
-    pad_body,
     rtcp_header,
     truncated,
 )
