@@ -90,12 +90,15 @@ def kill(proc: subprocess.Popen[bytes]) -> None:
         proc.wait(5)
 
 
-@pytest.mark.parametrize("transport", ["tcp", "udp"])
-def test_ffmpeg_decodes_every_frame_of_the_test_source(ffmpeg: str, transport: str) -> None:
+AUTH = {"authenticator": DigestAuthenticator("mediaproto", b"interop"), "passwords": {"alice": "pw"}}
+
+
+@pytest.mark.parametrize("transport,auth", [("tcp", False), ("udp", True)])
+def test_ffmpeg_decodes_every_frame_of_the_test_source(ffmpeg: str, transport: str, auth: bool) -> None:
     ended: list[Any] = []
-    with RtspServerThread(play_seconds=3.0) as srv:
+    with RtspServerThread(play_seconds=3.0, **(AUTH if auth else {})) as srv:
         srv.hub.on_player_end.append(lambda path, player: ended.append(player))
-        url = f"rtsp://127.0.0.1:{srv.port}/test"
+        url = f"rtsp://{'alice:pw@' if auth else ''}127.0.0.1:{srv.port}/test"
         # No -t: the server stops after 3 s of media and sends RTCP BYE, which ends FFmpeg's input.
         proc = subprocess.run([ffmpeg, "-nostdin", "-v", "error", "-rtsp_transport", transport, "-i", url,
                                "-map", "0", "-f", "framecrc", "-"], capture_output=True, timeout=60)
@@ -107,19 +110,19 @@ def test_ffmpeg_decodes_every_frame_of_the_test_source(ffmpeg: str, transport: s
     assert framecrc_counts(proc.stdout) == Counter({0: sent[0], 1: sent[1]})
 
 
-@pytest.mark.parametrize("transport", ["tcp", "udp"])
-def test_ffmpeg_publishes_and_a_second_ffmpeg_plays(ffmpeg: str, vectors: Path, transport: str) -> None:
+@pytest.mark.parametrize("transport,auth", [("tcp", False), ("udp", True)])
+def test_ffmpeg_publishes_and_a_second_ffmpeg_plays(ffmpeg: str, vectors: Path, transport: str, auth: bool) -> None:
     want = source_packets(vectors)
     got: list[Frame] = []
     pushed: list[Frame] = []
     ended: list[Any] = []
     done = threading.Event()
-    with RtspServerThread() as srv:
+    with RtspServerThread(**(AUTH if auth else {})) as srv:
         srv.hub.on_push.append(lambda path, f: pushed.append(f) if path == "live/pub" else None)
         srv.hub.on_frame.append(lambda path, f: got.append(f) if path == "live/pub" else None)
         srv.hub.on_unpublish.append(lambda path: done.set())
         srv.hub.on_player_end.append(lambda path, player: ended.append(player))
-        url = f"rtsp://127.0.0.1:{srv.port}/live/pub"
+        url = f"rtsp://{'alice:pw@' if auth else ''}127.0.0.1:{srv.port}/live/pub"
         pub = subprocess.Popen([ffmpeg, "-nostdin", "-v", "error", "-re", "-i", str(vectors / "ref.flv"), "-c", "copy",
                                 "-f", "rtsp", "-rtsp_transport", transport, url],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -183,3 +186,11 @@ def test_our_client_pulls_with_digest(transport: str, tmp_path: Path) -> None:
     assert video[0].keyframe
     assert [b.pts - a.pts for a, b in zip(video, video[1:])] == [3600] * (len(video) - 1)
     assert [b.pts - a.pts for a, b in zip(audio, audio[1:])] == [1024] * (len(audio) - 1)
+
+
+def test_ffmpeg_with_a_wrong_password_is_refused(ffmpeg: str) -> None:
+    with RtspServerThread(**AUTH) as srv:
+        url = f"rtsp://alice:wrong@127.0.0.1:{srv.port}/test"
+        proc = subprocess.run([ffmpeg, "-nostdin", "-v", "error", "-rtsp_transport", "tcp", "-i", url, "-t", "1",
+                               "-f", "null", "-"], capture_output=True, timeout=30)
+    assert proc.returncode != 0 and b"401" in proc.stderr
