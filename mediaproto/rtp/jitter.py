@@ -205,9 +205,8 @@ class JitterBuffer:
         packets = self._packets
         heap = self._heap
         stats = self.stats
-        if not self._emitted and heap and now < self._first_arrival + self.latency:
-            return out  # the start: wait for packets reordered before the first arrival
-        while heap:
+        # At the start, wait one latency for packets sent before the first arrival.
+        while heap and (self._emitted or now >= self._first_arrival + self.latency):
             first = heap[0]
             if first != self._next:
                 if not self._gap_expired(first, now):

@@ -140,3 +140,28 @@ def test_shuffle_and_drop_within_latency(start: int, n: int, data: st.DataObject
     out.extend(seqs(jb.pop(1e9)))
     assert out == [(start + i) & 0xFFFF for i in delivered]
     assert jb.stats.late == 0 and jb.stats.lost == n - len(delivered) - (n - 1 - max(delivered))
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 0xFFFF), st.floats(0, 0.05)), max_size=150),
+    st.integers(1, 64),
+    st.integers(0, 3),
+)
+def test_invariants_under_arbitrary_input(events: list[tuple[int, float]], max_packets: int, retries: int) -> None:
+    """Whatever arrives: bounded, in serial order without repeats, every packet accounted for."""
+    jb = JitterBuffer(latency=0.05, max_packets=max_packets, nack_retries=retries, nack_interval=0.01)
+    now = 0.0
+    out: list[int] = []
+    accepted = 0
+    for seq, step in events:
+        now += step
+        accepted += jb.push(pkt(seq), now)
+        assert len(jb) <= max_packets
+        jb.nack_requests(now)
+        timer = jb.next_timer()
+        assert timer is None or timer >= now - 1 or timer == float("-inf")
+        out.extend(seqs(jb.pop(now)))
+    out.extend(seqs(jb.pop(now + 100)))
+    assert len(jb) == 0
+    assert len(out) == accepted == jb.stats.delivered
+    assert jb.stats.delivered + jb.stats.late + jb.stats.duplicates == len(events)
