@@ -194,3 +194,87 @@ def test_ffmpeg_with_a_wrong_password_is_refused(ffmpeg: str) -> None:
         proc = subprocess.run([ffmpeg, "-nostdin", "-v", "error", "-rtsp_transport", "tcp", "-i", url, "-t", "1",
                                "-f", "null", "-"], capture_output=True, timeout=30)
     assert proc.returncode != 0 and b"401" in proc.stderr
+
+
+@pytest.mark.parametrize("transport", ["tcp", "udp"])
+def test_our_client_publishes_to_ffmpeg(ffmpeg: str, transport: str) -> None:
+    """ClientConnection in record mode (ANNOUNCE, SETUP mode=record, RECORD) against FFmpeg's RTSP
+    listen mode: FFmpeg decodes every frame we send."""
+    import socket
+    import time
+
+    from mediaproto.rtsp import ClientConnection, RecordStarted, RequestFailed
+    from mediaproto.testsrc import TestSource
+
+    from ._rtmp_helpers import free_port
+
+    port = free_port()
+    url = f"rtsp://127.0.0.1:{port}/live.sdp"
+    ff = subprocess.Popen([ffmpeg, "-nostdin", "-v", "error", "-rtsp_flags", "listen", "-timeout", "20", "-i", url,
+                           "-map", "0", "-f", "framecrc", "-"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    sockets: list[socket.socket] = []
+    try:
+        udp_ports = []
+        if transport == "udp":
+            while len(udp_ports) < 2:
+                a = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                a.bind(("127.0.0.1", 0))
+                b = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                sockets += [a, b]
+                try:
+                    b.bind(("127.0.0.1", a.getsockname()[1] + 1))
+                except OSError:
+                    continue
+                udp_ports.append((a.getsockname()[1], b.getsockname()[1]))
+        by_port = {s.getsockname()[1]: s for s in sockets if s.getsockname()[1]}
+        source = TestSource()
+        client = ClientConnection(url, mode="record", tracks=source.tracks, transport=transport, udp_ports=udp_ports)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+                break
+            except ConnectionRefusedError:
+                assert time.monotonic() < deadline, "ffmpeg never listened"
+                time.sleep(0.1)
+        sockets.append(sock)
+
+        def flush() -> None:
+            sock.sendall(client.data_to_send())
+            for d in client.datagrams_to_send():
+                by_port[d.source_port].sendto(d.data, ("127.0.0.1", d.destination_port))
+
+        client.start(time.monotonic())
+        flush()
+        started = False
+        while not started:
+            data = sock.recv(65536)
+            assert data, "ffmpeg closed the connection"
+            for event in client.receive_data(data, time.monotonic()):
+                assert not isinstance(event, RequestFailed), event
+                started = started or isinstance(event, RecordStarted)
+            flush()
+        sent: Counter[int] = Counter()
+        t0 = time.monotonic()
+        client.send_sender_reports(time.time(), {0: 0, 1: 0})
+        while time.monotonic() - t0 < 2.0:
+            for frame in source.frames_until(time.monotonic() - t0):
+                client.send_frame(frame)
+                sent[frame.track_id] += 1
+            flush()
+            time.sleep(0.01)
+        client.send_goodbye()
+        client.teardown()
+        flush()
+        time.sleep(0.3)
+        sock.close()
+        out, err = ff.communicate(timeout=30)
+    finally:
+        kill(ff)
+        for s in sockets:
+            s.close()
+    # FFmpeg's listen server logs a failed bind while it probes for free UDP ports of its own.
+    errors = [line for line in err.decode(errors="replace").splitlines() if "bind failed" not in line]
+    assert ff.returncode == 0 and errors == [], err.decode(errors="replace")
+    assert sent == Counter({0: 50, 1: 94})  # 2 s: 50 frames at 25 fps, ceil(2 * 48000 / 1024) AAC frames
+    assert framecrc_counts(out) == sent
