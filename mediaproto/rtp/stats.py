@@ -347,6 +347,9 @@ class RtcpScheduler:
 
     :param session_bandwidth: octets per second of the whole session; RTCP gets 5%.
     :param rng: the injected random source.
+    :param max_interval: an upper bound on the interval, or ``None`` for pure A.7. QUIRKS: servers
+        drop clients that stay silent, so an RTSP client should report at least every 5 s
+        (``max_interval=5.0``); A.7 alone can wait up to 6.2 s even in a two-party session.
     """
 
     session_bandwidth: float
@@ -357,6 +360,7 @@ class RtcpScheduler:
     avg_rtcp_size: float = 128.0
     initial: bool = True
     next_time: float | None = None
+    max_interval: float | None = None
 
     @property
     def rtcp_bw(self) -> float:
@@ -370,8 +374,9 @@ class RtcpScheduler:
 
     def interval(self) -> float:
         """A fresh randomised interval for the current membership."""
-        return rtcp_interval(self.members, self.senders, self.rtcp_bw, self.we_sent, self.avg_rtcp_size,
-                             self.initial, self.rng)
+        t = rtcp_interval(self.members, self.senders, self.rtcp_bw, self.we_sent, self.avg_rtcp_size,
+                          self.initial, self.rng)
+        return t if self.max_interval is None else min(t, self.max_interval)
 
     def next_timer(self) -> float | None:
         """The time of the next report, or ``None`` before :meth:`start`."""

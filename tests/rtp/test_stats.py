@@ -7,10 +7,12 @@ import math
 import random
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mediaproto.clock import NTP_UNIX_OFFSET, ntp_to_unix, unix_to_ntp
 from mediaproto.errors import LocalProtocolError
-from mediaproto.rtp import ReportBlock, RtpPacket, SenderReport
+from mediaproto.rtp import ReceiverReport, ReportBlock, RtpPacket, SenderReport, parse_compound
 from mediaproto.rtp.stats import (
     COMPENSATION,
     ReceiverStatistics,
@@ -187,3 +189,21 @@ def test_rtcp_scheduler_with_seeded_random() -> None:
     assert sched.avg_rtcp_size == pytest.approx(128 + (120 - 128) / 16)
     sched.on_received(200)
     assert sched.avg_rtcp_size > 127
+
+
+def test_scheduler_max_interval_quirk() -> None:
+    # random() = 0.99 -> 5 s * 1.49 / (e - 1.5) = 6.1 s: over the 5 s servers tolerate.
+    assert RtcpScheduler(64000, FixedRandom(0.99), initial=False).interval() > 6
+    assert RtcpScheduler(64000, FixedRandom(0.99), initial=False, max_interval=5.0).interval() == 5.0
+
+
+@given(st.lists(st.integers(0, 0xFFFF), max_size=300), st.lists(st.integers(0, 0xFFFFFFFF), min_size=1, max_size=5))
+def test_statistics_never_break(seqs: list[int], timestamps: list[int]) -> None:
+    s = ReceiverStatistics(1, 90000)
+    for i, seq in enumerate(seqs):
+        s.update(pkt(seq, timestamps[i % len(timestamps)]), i * 0.01)
+        if i % 50 == 0:
+            block = s.report_block(i * 0.01)
+            assert parse_compound(bytes(ReceiverReport(2, (block,)))) == [ReceiverReport(2, (block,))]
+    assert s.received <= len(seqs)
+    assert s.jitter_value >= 0
