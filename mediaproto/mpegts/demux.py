@@ -3,7 +3,8 @@
 :class:`Demuxer` takes bytes in any split (:meth:`Demuxer.feed`) and returns events:
 
 * :class:`TracksChanged` when a PMT announces (or changes) the program's streams, and again when a
-  track's configuration is learnt in-band (the first ADTS header, the first SPS/PPS) — always
+  track's configuration is learnt in-band (the first ADTS header; the first SPS/PPS, with the
+  picture size read from the SPS) — always
   before the first :class:`FrameReceived` that needs it;
 * :class:`FrameReceived` for every access unit: H.264/H.265 PES payloads become a tuple of NAL units
   (access unit delimiters removed), ADTS becomes one frame per raw AAC frame (the PTS advanced by
@@ -24,6 +25,8 @@ from dataclasses import dataclass, replace
 from ..clock import Unwrapper, rescale
 from ..codecs.aac import split_adts
 from ..codecs.h264 import split_annexb
+from ..codecs.h264_sps import parse_sps as parse_h264_sps
+from ..codecs.h265_sps import parse_sps as parse_h265_sps
 from ..errors import ProtocolError
 from ..media import Codec, Frame, Track
 from .pes import PesHeader
@@ -439,8 +442,19 @@ class Demuxer:
             events.append(FrameReceived(Frame(pid, pts, dts, bytes(payload), True), len(payload)))
 
     def _learn_parameter_sets(self, st: _Pes, sets: tuple[bytes, ...], events: list[DemuxEvent]) -> None:
-        if sets != st.track.parameter_sets:
-            self._update_track(st, replace(st.track, parameter_sets=sets), events)
+        if sets == st.track.parameter_sets:
+            return
+        width, height = st.track.width, st.track.height
+        sps_type = 7 if st.codec is Codec.H264 else 33
+        for nal in sets:
+            if (nal[0] & 0x1F if st.codec is Codec.H264 else (nal[0] >> 1) & 0x3F) == sps_type:
+                try:
+                    info = parse_h264_sps(nal) if st.codec is Codec.H264 else parse_h265_sps(nal)
+                    width, height = info.width, info.height
+                except ProtocolError:
+                    pass  # keep the frames flowing; the size stays unknown
+                break
+        self._update_track(st, replace(st.track, parameter_sets=sets, width=width, height=height), events)
 
     def _update_track(self, st: _Pes, track: Track, events: list[DemuxEvent]) -> None:
         st.track = track

@@ -117,6 +117,12 @@ def test_ffmpeg_ts_demuxes_like_ffprobe_and_remuxes(name: str, ffmpeg: str, ffpr
             assert all(abs(o[2] - t[2]) <= 1 for o, t in zip(ours, theirs))
         else:
             assert [o[2] for o in ours] == [t[2] for t in theirs]
+    # the tracks say what ffprobe says about the streams
+    for track, stream in zip(tracks, probe["streams"]):
+        if track.codec.is_video:
+            assert (track.width, track.height) == (stream["width"], stream["height"])
+        elif track.codec.value in ("aac", "opus"):
+            assert (str(track.sample_rate), track.channels) == (stream["sample_rate"], stream["channels"])
     # 2. remuxed by us: the same streams, decoded without a word, every frame
     out = tmp_path / "out.ts"
     _mux(tracks, sorted((e.frame for e in received), key=lambda f: f.dts), out)

@@ -90,6 +90,7 @@ def test_tracks_and_config(ref_ts: bytes, vectors: Path) -> None:
     sdp = (vectors / "rtp-ffmpeg-h264-aac.sdp").read_text()
     sprop = sdp.split("sprop-parameter-sets=")[1].split(";")[0]
     assert video.parameter_sets == tuple(base64.b64decode(s) for s in sprop.split(","))
+    assert (video.width, video.height) == (320, 240)  # ffprobe
     # AAC LC 48 kHz stereo (ffprobe): AudioSpecificConfig 0x1190
     assert (audio.config, audio.sample_rate, audio.channels, audio.clock_rate) == (b"\x11\x90", 48000, 2, 90000)
     # every config change comes before the first frame that needs it
