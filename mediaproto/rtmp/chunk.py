@@ -230,10 +230,12 @@ class ChunkDecoder:
                 new_message = st.remaining == 0
                 if fmt == 3:
                     if st.ext:
-                        if end - hpos < 4:
-                            return
-                        if _U32.unpack_from(buf, hpos)[0] == st.ext_value:
-                            hpos += 4
+                        have = end - hpos
+                        if have >= 4:
+                            if _U32.unpack_from(buf, hpos)[0] == st.ext_value:
+                                hpos += 4
+                        elif buf[hpos:end] == _U32.pack(st.ext_value)[:have]:
+                            return  # could still be the repeated timestamp: wait for more bytes
                     if new_message:
                         st.timestamp = (st.timestamp + st.delta) & _MASK32
                     elif not st.cont:
