@@ -30,7 +30,9 @@ removed (EXT-X-PLAYLIST-TYPE:EVENT). ``vod``: the playlist is written once, by :
 
 **Low-latency HLS** (``part_target`` set): every segment is also cut into partial segments of at
 most ``part_target`` seconds (each at least ``part_target`` minus one frame, i.e. above Apple's 85%
-when the part target is a multiple of the frame duration), INDEPENDENT=YES on parts that start
+when the part target is a multiple of the frame duration; a part closes before the frame that would
+overflow it, judged by the previous frame interval, so with a variable frame rate a part can run
+over by the difference between two frame intervals), INDEPENDENT=YES on parts that start
 with a keyframe, EXT-X-PART-INF, EXT-X-SERVER-CONTROL with CAN-BLOCK-RELOAD=YES, PART-HOLD-BACK of
 three part targets and CAN-SKIP-UNTIL of six target durations, and an EXT-X-PRELOAD-HINT for the
 next part in every live playlist. Parts are listed for the segments within three target durations
