@@ -26,6 +26,10 @@ class Bench:
     :param peer_run: does the same work with the peer; ``None`` when the peer is not installed.
     :param target: the ratio to the peer we aim for (reported as met or not, never asserted).
     :param note: called once after timing; returns extra text for the report (a bitrate, a size).
+    :param quick_run: runs instead of ``run`` under ``--quick`` (a tiny version of a long benchmark).
+    :param once: time one call even without ``--quick`` (a load test that measures itself).
+    :param score: when given, the table shows ``score()`` (in ``unit``, e.g. ``"players"``) after
+        the run instead of a throughput.
     """
 
     name: str
@@ -37,6 +41,9 @@ class Bench:
     peer_work: float | None = None
     target: float | None = None
     note: Callable[[], str] | None = None
+    quick_run: Callable[[], object] | None = None
+    once: bool = False
+    score: Callable[[], float] | None = None
     results: dict[str, float] = field(default_factory=dict)
 
 

@@ -45,7 +45,10 @@ def main(argv: list[str] | None = None) -> int:
     for bench in discover():
         if args.keyword not in bench.name:
             continue
-        ours = rate(time_call(bench.run, quick=args.quick), bench.work, bench.unit)
+        fn = bench.quick_run if args.quick and bench.quick_run is not None else bench.run
+        ours = rate(time_call(fn, quick=args.quick or bench.once), bench.work, bench.unit)
+        if bench.score is not None:
+            ours = bench.score()
         peer_rate = None
         if bench.peer_run is not None:
             peer_work = bench.peer_work if bench.peer_work is not None else bench.work
