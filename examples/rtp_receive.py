@@ -70,7 +70,7 @@ async def receive(session: sdp.SessionDescription, seconds: float) -> None:
         fmt = formats[0]
         try:
             track = sdp.track_from_media(media, index, fmt)
-            depacketizer = depacketizer_for(track, fmt.clock_rate, dict(fmt.parameters))
+            depacketizer = depacketizer_for(track, fmt.clock_rate, dict(fmt.parameters), encoding_name=fmt.encoding_name)
         except Exception as exc:  # a format mediaproto has no depacketizer for
             print(f"skipping m={media.media} {fmt.encoding_name}: {exc}", file=sys.stderr)
             continue

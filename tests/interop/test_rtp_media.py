@@ -159,13 +159,15 @@ def depacketize(d: Depacketizer, packets: list[RtpPacket]) -> list[Frame]:
 
 @pytest.fixture(scope="module")
 def sources(ffmpeg: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Short source files made with lavfi: H.264 (with B-frames) + AAC, Opus, G.711 mu-law."""
+    """Short source files made with lavfi: H.264 (with B-frames) + AAC, G.711 mu-law, H.265."""
     d = tmp_path_factory.mktemp("rtp_media")
     run([ffmpeg, "-v", "error", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25", "-f", "lavfi",
          "-i", "sine=frequency=440:sample_rate=48000", "-t", "2", "-c:v", "libx264", "-g", "25",
          "-pix_fmt", "yuv420p", "-c:a", "aac", "-ac", "2", "-b:a", "64k", str(d / "av.mkv")])
     run([ffmpeg, "-v", "error", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=8000", "-t", "2",
          "-c:a", "pcm_mulaw", str(d / "pcmu.wav")])
+    run([ffmpeg, "-v", "error", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25", "-t", "2", "-c:v",
+         "libx265", "-x265-params", "log-level=error:keyint=25", "-pix_fmt", "yuv420p", str(d / "hevc.mkv")])
     return d
 
 
@@ -271,7 +273,7 @@ def send_to_ffmpeg(
     path = tmp / "in.sdp"
     path.write_text(sdp)
     cmd = [ffmpeg, "-hide_banner", "-loglevel", "error", "-protocol_whitelist", "file,udp,rtp",
-           "-listen_timeout", "1", "-i", str(path), "-map", "0", "-f", "framecrc", "-"]
+           "-listen_timeout", "1", "-i", str(path), "-map", "0", "-vsync", "passthrough", "-f", "framecrc", "-"]
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 10
@@ -356,3 +358,100 @@ def test_ffmpeg_decodes_ref_flv_with_in_band_parameter_sets(ffmpeg: str, ffprobe
     counts, errors = send_to_ffmpeg(ffmpeg, tmp_path, sdp, [(vport, video), (aport, audio)], 4.0)
     assert errors == ""
     assert counts == {"0": 100, "1": 189}
+
+
+# -- H.265, MP4A-LATM, Opus and PCMU both ways ----------------------------------------------------------
+
+
+def stream_mux_config(asc: bytes) -> bytes:
+    """StreamMuxConfig (ISO/IEC 14496-3 1.7.3) of one program, one layer, for the SDP ``config``."""
+    from mediaproto.bits import BitWriter
+
+    w = BitWriter()
+    for value, bits in ((0, 1), (1, 1), (0, 6), (0, 4), (0, 3)):  # version, same framing, 0 subframes
+        w.write(value, bits)
+    w.write(int.from_bytes(asc, "big"), 8 * len(asc))  # AudioSpecificConfig (no trailing bits here)
+    for value, bits in ((0, 3), (0xFF, 8), (0, 1), (0, 1)):  # frameLengthType, fullness, no other/crc
+        w.write(value, bits)
+    w.align_zero()
+    return w.getvalue()
+
+
+def test_ffmpeg_sends_h265(ffmpeg: str, ffprobe: str, sources: Path) -> None:
+    from mediaproto.rtp.payload import H265Depacketizer
+
+    src = sources / "hevc.mkv"
+    probed, (num, den) = probe_packets(ffprobe, src, "v")
+    expected = packet_data(ffmpeg, src, "v", [s for _, s, _ in probed])
+    d = H265Depacketizer(0)
+    frames = depacketize(d, receive_from_ffmpeg(ffmpeg, src, "v", ["-c", "copy"]))
+    assert (d.lost_packets, d.lost_units, d.malformed_packets) == (0, 0, 0)
+    assert [join_avcc(f.nal_units) for f in frames] == expected
+    base, pts0 = frames[0].pts, probed[0][0]
+    assert [f.pts - base for f in frames] == [rescale((p - pts0) * num, den, 90000) for p, _, _ in probed]
+    assert [f.keyframe for f in frames] == [k for _, _, k in probed]
+
+
+def test_ffmpeg_sends_aac_as_mp4a_latm(ffmpeg: str, ffprobe: str, sources: Path) -> None:
+    from mediaproto.rtp.payload import LatmDepacketizer
+
+    src = sources / "av.mkv"
+    probed, _ = probe_packets(ffprobe, src, "a")
+    expected = packet_data(ffmpeg, src, "a", [s for _, s, _ in probed])
+    d = LatmDepacketizer(1, 48000)
+    frames = depacketize(d, receive_from_ffmpeg(ffmpeg, src, "a", ["-c", "copy", "-rtpflags", "latm"]))
+    assert (d.lost_packets, d.lost_units, d.malformed_packets) == (0, 0, 0)
+    assert [f.payload for f in frames] == expected
+
+
+def test_ffmpeg_decodes_our_h265_opus_pcmu_and_latm(ffmpeg: str, ffprobe: str, sources: Path, tmp_path: Path) -> None:
+    from mediaproto.codecs.h265 import split_access_units
+    from mediaproto.codecs.h264 import split_annexb
+    from mediaproto.rtp.payload import G711Packetizer, H265Packetizer, LatmPacketizer, OpusPacketizer
+
+    streams: list[tuple[int, list[list[RtpPacket]]]] = []
+    media = []
+    # H.265: the Annex B stream (parameter sets in-band) cut into access units by our codec helper
+    hevc = sources / "hevc.mkv"
+    annexb = run([ffmpeg, "-v", "error", "-i", str(hevc), "-c", "copy", "-bsf:v", "hevc_mp4toannexb", "-f", "hevc", "-"]).stdout
+    units = split_access_units(split_annexb(annexb))
+    vprobe, (num, den) = probe_packets(ffprobe, hevc, "v")
+    assert len(units) == len(vprobe) == 50
+    hp = H265Packetizer(96, ssrc=21, mtu=1000, track_clock_rate=den // num)
+    port = rtp_port_pair()
+    streams.append((port, [hp.packetize(Frame(0, p, p, tuple(u), k)) for (p, _, k), u in zip(vprobe, units)]))
+    media.append(f"m=video {port} RTP/AVP 96\r\na=rtpmap:96 H265/90000\r\n")
+    # AAC as MP4A-LATM
+    aprobe, (anum, aden) = probe_packets(ffprobe, sources / "av.mkv", "a")
+    adata = packet_data(ffmpeg, sources / "av.mkv", "a", [s for _, s, _ in aprobe])
+    lp = LatmPacketizer(97, ssrc=22, clock_rate=48000, track_clock_rate=aden // anum)
+    port = rtp_port_pair()
+    streams.append((port, [lp.packetize(Frame(1, p, p, d, True)) for (p, _, _), d in zip(aprobe, adata)]))
+    config = stream_mux_config(bytes.fromhex("1190")).hex()
+    assert config == "400023203fc0"  # what FFmpeg writes for AAC-LC 48 kHz stereo
+    media.append(f"m=audio {port} RTP/AVP 97\r\na=rtpmap:97 MP4A-LATM/48000/2\r\n"
+                 f"a=fmtp:97 profile-level-id=41;cpresent=0;config={config}\r\n")
+    # G.711 mu-law, 20 ms packets
+    samples = b"".join(packet_data(ffmpeg, sources / "pcmu.wav", "a",
+                                   [s for _, s, _ in probe_packets(ffprobe, sources / "pcmu.wav", "a")[0]]))
+    gp = G711Packetizer(0, ssrc=23)
+    port = rtp_port_pair()
+    streams.append((port, [gp.packetize(Frame(2, i, i, samples[i : i + 160], True)) for i in range(0, len(samples), 160)]))
+    media.append(f"m=audio {port} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n")
+    expected = {"0": 50, "1": len(adata), "2": 100}
+    encoders = run([ffmpeg, "-hide_banner", "-encoders"]).stdout.decode()
+    if "libopus" in encoders:
+        opus = tmp_path / "o.mkv"
+        run([ffmpeg, "-v", "error", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", "2",
+             "-c:a", "libopus", str(opus)])
+        oprobe, (onum, oden) = probe_packets(ffprobe, opus, "a")
+        odata = packet_data(ffmpeg, opus, "a", [s for _, s, _ in oprobe])
+        op = OpusPacketizer(111, ssrc=24, track_clock_rate=oden // onum)
+        port = rtp_port_pair()
+        streams.append((port, [op.packetize(Frame(3, p, p, d, True)) for (p, _, _), d in zip(oprobe, odata)]))
+        media.append(f"m=audio {port} RTP/AVP 111\r\na=rtpmap:111 opus/48000/2\r\n")
+        expected["3"] = len(odata)
+    sdp = "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=more\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n" + "".join(media)
+    counts, errors = send_to_ffmpeg(ffmpeg, tmp_path, sdp, streams, 2.0)
+    assert errors == ""
+    assert counts == expected

@@ -10,7 +10,7 @@ import pytest
 import mediaproto.rtp.payload as payload
 from mediaproto.errors import LocalProtocolError, ParseError
 from mediaproto.media import Codec, Track
-from mediaproto.rtp.payload import aac, depacketizer_for, factory, g711, h264, h265, mp2t, opus, packetizer_for
+from mediaproto.rtp.payload import aac, depacketizer_for, factory, g711, h264, h265, latm, mp2t, opus, packetizer_for
 
 GUIDE = Path(__file__).resolve().parents[2] / "docs" / "guide" / "rtp_payload.rst"
 
@@ -20,7 +20,7 @@ def test_guide_examples() -> None:
     assert result.attempted > 10 and result.failed == 0
 
 
-@pytest.mark.parametrize("module", [payload, aac, factory, g711, h264, h265, mp2t, opus])
+@pytest.mark.parametrize("module", [payload, aac, factory, g711, h264, h265, latm, mp2t, opus])
 def test_module_doctests(module: object) -> None:
     result = doctest.testmod(module)  # type: ignore[arg-type]
     assert result.failed == 0
@@ -50,3 +50,7 @@ def test_factory() -> None:
         depacketizer_for(Track(3, Codec.AAC, 16000), fmtp={"sizelength": "x"})
     with pytest.raises(LocalProtocolError):
         depacketizer_for(Track(0, Codec.AV1, 90000))
+    latm_track = Track(1, Codec.AAC, 48000)
+    assert isinstance(depacketizer_for(latm_track, fmtp={"cpresent": "0"}, encoding_name="MP4A-LATM"), payload.LatmDepacketizer)
+    with pytest.raises(LocalProtocolError):
+        depacketizer_for(latm_track, fmtp={}, encoding_name="mp4a-latm")  # cpresent defaults to 1

@@ -6,6 +6,7 @@ format         RFC          packetizer                             depacketizer
 H.264          6184         :class:`.H264Packetizer`               :class:`.H264Depacketizer`
 H.265          7798         :class:`.H265Packetizer`               :class:`.H265Depacketizer`
 AAC            3640         :class:`.AacPacketizer`                :class:`.AacDepacketizer`
+AAC (LATM)     6416         :class:`.LatmPacketizer`               :class:`.LatmDepacketizer`
 Opus           7587         :class:`.OpusPacketizer`               :class:`.OpusDepacketizer`
 PCMU / PCMA    3551         :class:`.G711Packetizer`               :class:`.G711Depacketizer`
 MPEG-TS        2250         :class:`.Mp2tPacketizer`               :class:`.Mp2tDepacketizer`
@@ -23,6 +24,7 @@ from .factory import depacketizer_for, packetizer_for
 from .g711 import PCMA, PCMU, G711Depacketizer, G711Packetizer
 from .h264 import H264Depacketizer, H264Packetizer
 from .h265 import H265Depacketizer, H265Packetizer
+from .latm import LatmDepacketizer, LatmPacketizer
 from .mp2t import MP2T, Mp2tDepacketizer, Mp2tPacketizer
 from .opus import OPUS_CLOCK_RATE, OpusDepacketizer, OpusPacketizer
 
@@ -38,6 +40,8 @@ __all__ = [
     "H265Depacketizer",
     "AacPacketizer",
     "AacDepacketizer",
+    "LatmPacketizer",
+    "LatmDepacketizer",
     "OpusPacketizer",
     "OpusDepacketizer",
     "OPUS_CLOCK_RATE",

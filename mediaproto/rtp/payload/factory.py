@@ -21,6 +21,7 @@ from .base import Depacketizer, Packetizer, PayloadLimits
 from .g711 import G711Depacketizer, G711Packetizer
 from .h264 import H264Depacketizer, H264Packetizer
 from .h265 import H265Depacketizer, H265Packetizer
+from .latm import LatmDepacketizer
 from .opus import OPUS_CLOCK_RATE, OpusDepacketizer, OpusPacketizer
 
 __all__ = ["packetizer_for", "depacketizer_for"]
@@ -81,6 +82,7 @@ def depacketizer_for(
     clock_rate: int | None = None,
     fmtp: Mapping[str, str] | None = None,
     *,
+    encoding_name: str = "",
     limits: PayloadLimits | None = None,
 ) -> Depacketizer:
     """The depacketizer for ``track``'s codec; frames come out with ``track.id`` and ``pts`` in
@@ -88,6 +90,8 @@ def depacketizer_for(
 
     :param fmtp: the ``fmtp`` parameters (AAC: ``mode``, ``sizelength``, ``indexlength``,
         ``indexdeltalength``; H.265: ``sprop-max-don-diff``).
+    :param encoding_name: the ``rtpmap`` encoding name, where a codec has two payload formats
+        (``MP4A-LATM`` rather than ``mpeg4-generic`` for AAC).
     :raises LocalProtocolError: for a codec without a payload format here.
     :raises ParseError: for ``fmtp`` values that are not numbers.
     """
@@ -107,6 +111,10 @@ def depacketizer_for(
         return H264Depacketizer(track.id, rate, limits=limits)
     if track.codec is Codec.H265:
         return H265Depacketizer(track.id, rate, limits=limits, donl=number("sprop-max-don-diff", 0) > 0)
+    if track.codec is Codec.AAC and encoding_name.upper() == "MP4A-LATM":
+        if number("cpresent", 1) != 0:
+            raise LocalProtocolError("MP4A-LATM with the configuration in-band (cpresent=1) is not supported")
+        return LatmDepacketizer(track.id, rate, limits=limits, sample_rate=track.sample_rate or None)
     if track.codec is Codec.AAC:
         defaults = _AAC_LBR if params.get("mode", "").lower() == "aac-lbr" else _AAC_HBR
         return AacDepacketizer(

@@ -36,6 +36,7 @@ from __future__ import annotations
 import struct
 from typing import Sequence
 
+from ...codecs.h264 import is_keyframe as _is_keyframe
 from ...errors import LocalProtocolError, ParseError
 from ...media import Frame
 from ..packet import RtpPacket
@@ -54,10 +55,6 @@ _IDR = 5
 #: a loss, a packet starting with one of them (or with a first slice) starts a unit.
 _UNIT_OPENERS = frozenset({_SEI, _SPS, _PPS, _AUD, 14, 15, 16, 17, 18})
 _U16 = struct.Struct(">H")
-
-
-def _is_keyframe(nals: Sequence[bytes]) -> bool:
-    return any(nal and nal[0] & 0x1F == _IDR for nal in nals)
 
 
 class H264Packetizer(NalPacketizer):

@@ -26,6 +26,7 @@ from __future__ import annotations
 import struct
 from typing import Sequence
 
+from ...codecs.h265 import is_keyframe as _is_keyframe
 from ...errors import ParseError
 from ...media import Frame
 from ..packet import RtpPacket
@@ -46,11 +47,6 @@ _U16 = struct.Struct(">H")
 
 def _type(nal: bytes) -> int:
     return (nal[0] >> 1) & 0x3F
-
-
-def _is_keyframe(nals: Sequence[bytes]) -> bool:
-    """An IRAP picture: BLA, IDR or CRA (types 16-23)."""
-    return any(len(nal) > 1 and 16 <= (nal[0] >> 1) & 0x3F <= 23 for nal in nals)
 
 
 class H265Packetizer(NalPacketizer):
