@@ -59,7 +59,8 @@ _AUD_H265 = b"\x46\x01\x50"
 
 class _Stream:
     __slots__ = ("track", "pid", "stream_type", "stream_id", "cc", "headers", "headers_af", "descriptors",
-                 "asc", "parameter_sets", "is_video", "last_dts")
+                 "asc", "parameter_sets", "is_video", "last_dts",
+                 "pending", "pending_times")
 
     def __init__(self, track: Track, pid: int, stream_type: int, stream_id: int,
                  descriptors: tuple[Descriptor, ...]) -> None:
@@ -76,6 +77,8 @@ class _Stream:
         self.parameter_sets: dict[int, bytes] = {}
         self.is_video = track.codec.is_video
         self.last_dts: int | None = None
+        self.pending: list[bytes] = []
+        self.pending_times = (0, 0)
 
 
 def _stuffing(size: int) -> bytes:
@@ -101,13 +104,17 @@ class Muxer:
     :param timestamp_offset: 90 kHz ticks added to every PTS, DTS and PCR.
     :param service_name: the SDT service name.
     :param service_provider_name: the SDT provider name.
+    :param audio_frames_per_pes: audio frames gathered into one PES (FFmpeg puts several ADTS
+        frames in one PES, which saves most of the per-PES packet overhead of small audio frames);
+        with more than 1, :meth:`mux` returns nothing for the frames it keeps and
+        :meth:`flush` writes what is left.
     """
 
     def __init__(self, tracks: Sequence[Track], *, pmt_pid: int = 0x1000, first_pid: int = 0x100,
                  program_number: int = 1, transport_stream_id: int = 1, psi_interval: float = 0.1,
                  sdt_interval: float | None = 0.5, pcr_interval: float = 0.04, pcr_lead: float = 0.1,
                  timestamp_offset: int = 0, service_name: str = "Service01",
-                 service_provider_name: str = "mediaproto") -> None:
+                 service_provider_name: str = "mediaproto", audio_frames_per_pes: int = 1) -> None:
         if not tracks:
             raise LocalProtocolError("a Muxer needs at least one track")
         if not 0x10 <= pmt_pid < 0x1FFF or not 0x10 <= first_pid or first_pid + len(tracks) > 0x1FFF:
@@ -161,6 +168,9 @@ class Muxer:
         self._pcr_ticks = round(pcr_interval * 90000)
         self._pcr_lead = round(pcr_lead * 90000)
         self.timestamp_offset = timestamp_offset
+        if audio_frames_per_pes < 1:
+            raise LocalProtocolError("audio_frames_per_pes must be at least 1")
+        self._audio_frames_per_pes = audio_frames_per_pes
         self._last_psi: int | None = None
         self._last_sdt: int | None = None
         self._last_pcr: int | None = None  # unwrapped 90 kHz of the last PCR written
@@ -240,6 +250,31 @@ class Muxer:
                     self._sdt_section = sdt
                 self._psi_fresh = False
         es = self._elementary(st, frame)
+        if self._audio_frames_per_pes > 1 and not st.is_video:
+            if not st.pending:
+                st.pending_times = (pts, dts)
+            st.pending.append(es)
+            if len(st.pending) < self._audio_frames_per_pes:
+                return b"".join(out)
+            es = b"".join(st.pending)
+            pts, dts = st.pending_times
+            st.pending = []
+        self._emit(st, es, pts, dts, frame.keyframe, out)
+        return b"".join(out)
+
+    def flush(self) -> bytes:
+        """The audio frames still waiting to fill a PES (with ``audio_frames_per_pes`` above 1), as
+        packets; ``b""`` when nothing waits. Call it at the end, and before cutting a segment."""
+        out: list[bytes] = []
+        for st in self._streams.values():
+            if st.pending:
+                es = b"".join(st.pending)
+                st.pending = []
+                self._emit(st, es, st.pending_times[0], st.pending_times[1], True, out)
+        return b"".join(out)
+
+    def _emit(self, st: _Stream, es: bytes, pts: int, dts: int, keyframe: bool, out: list[bytes]) -> None:
+        """Append the PES of ``es`` (and a PCR-only packet before it when due) to ``out``."""
         pcr: int | None = None
         target = dts - self._pcr_lead
         spacing = dts - st.last_dts if st.last_dts is not None and dts > st.last_dts else 0
@@ -252,12 +287,7 @@ class Muxer:
         header = build_pes_header(st.stream_id, pts & _MASK, dts & _MASK, len(es))
         if st.is_video:
             header = header[:4] + b"\x00\x00" + header[6:]
-        out.append(self._packetize(st, header + es, pcr, frame.keyframe))
-        return b"".join(out)
-
-    def flush(self) -> bytes:
-        """Bytes still buffered (none: every frame is written by :meth:`mux`)."""
-        return b""
+        out.append(self._packetize(st, header + es, pcr, keyframe))
 
     def _next_pcr(self, target: int) -> int:
         last = self._last_pcr

@@ -253,3 +253,20 @@ def test_random_frames_round_trip(items: list[tuple[int, int, int, bytes, bool]]
     back = [(pid_to_track[f.track_id], f.pts, f.dts, f.data, f.keyframe) for f in got]
     key = lambda x: (x[0], x[2])  # noqa: E731
     assert sorted(back, key=key) == sorted(expected, key=key)
+
+
+def test_several_audio_frames_per_pes() -> None:
+    mux = Muxer([H264, AAC], audio_frames_per_pes=4)
+    frames = _av_frames(1.0)
+    out = b"".join(mux.mux(f) for f in frames)
+    rest = mux.flush()
+    assert rest and mux.flush() == b""
+    packets = _packets(out + rest)
+    audio = [f for f in frames if f.track_id == 2]
+    assert len(_pes_units(packets, 0x101)) == -(-len(audio) // 4)
+    dm = Demuxer()
+    got = [e.frame for e in dm.feed(out + rest) + dm.flush() if isinstance(e, FrameReceived) and e.frame.track_id == 0x101]
+    assert [f.data for f in got] == [f.data for f in audio]
+    assert [f.pts for f in got] == [rescale(f.pts, 48000, 90000) for f in audio]
+    with pytest.raises(LocalProtocolError):
+        Muxer([AAC], audio_frames_per_pes=0)
