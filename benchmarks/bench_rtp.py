@@ -2,9 +2,12 @@
 
 - ``rtp.parse`` / ``rtp.serialize``: a 1200-byte payload, no CSRC or extension.
 - ``rtp.parse+ext`` / ``rtp.serialize+ext``: 2 CSRCs and an RFC 8285 one-byte extension with three
-  elements (mid, abs-send-time, transport-wide sequence number). aiortc decodes the extension into
-  fields while parsing, so ours decodes the elements too (``HeaderExtension.elements()``); when
-  serializing, aiortc encodes its fields and we build the extension from elements.
+  elements (mid, abs-send-time, transport-wide sequence number), ``RtpPacket.parse`` and
+  ``RtpPacket.serialize`` as they are: ours keeps the extension raw, aiortc decodes it into fields
+  (with a configured extension map) and encodes them back.
+- ``rtp.parse+ext+decode`` / ``rtp.build ext+serialize``: the same, but ours also decodes the
+  elements (``HeaderExtension.elements()``) or builds the extension from elements
+  (``HeaderExtension.from_elements``) every time: the work aiortc always does.
 - ``rtcp.parse SR+SDES+NACK``: a compound of an SR with one report block, an SDES CNAME and a
   generic NACK with three PID+BLP pairs; ours also expands the NACK to sequence numbers, as aiortc
   does while parsing.
@@ -56,11 +59,21 @@ def _serialize() -> None:
 
 def _parse_ext() -> None:
     for _ in range(N):
+        RtpPacket.parse(EXT_BYTES)
+
+
+def _serialize_ext() -> None:
+    for _ in range(N):
+        WITH_EXT.serialize()
+
+
+def _parse_ext_decode() -> None:
+    for _ in range(N):
         p = RtpPacket.parse(EXT_BYTES)
         p.extension.elements()  # type: ignore[union-attr]
 
 
-def _serialize_ext() -> None:
+def _build_ext_serialize() -> None:
     for _ in range(N):
         WITH_EXT.extension = HeaderExtension.from_elements(EXT)
         WITH_EXT.serialize()
@@ -120,5 +133,9 @@ BENCHMARKS = [
     Bench("rtp.parse+ext 1200B csrc", _parse_ext, work=N, peer="aiortc", peer_run=peer_parse_ext, target=2.0),
     Bench("rtp.serialize+ext 1200B csrc", _serialize_ext, work=N, peer="aiortc", peer_run=peer_serialize_ext,
           target=2.0),
+    Bench("rtp.parse+ext+decode 1200B csrc", _parse_ext_decode, work=N, peer="aiortc", peer_run=peer_parse_ext,
+          target=2.0),
+    Bench("rtp.build ext+serialize 1200B csrc", _build_ext_serialize, work=N, peer="aiortc",
+          peer_run=peer_serialize_ext, target=2.0),
     Bench("rtcp.parse SR+SDES+NACK", _rtcp_parse, work=N, peer="aiortc", peer_run=peer_rtcp, target=3.0),
 ]

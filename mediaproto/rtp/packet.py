@@ -58,6 +58,11 @@ _pack_header = _HEADER.pack
 _unpack_header = _HEADER.unpack_from
 _EXT_HEADER = struct.Struct(">HH")
 _CSRC = [struct.Struct(f">{n}I") for n in range(16)]
+#: The fixed header and n CSRCs, without and with the extension header, for n = 0..15.
+_HEAD = [struct.Struct(f">BBHII{n}I") for n in range(16)]
+_HEAD_EXT = [struct.Struct(f">BBHII{n}IHH") for n in range(16)]
+#: Padding of n octets: n - 1 zeros and the count.
+_PADDING_OCTETS = [b""] + [bytes(n - 1) + bytes((n,)) for n in range(1, 256)]
 _EMPTY_EXT: tuple[int, ...] = ()
 _BYTE = [bytes((i,)) for i in range(256)]
 _PADDING = [b"", b"\0\0\0", b"\0\0", b"\0"]
@@ -289,27 +294,27 @@ class RtpPacket:
                 pt |= 0x80
             if not csrc and ext is None and not padding:
                 return _pack_header(0x80, pt, self.sequence_number, self.timestamp, self.ssrc) + self.payload
-            if len(csrc) > 15:
-                raise LocalProtocolError(f"at most 15 CSRCs, got {len(csrc)}")
-            b0 = 0x80 | len(csrc)
-            parts = [b""]
-            if csrc:
-                parts.append(_CSRC[len(csrc)].pack(*csrc))
-            if ext is not None:
-                b0 |= 0x10
-                if len(ext.data) % 4:
-                    raise LocalProtocolError(
-                        f"header extension data must be whole 32-bit words, got {len(ext.data)} bytes"
-                    )
-                parts.append(_EXT_HEADER.pack(ext.profile, len(ext.data) >> 2))
-                parts.append(ext.data)
-            parts.append(self.payload)
+            cc = len(csrc)
+            if cc > 15:
+                raise LocalProtocolError(f"at most 15 CSRCs, got {cc}")
+            b0 = 0x80 | cc
             if padding:
                 if not 0 < padding <= 255:
                     raise LocalProtocolError(f"padding length must be 0-255, got {padding}")
                 b0 |= 0x20
-                parts.append(bytes(padding - 1) + bytes((padding,)))
-            parts[0] = _pack_header(b0, pt, self.sequence_number, self.timestamp, self.ssrc)
+            if ext is None:
+                head = _HEAD[cc].pack(b0, pt, self.sequence_number, self.timestamp, self.ssrc, *csrc)
+                parts = [head, self.payload]
+            else:
+                data = ext.data
+                if len(data) & 3:
+                    raise LocalProtocolError(f"header extension data must be whole 32-bit words, got {len(data)} bytes")
+                head = _HEAD_EXT[cc].pack(
+                    b0 | 0x10, pt, self.sequence_number, self.timestamp, self.ssrc, *csrc, ext.profile, len(data) >> 2
+                )
+                parts = [head, data, self.payload]
+            if padding:
+                parts.append(_PADDING_OCTETS[padding])
             return b"".join(parts)
         except struct.error as exc:
             raise LocalProtocolError(f"RTP header field out of range: {exc}") from None
