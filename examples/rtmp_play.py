@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 
 from mediaproto.media import Frame, Track  # noqa: E402
 from mediaproto.rtmp import Connected, FrameReceived, MetadataReceived, StatusReceived, TrackReceived  # noqa: E402

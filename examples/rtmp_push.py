@@ -11,13 +11,17 @@ from __future__ import annotations
 
 import argparse
 import socket
+import sys
 import time
+from pathlib import Path
 from typing import Iterable, Sequence
 from urllib.parse import urlsplit
 
-from mediaproto.media import Frame, Track
-from mediaproto.rtmp import ClientConnection, Connected, ConnectRejected, PublishStarted, StatusReceived
-from mediaproto.rtmp.events import Event
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
+
+from mediaproto.media import Frame, Track  # noqa: E402
+from mediaproto.rtmp import ClientConnection, Connected, ConnectRejected, PublishStarted, StatusReceived  # noqa: E402
+from mediaproto.rtmp.events import Event  # noqa: E402
 
 
 def split_url(url: str) -> tuple[str, int, str, str, str]:

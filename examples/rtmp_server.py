@@ -17,17 +17,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable
 
-from mediaproto.errors import MediaProtoError
-from mediaproto.media import Frame, Track
-from mediaproto.rtmp.connection import frame_chunks
-from mediaproto.rtmp.events import (ConnectionClosed, ConnectRequested, FrameReceived, MetadataReceived,
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
+
+from mediaproto.errors import MediaProtoError  # noqa: E402
+from mediaproto.media import Frame, Track  # noqa: E402
+from mediaproto.rtmp.connection import frame_chunks  # noqa: E402
+from mediaproto.rtmp.events import (ConnectionClosed, ConnectRequested, FrameReceived, MetadataReceived,  # noqa: E402
                                     PlayRequested, PublishRequested, StreamClosed, TrackReceived)
-from mediaproto.rtmp.flv import MediaTagEncoder
-from mediaproto.rtmp.server import ServerConnection
+from mediaproto.rtmp.flv import MediaTagEncoder  # noqa: E402
+from mediaproto.rtmp.server import ServerConnection  # noqa: E402
 
 HIGH_WATER = 4 * 1024 * 1024
 
