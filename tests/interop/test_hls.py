@@ -187,3 +187,60 @@ def test_segmenter_testsrc_played_by_ffmpeg(ffmpeg: str, ffprobe: str, tmp_path:
         counts, duration = _play(ffmpeg, ffprobe, f"http://127.0.0.1:{port}/index.m3u8")
     assert counts == {"video": n_video, "audio": n_audio}
     assert duration == pytest.approx(6.0, abs=0.1)
+
+
+def test_segmenter_live_window_played_by_ffmpeg_while_produced(
+    ffmpeg: str, ffprobe: str, vectors: Path, tmp_path: Path
+) -> None:
+    """Live mode for real: frames are segmented at their own pace while ffmpeg reads the sliding
+    playlist (a window of one segment, no ENDLIST until the end) and must still get every frame."""
+    tracks, frames = _ref_frames(vectors)
+    seg = Segmenter(tracks, target_duration=1.0, window=1, mode="live")
+    rate = {t.id: t.clock_rate for t in tracks}
+    first = frames[0].dts / rate[frames[0].track_id]
+    removed: list[str] = []
+
+    def handle(events: list[object]) -> None:
+        for e in events:
+            if isinstance(e, SegmentReady):
+                _write_atomically(tmp_path / e.name, e.data)
+            elif isinstance(e, SegmentRemoved):
+                removed.append(e.name)
+                (tmp_path / e.name).unlink(missing_ok=True)
+            elif isinstance(e, PlaylistChanged):
+                _write_atomically(tmp_path / "index.m3u8", e.text.encode())
+
+    with _http_server(tmp_path) as port:
+        proc = None
+        try:
+            start = time.monotonic()
+            for f in frames:
+                due = start + f.dts / rate[f.track_id] - first
+                delay = due - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+                handle(seg.push(f))
+                if proc is None and (tmp_path / "index.m3u8").exists():
+                    proc = subprocess.Popen(
+                        [ffmpeg, "-v", "error", "-live_start_index", "0", "-i",
+                         f"http://127.0.0.1:{port}/index.m3u8", "-map", "0", "-c", "copy", "-f", "framecrc", "-"],
+                        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                    )  # fmt: skip
+            handle(seg.end())
+            assert proc is not None
+            out, err = proc.communicate(timeout=60)
+        finally:
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=10)
+    assert err == b"", err.decode(errors="replace")
+    rows = [ln.split(b",") for ln in out.splitlines() if ln and not ln.startswith(b"#")]
+    counts = {0: 0, 1: 0}
+    for row in rows:
+        counts[int(row[0])] += 1
+    assert sorted(counts.values()) == sorted([REF_VIDEO_FRAMES, REF_AUDIO_FRAMES])
+    pl = hls.parse((tmp_path / "index.m3u8").read_text())
+    # the clip's GOP is 2 s: two segments, the first slid out of the window (and is not deleted
+    # yet: it stays available for its duration plus the playlist's)
+    assert isinstance(pl, hls.MediaPlaylist) and pl.endlist and [s.uri for s in pl.segments] == ["seg1.ts"]
+    assert pl.media_sequence == 1 and removed == []
