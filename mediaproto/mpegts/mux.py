@@ -237,7 +237,11 @@ class Muxer:
             self._now = dts
         out: list[bytes] = []
         fresh, self._psi_fresh = self._psi_fresh, False
-        if not fresh:
+        if fresh:  # psi() was just called: its tables count from this frame's time
+            self._last_psi = self._now
+            if self._sdt_section:
+                self._last_sdt = self._now
+        else:
             if (self._last_psi is None or self._now - self._last_psi >= self._psi_ticks
                     or (st.is_video and frame.keyframe)):
                 sdt_due = self._sdt_ticks is not None and (

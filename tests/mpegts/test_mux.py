@@ -223,13 +223,14 @@ nal_bodies = st.binary(min_size=1, max_size=600)
 
 
 @settings(max_examples=40)
-@given(st.lists(st.tuples(st.sampled_from([1, 2, 3]), st.integers(0, 9000), st.integers(0, 3000), nal_bodies,
+@given(st.lists(st.tuples(st.sampled_from([1, 2, 3, 4]), st.integers(0, 9000), st.integers(0, 3000), nal_bodies,
                           st.booleans()), min_size=1, max_size=30))
 def test_random_frames_round_trip(items: list[tuple[int, int, int, bytes, bool]]) -> None:
     opus = Track(3, Codec.OPUS, 48000, channels=2)
     aac = Track(2, Codec.AAC, 90000, config=ASC, sample_rate=48000, channels=2)
-    mux = Muxer([H264, aac, opus])
-    clock = {1: 0, 2: 0, 3: 0}
+    hevc = Track(4, Codec.H265, 90000)
+    mux = Muxer([H264, aac, opus, hevc])
+    clock = {1: 0, 2: 0, 3: 0, 4: 0}
     frames = []
     for tid, step, offset, body, key in items:
         clock[tid] += step
@@ -239,13 +240,19 @@ def test_random_frames_round_trip(items: list[tuple[int, int, int, bytes, bool]]
             nal = nal.rstrip(b"\x00") or b"\x41"
             data: tuple[bytes, ...] | bytes = (SPS, PPS, nal) if key else (nal,)
             frames.append(Frame(1, dts + offset, dts, data, key))
+        elif tid == 4:
+            # H.265 NAL header: type 19 (IDR_W_RADL) or 1 (TRAIL_R), nuh_temporal_id_plus1 1
+            nal = bytes([19 << 1 if key else 1 << 1, 1]) + body.replace(b"\x00\x00", b"\x00\x03")
+            nal = nal.rstrip(b"\x00") or b"\x02\x01"
+            params = (b"\x40\x01\x0c", b"\x42\x01\x01", b"\x44\x01\xc1")
+            frames.append(Frame(4, dts + offset, dts, params + (nal,) if key else (nal,), key))
         else:
             frames.append(Frame(tid, dts, dts, body[:400], True))
     out = b"".join(mux.mux(f) for f in frames) + mux.flush()
     dm = Demuxer()
     got = [e.frame for e in dm.feed(out) + dm.flush() if isinstance(e, FrameReceived)]
     pid_to_track = {v: k for k, v in mux.pids.items()}
-    rates = {1: 90000, 2: 90000, 3: 48000}
+    rates = {1: 90000, 2: 90000, 3: 48000, 4: 90000}
     expected = []
     for f in frames:
         t = f.track_id
@@ -270,3 +277,11 @@ def test_several_audio_frames_per_pes() -> None:
     assert [f.pts for f in got] == [rescale(f.pts, 48000, 90000) for f in audio]
     with pytest.raises(LocalProtocolError):
         Muxer([AAC], audio_frames_per_pes=0)
+
+
+def test_psi_before_first_frame_counts_from_it() -> None:
+    mux = Muxer([H264], sdt_interval=None)
+    mux.psi()
+    start = 10 * 90000
+    out = mux.mux(Frame(1, start, start, (IDR,), True)) + mux.mux(Frame(1, start + 3600, start + 3600, (P_SLICE,)))
+    assert 0 not in [p.pid for p in _packets(out)]
