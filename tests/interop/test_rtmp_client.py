@@ -84,3 +84,42 @@ def test_client_plays_from_ffmpeg(ffmpeg: str, vectors: Path) -> None:
 
     assert [ms(f) for f in frames if f.track_id == video_id] == want["video"]
     assert [ms(f) for f in frames if f.track_id != video_id] == want["audio"]
+
+
+def test_client_publishes_hevc_over_enhanced_rtmp_to_our_server(ffmpeg: str, tmp_path: Path) -> None:
+    # FFmpeg 5.1 can neither send nor receive HEVC over RTMP, so HEVC is carried between our own
+    # ClientConnection and ServerConnection (Enhanced RTMP, FourCC hvc1) with frames made by libx265.
+    import threading
+
+    from mediaproto.codecs.h264 import split_annexb
+    from mediaproto.codecs.h265 import is_keyframe, nal_type, split_access_units
+    from mediaproto.media import Codec, Track
+
+    from ._rtmp_helpers import ServerThread
+
+    raw = tmp_path / "x.hevc"
+    enc = subprocess.run([ffmpeg, "-nostdin", "-v", "error", "-f", "lavfi", "-i", "testsrc=d=1:s=160x120:r=25",
+                          "-c:v", "libx265", "-x265-params", "bframes=0:keyint=25:log-level=error", "-f", "hevc",
+                          "-y", str(raw)], capture_output=True, timeout=120)
+    if enc.returncode != 0:
+        pytest.skip(f"ffmpeg cannot encode HEVC here: {enc.stderr[-200:]!r}")
+    units = split_access_units(split_annexb(raw.read_bytes()))
+    params = {nal_type(n): n for n in units[0] if nal_type(n) in (32, 33, 34)}
+    track = Track(0, Codec.H265, 90000, parameter_sets=(params[32], params[33], params[34]), width=160, height=120)
+    frames = [Frame(0, i * 3600, i * 3600, tuple(au), is_keyframe(au)) for i, au in enumerate(units)]
+    assert len(frames) == 25
+
+    push = load_example("rtmp_push")
+    got: list[Frame] = []
+    tracks: list[Track] = []
+    done = threading.Event()
+    with ServerThread() as srv:
+        srv.hub.on_frame.append(lambda name, f: got.append(f))
+        srv.hub.on_track.append(lambda name, t: tracks.append(t))
+        srv.hub.on_unpublish.append(lambda name: done.set())
+        push.push(f"rtmp://127.0.0.1:{srv.port}/live/hevc", [track], frames)
+        assert done.wait(10)
+    assert [t.codec for t in tracks] == [Codec.H265] and (tracks[0].width, tracks[0].height) == (160, 120)
+    assert [f.data for f in got] == [f.data for f in frames]
+    assert [rescale(f.dts, tracks[0].clock_rate, 1000) for f in got] == [i * 40 for i in range(25)]
+    assert [f.keyframe for f in got] == [f.keyframe for f in frames]
