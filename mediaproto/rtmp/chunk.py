@@ -83,12 +83,14 @@ class Limits:
     :param max_message_size: largest message body accepted (10 MiB, as gortmplib).
     :param max_chunk_streams: most chunk streams with state at once.
     :param max_buffered_bytes: most bytes of unfinished messages held across all chunk streams.
+    :param max_message_streams: most message streams a session lets the peer create.
     :param amf: limits for the AMF values of commands and data messages (used by the sessions).
     """
 
     max_message_size: int = 10 * 1024 * 1024
     max_chunk_streams: int = 64
     max_buffered_bytes: int = 24 * 1024 * 1024
+    max_message_streams: int = 16
     amf: AmfLimits = _field(default_factory=AmfLimits)
 
 

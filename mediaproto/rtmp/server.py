@@ -39,7 +39,6 @@ __all__ = ["ServerConnection", "StreamState"]
 #: The properties of our connect ``_result`` (what FMS and nginx-rtmp send).
 _FMS_VERSION = "FMS/3,0,1,123"
 _CAPABILITIES = 31.0
-_MAX_STREAMS = 16
 
 
 class StreamState(enum.Enum):
@@ -141,8 +140,8 @@ class ServerConnection(RtmpConnection):
             return
         args = cmd.arguments
         if name == "createStream":
-            if len(self._streams) >= _MAX_STREAMS:
-                raise LimitExceeded(f"more than {_MAX_STREAMS} message streams")
+            if len(self._streams) >= self.limits.max_message_streams:
+                raise LimitExceeded(f"more than {self.limits.max_message_streams} message streams")
             sid = self._next_stream_id
             self._next_stream_id += 1
             self._streams[sid] = StreamState.CREATED

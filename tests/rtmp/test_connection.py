@@ -361,3 +361,26 @@ def test_ffmpeg_listen_mode_media_on_stream_0(ref: tuple[list[Track], list[Frame
     _, cev = p.pump()
     assert [e.frame for e in cev if isinstance(e, E.FrameReceived)] == frames[:5]
     assert all(e.stream_id == 1 for e in cev if isinstance(e, (E.FrameReceived, E.TrackReceived)))
+
+
+def test_message_stream_limit() -> None:
+    from mediaproto.errors import LimitExceeded
+    from mediaproto.rtmp.chunk import Limits
+
+    p = Pair(server=ServerConnection(limits=Limits(max_message_streams=2), random_bytes=rnd))
+    p.pump()
+    enc = ChunkEncoder(4096)
+    p.s.receive_data(enc.encode(msg.command("createStream", 2, None)) + enc.encode(msg.command("createStream", 3, None)))
+    with pytest.raises(LimitExceeded):
+        p.s.receive_data(enc.encode(msg.command("createStream", 4, None)))
+
+
+@given(st.binary(max_size=2000))
+@settings(max_examples=100)
+def test_client_random_bytes_after_handshake_raise_only_protocol_errors(data: bytes) -> None:
+    p = Pair()
+    p.pump()
+    try:
+        p.c.receive_data(data)
+    except ProtocolError:
+        assert p.c.broken
