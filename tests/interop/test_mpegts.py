@@ -169,11 +169,15 @@ def test_test_source(ffmpeg: str, ffprobe: str, tmp_path: Path) -> None:
     source = testsrc.TestSource(width=320, height=240, frame_rate=25, keyframe_interval=1.0)
     frames = source.frames_until(3)
     out = tmp_path / "testsrc.ts"
-    _mux(source.tracks, frames, out)
+    _mux(source.tracks, frames, out, service_name="Caméra 1", service_provider_name="mediaproto")
     probe = _probe(ffprobe, out)
     assert [(s["codec_name"], s.get("width"), s.get("height"), s.get("sample_rate"), s.get("channels"))
             for s in probe["streams"]] == [("h264", 320, 240, None, None), ("aac", None, None, "48000", 2)]
     _decodes_cleanly(ffmpeg, out)
+    tags = _run([ffprobe, "-v", "error", "-show_entries", "program_tags=service_name,service_provider", "-of", "json",
+                 str(out)])
+    assert json.loads(tags.stdout)["programs"][0]["tags"] == {"service_name": "Caméra 1",
+                                                             "service_provider": "mediaproto"}
     counts = [sum(1 for f in frames if f.track_id == t.id) for t in source.tracks]
     assert _decoded_frames(ffprobe, out) == counts
     _check_timestamps(probe)
