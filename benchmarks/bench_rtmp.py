@@ -147,7 +147,28 @@ def _benchmarks() -> list[Bench]:
                          unit="MB/s"))
         out.append(Bench(f"rtmp.chunk encode 20KB video @{cs}", _encode(cs, COUNT), work=len(data), unit="MB/s",
                          peer="pyrtmp", peer_run=_peer_encode(cs, COUNT)))
+    capture = _capture()
+    if capture:
+        n = len(ChunkDecoder().feed(capture))
+        out.append(Bench("rtmp.chunk decode FFmpeg publish capture @128", _decode_any(capture), work=len(capture),
+                         unit="MB/s", peer="pyrtmp", peer_run=_peer_decode(capture, 128, n)))
     return out
+
+
+def _capture() -> bytes:
+    """FFmpeg publishing ref.flv (interleaved audio and video, chunk size 128), after the handshake."""
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "shared" / "vectors" / "rtmp-ffmpeg-publish.c2s.bin"
+    return path.read_bytes()[3073:] if path.is_file() else b""
+
+
+def _decode_any(data: bytes) -> Callable[[], object]:
+    def run() -> int:
+        dec = ChunkDecoder()
+        return sum(len(dec.feed(data[i : i + READ_SIZE])) for i in range(0, len(data), READ_SIZE))
+
+    return run
 
 
 BENCHMARKS = _benchmarks()
