@@ -182,8 +182,10 @@ def _track_from_pmt(pid: int, codec: Codec, stream: PmtStream) -> Track:
         for d in stream.descriptors:
             if d.tag == 0x7F and len(d.data) >= 2 and d.data[0] == 0x80 and 1 <= d.data[1] <= 8:
                 channels = d.data[1]
-        head = b"OpusHead" + bytes((1, channels)) + (0).to_bytes(2, "little") + (48000).to_bytes(4, "little") \
-            + b"\x00\x00\x00" if channels <= 2 else b""
+        head = b""
+        if channels <= 2:  # version 1, channels, pre-skip 0, 48 kHz, gain 0, mapping family 0
+            head = b"OpusHead" + bytes((1, channels)) + (0).to_bytes(2, "little") + (48000).to_bytes(4, "little") \
+                + b"\x00\x00\x00"
         return Track(pid, codec, 90000, config=head, sample_rate=48000, channels=channels)
     return Track(pid, codec, 90000)
 
