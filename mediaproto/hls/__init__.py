@@ -15,6 +15,7 @@ from .lines import Limits
 from .multivariant import MultivariantPlaylist, Variant
 from .delta import merge_delta
 from .playlist import MediaPlaylist, Segment, parse, parse_media
+from .segmenter import PartReady, PlaylistChanged, SegmentReady, Segmenter, SegmenterEvent, SegmentRemoved
 from .tags import (
     ByteRange,
     ContentSteering,
@@ -41,6 +42,12 @@ __all__ = [
     "parse_media",
     "merge_delta",
     "Limits",
+    "Segmenter",
+    "SegmenterEvent",
+    "SegmentReady",
+    "PartReady",
+    "SegmentRemoved",
+    "PlaylistChanged",
     "MediaPlaylist",
     "MultivariantPlaylist",
     "Segment",

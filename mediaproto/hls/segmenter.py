@@ -53,7 +53,7 @@ import math
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Sequence
+from typing import Any, Mapping, Sequence
 
 from ..clock import rescale
 from ..errors import LocalProtocolError
@@ -164,6 +164,8 @@ class Segmenter:
     :param can_skip: LL-HLS: announce delta updates (CAN-SKIP-UNTIL) and serve them from
         ``playlist(skip=True)``.
     :param first_sequence: the media sequence number of the first segment.
+    :param mux_options: keyword arguments for each :class:`~mediaproto.mpegts.mux.Muxer`
+        (e.g. ``{"audio_frames_per_pes": 4}``; waiting audio is flushed at every cut).
     """
 
     def __init__(
@@ -179,6 +181,7 @@ class Segmenter:
         discontinuity_threshold: float = 10.0,
         can_skip: bool = True,
         first_sequence: int = 0,
+        mux_options: Mapping[str, Any] | None = None,
     ) -> None:
         if not tracks:
             raise LocalProtocolError("a Segmenter needs at least one track")
@@ -203,7 +206,8 @@ class Segmenter:
         self._target_ticks = round(target_duration * _HZ)
         self._part_ticks = round(part_target * _HZ) if part_target is not None else 0
         self._threshold = round(discontinuity_threshold * _HZ)
-        self._muxer = Muxer(self.tracks)
+        self._mux_options = dict(mux_options or {})
+        self._muxer = Muxer(self.tracks, **self._mux_options)
         self._pdt0 = program_date_time
         self._pdt_base: tuple[datetime, int] | None = None  # (wallclock, ticks) of the timeline start
         self._epoch: int | None = None  # ticks of the timeline start, for millisecond rounding
@@ -286,7 +290,7 @@ class Segmenter:
                 self._flush_playlist(events)
             self._pending_discontinuity = True
             self._last_dts.clear()
-            self._muxer = Muxer(self.tracks)
+            self._muxer = Muxer(self.tracks, **self._mux_options)
             prev = self._segments[-1] if self._segments else None
             if prev is not None and prev.pdt is not None:
                 self._pdt_base = (prev.pdt + timedelta(seconds=prev.duration), -1)
@@ -369,6 +373,9 @@ class Segmenter:
     def _close_part(self, end: int, events: list[SegmenterEvent]) -> None:
         part, cur = self._part, self._cur
         assert part is not None and cur is not None
+        rest = self._muxer.flush()
+        if rest:
+            part.chunks.append(rest)
         part.end = end
         part.duration = (self._ms(end) - self._ms(part.start)) / 1000
         data = b"".join(part.chunks)
@@ -383,6 +390,10 @@ class Segmenter:
         assert cur is not None
         if self._part is not None:
             self._close_part(end, events)
+        else:
+            rest = self._muxer.flush()
+            if rest:
+                cur.chunks.append(rest)
         cur.end = end
         cur.duration = (self._ms(end) - self._ms(cur.start)) / 1000
         data = b"".join(cur.chunks)

@@ -244,3 +244,14 @@ def test_segmenter_live_window_played_by_ffmpeg_while_produced(
     # yet: it stays available for its duration plus the playlist's)
     assert isinstance(pl, hls.MediaPlaylist) and pl.endlist and [s.uri for s in pl.segments] == ["seg1.ts"]
     assert pl.media_sequence == 1 and removed == []
+
+
+def test_segmenter_gathered_audio_played_by_ffmpeg(ffmpeg: str, ffprobe: str, vectors: Path, tmp_path: Path) -> None:
+    """With several AAC frames per PES (as FFmpeg muxes), every cut still flushes the audio."""
+    tracks, frames = _ref_frames(vectors)
+    seg = Segmenter(tracks, target_duration=1.0, mode="vod", part_target=0.4, mux_options={"audio_frames_per_pes": 5})
+    _segment_to(tmp_path, seg, frames)
+    with _http_server(tmp_path) as port:
+        counts, duration = _play(ffmpeg, ffprobe, f"http://127.0.0.1:{port}/index.m3u8")
+    assert counts == {"video": REF_VIDEO_FRAMES, "audio": REF_AUDIO_FRAMES}
+    assert duration == pytest.approx(4.0, abs=0.1)
