@@ -431,6 +431,7 @@ class Segmenter:
         if skip:
             while skipped < len(segs) and segs[skipped].end <= edge - skip_until * _HZ:
                 skipped += 1
+            skip = skipped > 0  # nothing to skip: the full playlist is the answer
         out = [
             Segment(
                 s.name + suffix, s.duration, discontinuity=s.discontinuity, program_date_time=s.pdt,

@@ -253,3 +253,11 @@ def test_client_query_kept_on_uris_except_hls_params() -> None:
     uris += [p.uri for p in pl.partial_segment.parts] + [h.uri for h in pl.preload_hints]
     assert uris and all(u.endswith(".ts?token=abc&x=1") for u in uris)
     assert seg.playlist(query="_HLS_msn=2") == seg.playlist()
+
+
+def test_delta_update_with_nothing_to_skip_is_the_full_playlist() -> None:
+    src = TestSource(keyframe_interval=1.0, audio=False)
+    seg = Segmenter(src.tracks, target_duration=1.0, window=4, part_target=0.2)
+    for f in src.frames_until(5.1):
+        seg.push(f)
+    assert seg.playlist(skip=True) == seg.playlist()
