@@ -384,3 +384,11 @@ def test_client_random_bytes_after_handshake_raise_only_protocol_errors(data: by
         p.c.receive_data(data)
     except ProtocolError:
         assert p.c.broken
+
+
+def test_simple_handshake_client_session() -> None:
+    p = Pair(client=ClientConnection("live", "rtmp://h/live", digest_handshake=False, random_bytes=rnd))
+    _, cev = p.pump()
+    assert any(isinstance(e, E.Connected) for e in cev)
+    assert p.s2c[1537:3073] == p.c2s[1:1537]  # S2 echoes the simple C1
+    assert not p.c._handshake.server_digest
