@@ -289,3 +289,22 @@ def test_limits() -> None:
         hls.parse("#EXTM3U\n#" + "x" * 100 + "\n", limits=hls.Limits(max_line_length=50))
     with pytest.raises(ParseError):
         hls.parse(b"#EXTM3U\n\xff\n")
+
+
+def test_merge_delta_carries_map_key_and_dateranges() -> None:
+    previous = hls.parse(
+        "#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXT-X-VERSION:9\n#EXT-X-MEDIA-SEQUENCE:10\n"
+        '#EXT-X-MAP:URI="init.mp4"\n#EXT-X-KEY:METHOD=SAMPLE-AES,URI="skd://k",KEYFORMAT="com.apple.streamingkeydelivery"\n'
+        + "".join(f"#EXTINF:4,\ns{n}.mp4\n" for n in range(10, 16))
+        + '#EXT-X-DATERANGE:ID="ad",START-DATE="2024-01-01T00:00:00Z"\n#EXTINF:4,\ns16.mp4\n'
+    )
+    delta = hls.parse(
+        "#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXT-X-VERSION:9\n#EXT-X-MEDIA-SEQUENCE:12\n"
+        "#EXT-X-SKIP:SKIPPED-SEGMENTS=3\n#EXTINF:4,\ns15.mp4\n#EXTINF:4,\ns16.mp4\n#EXTINF:4,\ns17.mp4\n"
+    )
+    assert isinstance(previous, hls.MediaPlaylist) and isinstance(delta, hls.MediaPlaylist)
+    merged = hls.merge_delta(previous, delta)
+    assert [s.uri for s in merged.segments] == [f"s{n}.mp4" for n in range(12, 18)]
+    assert merged.segments[0].map == hls.Map("init.mp4")
+    assert merged.segments[0].keys[0].uri == "skd://k"
+    assert [d.id for d in merged.segments[4].dateranges] == ["ad"]
