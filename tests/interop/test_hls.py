@@ -71,6 +71,33 @@ def test_ffmpeg_master_playlist(ffmpeg: str, vectors: Path, tmp_path: Path) -> N
         assert isinstance(_round_trip(tmp_path / v.uri), hls.MediaPlaylist)
 
 
+def test_ffmpeg_encrypted_playlist(ffmpeg: str, vectors: Path, tmp_path: Path) -> None:
+    (tmp_path / "k.key").write_bytes(b"0123456789abcdef")
+    (tmp_path / "k.info").write_text(
+        f"https://keys.example.com/k.key\n{tmp_path / 'k.key'}\n00112233445566778899aabbccddeeff\n"
+    )
+    _ffmpeg(ffmpeg, "-i", str(vectors / "ref.flv"), "-c", "copy", "-f", "hls", "-hls_time", "1",
+            "-hls_list_size", "0", "-hls_key_info_file", "k.info", "index.m3u8", cwd=tmp_path)  # fmt: skip
+    pl = _round_trip(tmp_path / "index.m3u8")
+    assert isinstance(pl, hls.MediaPlaylist)
+    assert pl.segments[0].keys == [
+        hls.Key("AES-128", "https://keys.example.com/k.key", bytes.fromhex("00112233445566778899aabbccddeeff"))
+    ]
+
+
+@pytest.mark.parametrize("flags", ["single_file", "single_file+iframes_only"])
+def test_ffmpeg_byterange_playlists(ffmpeg: str, vectors: Path, tmp_path: Path, flags: str) -> None:
+    _ffmpeg(ffmpeg, "-i", str(vectors / "ref.flv"), "-c", "copy", "-f", "hls", "-hls_time", "1",
+            "-hls_list_size", "0", "-hls_flags", flags, "index.m3u8", cwd=tmp_path)  # fmt: skip
+    pl = _round_trip(tmp_path / "index.m3u8")
+    assert isinstance(pl, hls.MediaPlaylist) and pl.i_frames_only == ("iframes_only" in flags)
+    ranges = [s.byterange for s in pl.segments]
+    assert all(r is not None and r.offset is not None for r in ranges)
+    size = (tmp_path / "index.ts").stat().st_size
+    last = ranges[-1]
+    assert last is not None and last.offset is not None and last.offset + last.length <= size
+
+
 # --- our segmenter, played by ffmpeg ------------------------------------------------------------
 
 
