@@ -497,3 +497,75 @@ def test_ffmpeg_decodes_our_mpegts_over_rtp(ffmpeg: str, vectors: Path, tmp_path
     # FFmpeg's TS-in-RTP reader does not flush the last video PES when the session times out
     # (reading ref.ts from a file it decodes 100): 99 or 100 video frames, and all 189 audio frames.
     assert sorted(counts.values()) in ([99, 189], [100, 189])
+
+
+# -- the example scripts -----------------------------------------------------------------------------
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def test_example_rtp_send_sdp_plays_in_ffmpeg(ffmpeg: str, tmp_path: Path) -> None:
+    """examples/rtp_send.py writes an SDP that ffmpeg opens, then sends what ffmpeg decodes."""
+    import sys
+
+    port = rtp_port_pair()
+    while not all(not port_taken(p) for p in (port + 2, port + 3)):
+        port = rtp_port_pair()
+    sdp_path = tmp_path / "send.sdp"
+    args = [sys.executable, str(EXAMPLES / "rtp_send.py"), "--sdp", str(sdp_path), "--port", str(port)]
+    run([*args, "--seconds", "0"], timeout=30)  # only writes the SDP
+    sdp = sdp_path.read_text()
+    assert "H264/90000" in sdp and "MPEG4-GENERIC/48000/2" in sdp
+    cmd = [ffmpeg, "-hide_banner", "-loglevel", "error", "-protocol_whitelist", "file,udp,rtp", "-listen_timeout", "1",
+           "-i", str(sdp_path), "-map", "0", "-vsync", "passthrough", "-f", "framecrc", "-"]
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 10
+        while not (port_taken(port) and port_taken(port + 2)):
+            assert time.monotonic() < deadline, "ffmpeg did not bind its ports"
+            time.sleep(0.05)
+        run([*args, "--seconds", "2"], timeout=30)
+        stdout, stderr = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=10)
+    counts: dict[str, int] = {}
+    for line in stdout.decode().splitlines():
+        if line and not line.startswith("#"):
+            key = line.split(",", 1)[0].strip()
+            counts[key] = counts.get(key, 0) + 1
+    assert counts == {"0": 50, "1": 94}  # the test source's 2 s: 50 pictures, 94 AAC frames
+    assert all("Connection timed out" in x or "Last message" in x for x in stderr.decode().splitlines())
+
+
+def test_example_rtp_receive_prints_ffmpeg_frames(ffmpeg: str, sources: Path, tmp_path: Path) -> None:
+    """examples/rtp_receive.py depacketizes what ffmpeg sends as the SDP describes."""
+    import sys
+
+    vport, aport = rtp_port_pair(), rtp_port_pair()
+    sdp_path = tmp_path / "recv.sdp"
+    sdp_path.write_text(
+        "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=x\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+        f"m=video {vport} RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\na=fmtp:96 packetization-mode=1\r\n"
+        f"m=audio {aport} RTP/AVP 97\r\na=rtpmap:97 MPEG4-GENERIC/48000/2\r\n"
+        "a=fmtp:97 mode=AAC-hbr;sizelength=13;indexlength=3;indexdeltalength=3;config=1190\r\n"
+    )
+    receiver = subprocess.Popen([sys.executable, str(EXAMPLES / "rtp_receive.py"), str(sdp_path), "--seconds", "6"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 10
+        while not (port_taken(vport) and port_taken(aport)):
+            assert time.monotonic() < deadline, "rtp_receive.py did not bind its ports"
+            time.sleep(0.05)
+        run([ffmpeg, "-v", "error", "-re", "-i", str(sources / "av.mkv"), "-map", "0:v", "-c", "copy", "-f", "rtp",
+             f"rtp://127.0.0.1:{vport}", "-map", "0:a", "-c", "copy", "-f", "rtp", f"rtp://127.0.0.1:{aport}"])
+        stdout, stderr = receiver.communicate(timeout=30)
+    finally:
+        if receiver.poll() is None:
+            receiver.kill()
+            receiver.communicate(timeout=10)
+    report = stderr.decode()
+    assert "video0: " in report and ", 50 frames, lost 0 packets (0 units dropped)" in report
+    assert "audio1: " in report and "lost 0 packets (0 units dropped), 0 late, 0 malformed" in report
+    assert sum(1 for line in stdout.decode().splitlines() if line.startswith("video0")) == 50

@@ -80,6 +80,8 @@ def test_packetizer_arguments() -> None:
         G711Packetizer(0, ssrc=2**32)
     with pytest.raises(LocalProtocolError):
         Mp2tPacketizer(mtu=100)
+    with pytest.raises(LocalProtocolError):
+        G711Packetizer(0, mtu=65536)
 
 
 def test_ssrc_change_is_a_restart_not_a_loss() -> None:

@@ -30,10 +30,14 @@ from ...errors import LocalProtocolError
 from ...media import Frame
 from ..packet import RtpPacket
 
-__all__ = ["RTP_HEADER_SIZE", "PayloadLimits", "Packetizer", "Depacketizer"]
+__all__ = ["RTP_HEADER_SIZE", "MAX_MTU", "PayloadLimits", "Packetizer", "Depacketizer"]
 
 #: The fixed RTP header size, without CSRCs or extensions.
 RTP_HEADER_SIZE = 12
+
+#: The largest ``mtu``: RTSP interleaved frames have a 16-bit length, and the 16-bit sizes of
+#: STAP-A/AP entries must hold any NAL unit that fits a packet.
+MAX_MTU = 65535
 
 #: Packets further behind the expected sequence number than this are a restart, not late arrivals
 #: (RFC 3550 A.1 MAX_MISORDER).
@@ -96,6 +100,8 @@ class Packetizer:
             raise LocalProtocolError(f"SSRC must be a 32-bit value, got {ssrc}")
         if clock_rate <= 0 or (track_clock_rate is not None and track_clock_rate <= 0):
             raise LocalProtocolError("clock rates must be positive")
+        if mtu > MAX_MTU:
+            raise LocalProtocolError(f"mtu {mtu} is over {MAX_MTU} (the largest RTSP interleaved frame)")
         if mtu < RTP_HEADER_SIZE + self.min_payload_size:
             raise LocalProtocolError(
                 f"mtu {mtu} leaves no room for a {self.min_payload_size}-byte payload after the RTP header"
