@@ -35,8 +35,8 @@ LOAD = str(HERE / "live_load.py")
 SECONDS = 8.0
 SEGMENT = 1.0
 PART = 0.2
-RTMP_RAMP = [1, 50, 100, 200, 300, 400, 500]
-HLS_RAMP = [1, 50, 100, 200, 400, 600]
+RTMP_RAMP = [1, 50, 100, 200, 400, 800, 1200, 1600]
+HLS_RAMP = [1, 50, 100, 200, 400, 800, 1200, 1600]
 RESULTS: dict[str, Any] = {}
 
 
@@ -74,11 +74,11 @@ class Server:
         self.trials = 0
 
     def load(self, src: str, seconds: float, *, rtmp: int = 0, hls: int = 0, probe: bool = False,
-             ll: bool = False) -> dict[str, Any]:
+             ll: bool = False, decode: int = 20) -> dict[str, Any]:
         self.trials += 1
         args = [sys.executable, LOAD, "load", "--cpu", "1", "--ports", json.dumps(self.ports),
                 "--server-pid", str(self.pid), "--source", src, "--name", f"live/bench{self.trials}",
-                "--seconds", str(seconds), "--rtmp", str(rtmp), "--hls", str(hls), "--segment", str(SEGMENT)]
+                "--seconds", str(seconds), "--rtmp", str(rtmp), "--hls", str(hls), "--segment", str(SEGMENT), "--decode", str(decode)]
         out = subprocess.run(args + (["--probe"] if probe else []) + (["--ll"] if ll else []),
                              capture_output=True, text=True, timeout=seconds + 60)
         if out.returncode != 0:
@@ -97,6 +97,7 @@ class Server:
 def ok(r: dict[str, Any]) -> bool:
     """Every client got everything, in real time."""
     return (r["rtmp_players_with_drops"] == 0 and r["hls_clients_with_misses"] == 0
+            and not r.get("server_frames_skipped") and not r.get("server_players_dropped")
             and (r["latency_p99"] is None or r["latency_p99"] < 1.0))
 
 

@@ -41,7 +41,7 @@ from mediaproto.media import Frame, Track  # noqa: E402
 from mediaproto.mpegts.demux import Demuxer  # noqa: E402
 from mediaproto.mpegts.demux import FrameReceived as TsFrame  # noqa: E402
 from mediaproto.rtmp.client import ClientConnection  # noqa: E402
-from mediaproto.rtmp.events import Connected, FrameReceived, PublishStarted  # noqa: E402
+from mediaproto.rtmp.events import Connected, FrameReceived, PlayStarted, PublishStarted  # noqa: E402
 from mediaproto.rtmp.flv import FlvReader, MediaTagDecoder  # noqa: E402
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -138,12 +138,18 @@ class Publisher(asyncio.Protocol):
 
 
 class Player(asyncio.Protocol):
-    def __init__(self, port: int, name: str) -> None:
+    """An RTMP player. A *sink* (``decode=False``) only counts bytes once playing: it loads the
+    server exactly as a decoding player does, for a fraction of the load generator's CPU."""
+
+    def __init__(self, port: int, name: str, decode: bool = True) -> None:
         app, _, self.key = name.partition("/")
         self.conn = ClientConnection(app, f"rtmp://127.0.0.1:{port}/{app}")
         self.received: list[tuple[int, int, float]] = []  # (track, dts, monotonic time)
         self.transport: asyncio.Transport | None = None
         self.lost = False
+        self.decode = decode
+        self.sink = False
+        self.bytes = 0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -151,6 +157,9 @@ class Player(asyncio.Protocol):
         transport.write(self.conn.data_to_send())
 
     def data_received(self, data: bytes) -> None:
+        self.bytes += len(data)
+        if self.sink:
+            return
         now = time.monotonic()
         append = self.received.append
         for ev in self.conn.receive_data(data):
@@ -158,6 +167,8 @@ class Player(asyncio.Protocol):
                 append((ev.frame.track_id, ev.frame.dts, now))
             elif isinstance(ev, Connected):
                 self.conn.play(self.key)
+            elif isinstance(ev, PlayStarted) and not self.decode:
+                self.sink = True
         out = self.conn.data_to_send()
         if out and self.transport is not None:
             self.transport.write(out)
@@ -295,9 +306,15 @@ async def trial(a: argparse.Namespace) -> dict[str, object]:
     plan = schedule(frames, a.seconds)
     loop = asyncio.get_running_loop()
     players: list[Player] = []
-    for _ in range(a.rtmp):
-        _, p = await loop.create_connection(lambda: Player(ports["rtmp"], a.name), "127.0.0.1", ports["rtmp"])
+    every = max(1, a.rtmp // a.decode) if a.decode else 0
+    for n in range(a.rtmp):
+        decode = every > 0 and n % every == 0
+        _, p = await loop.create_connection(lambda: Player(ports["rtmp"], a.name, decode), "127.0.0.1", ports["rtmp"])
         players.append(p)
+    for _ in range(100):  # every player is playing before the publisher starts
+        if all(p.sink or p.conn._playing for p in players):
+            break
+        await asyncio.sleep(0.05)
     _, pub = await loop.create_connection(lambda: Publisher(ports["rtmp"], a.name, tracks), "127.0.0.1", ports["rtmp"])
     await asyncio.wait_for(pub.started, 10)
     await asyncio.sleep(0.2)  # the players' play commands are in
@@ -333,9 +350,19 @@ async def trial(a: argparse.Namespace) -> dict[str, object]:
     self1 = resource.getrusage(resource.RUSAGE_SELF)
     # Let the players drain (bounded), then stop.
     deadline = time.monotonic() + 5.0
+    decoders = [p for p in players if p.decode]
     while time.monotonic() < deadline and any(
-            not p.lost and (not p.received or p.received[-1][:2] != order[-1]) for p in players):
+            not p.lost and (not p.received or p.received[-1][:2] != order[-1]) for p in decoders):
         await asyncio.sleep(0.05)
+    full = max((p.bytes for p in decoders), default=0)
+    while time.monotonic() < deadline and any(not p.lost and p.bytes < full for p in players):
+        await asyncio.sleep(0.05)
+    stats = {}
+    try:
+        status, body = await HttpClient(ports["http"]).get("/api/streams")
+        stats = next((s for s in json.loads(body)["streams"] if s["name"] == a.name), {})
+    except (OSError, ValueError, asyncio.IncompleteReadError):
+        pass
     await asyncio.sleep(a.segment + 0.3 if a.hls else 0.0)
     stop.set()
     if a.probe:
@@ -349,6 +376,10 @@ async def trial(a: argparse.Namespace) -> dict[str, object]:
     dropped_players = 0
     latencies: list[float] = []
     for p in players:
+        if not p.decode:
+            # Every player got the same bytes from the same start: a skip would make it fewer.
+            dropped_players += p.lost or p.bytes != full
+            continue
         got = [(tr, d) for tr, d, _ in p.received]
         if not got or got[0] not in index or got != order[index[got[0]]:index[got[0]] + len(got)] or got[-1] != order[-1]:
             dropped_players += 1
@@ -384,7 +415,12 @@ async def trial(a: argparse.Namespace) -> dict[str, object]:
         "frames_published": len(order),
         "bytes_published": sum(plan[n].size for n in range(len(order))),
         "rtmp_players_with_drops": dropped_players,
-        "rtmp_frames_received_min": min((len(p.received) for p in players), default=0),
+        "rtmp_frames_received_min": min((len(p.received) for p in players if p.decode), default=0),
+        "rtmp_decoding_players": sum(p.decode for p in players),
+        "rtmp_bytes_min": min((p.bytes for p in players), default=0),
+        "rtmp_bytes_max": max((p.bytes for p in players), default=0),
+        "server_frames_skipped": stats.get("frames_skipped"),
+        "server_players_dropped": stats.get("players_dropped"),
         "hls_clients_with_misses": hls_missed,
         "hls_errors": hls_errors,
         "hls_segments_min": min((len(r.get("fetched") or {}) for r in polls), default=0),  # type: ignore[arg-type]
@@ -438,6 +474,8 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--seconds", type=float, default=8.0)
     t.add_argument("--rtmp", type=int, default=0)
     t.add_argument("--hls", type=int, default=0)
+    t.add_argument("--decode", type=int, default=1000000,
+                   help="how many RTMP players decode every frame (spread evenly); the others are sinks")
     t.add_argument("--segment", type=float, default=1.0)
     t.add_argument("--probe", action="store_true")
     t.add_argument("--ll", action="store_true")

@@ -43,6 +43,10 @@ from mediaproto.rtsp import DigestAuthenticator  # noqa: E402
 
 log = logging.getLogger("live")
 
+#: Listen backlog: hundreds of players may connect at once (asyncio's default, 100, makes the
+#: kernel drop the SYNs past it, and those clients retry only a second or more later).
+BACKLOG = 1024
+
 
 @dataclass
 class Config:
@@ -82,18 +86,20 @@ class LiveServer:
         cfg = self.config
         loop = asyncio.get_running_loop()
         self.hub.on_stream.append(self._attach_hls)
+        self.hub.on_release.append(lambda stream: self.hls.pop(stream.name, None))
         authenticator = None
         passwords: dict[str, str] = {}
         if cfg.rtsp_user is not None:
             authenticator = DigestAuthenticator("mediaproto", secrets.token_bytes(16))
             passwords = {cfg.rtsp_user: cfg.rtsp_password or ""}
         await self.udp.open(cfg.host, cfg.rtp_port, cfg.rtcp_port)
-        rtmp = await loop.create_server(lambda: RtmpSession(self.hub, token=cfg.token), cfg.host, cfg.rtmp_port)
+        rtmp = await loop.create_server(lambda: RtmpSession(self.hub, token=cfg.token), cfg.host, cfg.rtmp_port,
+                                        backlog=BACKLOG)
         rtsp = await loop.create_server(
             lambda: RtspSession(self.hub, self.udp, authenticator=authenticator, passwords=passwords),
-            cfg.host, cfg.rtsp_port)
+            cfg.host, cfg.rtsp_port, backlog=BACKLOG)
         self.http = HttpServer(self.hls, self.stats, lambda host: index_page(self.stats()["streams"], cfg.host, self.ports))  # type: ignore[arg-type]
-        http = await asyncio.start_server(self.http.handle, cfg.host, cfg.http_port, limit=16 * 1024)
+        http = await asyncio.start_server(self.http.handle, cfg.host, cfg.http_port, limit=16 * 1024, backlog=BACKLOG)
         self._servers = [rtmp, rtsp, http]
         self.ports = {
             "rtmp": rtmp.sockets[0].getsockname()[1],
@@ -135,6 +141,8 @@ class LiveServer:
                 "players": {"rtmp": rtmp_players, "rtsp": rtsp_players, "hls_clients": hls_clients},
                 "bitrate": round(stream.bitrate(monotonic)),
                 "frames": stream.frames_in,
+                "frames_skipped": stream.frames_skipped,
+                "players_dropped": stream.players_dropped,
                 "uptime": round(monotonic - started, 3),
             })
         return {"streams": streams, "ports": self.ports}

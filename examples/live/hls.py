@@ -23,6 +23,9 @@ log = logging.getLogger("live.hls")
 class HlsOutput:
     """The HLS rendition of one stream."""
 
+    #: It follows every stream: it does not keep a never-published stream alive (see Hub.release).
+    passive = True
+
     def __init__(self, stream: Stream, *, target_duration: float = 1.0, window: int = 6,
                  part_target: float | None = None, clock: "asyncio.AbstractEventLoop | None" = None) -> None:
         self.stream = stream

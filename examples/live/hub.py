@@ -53,6 +53,10 @@ class Stream:
     bytes_in: int = 0
     #: Frames received per track id in the current (or last) publishing session.
     frames_by_track: dict[int, int] = field(default_factory=dict)
+    #: Frames not sent to a player because it was past its high-water mark (it skipped to the
+    #: next keyframe), and players disconnected for being far behind, since the server started.
+    frames_skipped: int = 0
+    players_dropped: int = 0
     _recent: deque[tuple[float, int]] = field(default_factory=deque)
 
     @property
@@ -163,6 +167,8 @@ class Hub:
         self.streams: dict[str, Stream] = {}
         #: Called with each stream created, so outputs that follow every stream (HLS) can attach.
         self.on_stream: list[Callable[[Stream], None]] = []
+        #: Called with each stream forgotten by :meth:`release`, so those outputs can detach.
+        self.on_release: list[Callable[[Stream], None]] = []
 
     def stream(self, name: str) -> Stream:
         """The stream called ``name``, created (empty, not live) when new."""
@@ -173,3 +179,17 @@ class Hub:
                 callback(stream)
         return stream
 
+    def release(self, stream: Stream) -> None:
+        """Forget ``stream`` if it was never published and no player waits on it any more.
+
+        An RTMP player may ask for a name before anyone publishes it (it then waits for the
+        publisher); without this, every name a client ever asked for would stay in memory.
+        Outputs that follow every stream (HLS) say so with a true ``passive`` attribute.
+        """
+        if stream.live or stream.started_at is not None or self.streams.get(stream.name) is not stream:
+            return
+        if any(not getattr(out, "passive", False) for out in stream.outputs):
+            return
+        del self.streams[stream.name]
+        for callback in self.on_release:
+            callback(stream)

@@ -40,6 +40,8 @@ log = logging.getLogger("live.rtmp")
 HIGH_WATER = 2 * 1024 * 1024
 #: ... and past this many it is dropped.
 DROP_WATER = 16 * 1024 * 1024
+#: A player that stays past HIGH_WATER (skipping every frame) this many seconds is dropped too.
+SLOW_TIMEOUT = 10.0
 
 
 class _SharedChunks:
@@ -79,6 +81,8 @@ class RtmpPlayer:
         self.session = session
         self.stream_id = stream_id
         self.waiting_keyframe = True  # start on a keyframe
+        self.skipping = False  # waiting for a keyframe after the high-water mark
+        self.slow_since: float | None = None  # when the write buffer went past HIGH_WATER
         self.tracks_sent: tuple[Any, ...] = ()
         self.frames_sent = 0
 
@@ -97,16 +101,29 @@ class RtmpPlayer:
         buffered = session.write_buffer_size()
         if buffered > DROP_WATER:
             log.warning("rtmp: dropping a player of %s: %d bytes waiting", stream.name, buffered)
+            stream.players_dropped += 1
             stream.unsubscribe(self)
-            session.close()
+            session.close(abort=True)
             return
         if buffered > HIGH_WATER:
-            self.waiting_keyframe = True
+            now = time.monotonic()
+            if self.slow_since is None:
+                self.slow_since = now
+            elif now - self.slow_since > SLOW_TIMEOUT:
+                log.warning("rtmp: dropping a player of %s: behind for %.0f s", stream.name, now - self.slow_since)
+                stream.players_dropped += 1
+                stream.unsubscribe(self)
+                session.close(abort=True)
+                return
+            self.waiting_keyframe = self.skipping = True
+            stream.frames_skipped += 1
             return
+        self.slow_since = None
         if self.waiting_keyframe:
             if not stream.is_video_keyframe(frame):
+                stream.frames_skipped += self.skipping
                 return
-            self.waiting_keyframe = False
+            self.waiting_keyframe = self.skipping = False
         data = _shared_for(stream).get(frame, self.stream_id, session.conn.outgoing_chunk_size)
         session.conn.send_raw(data)
         self.frames_sent += 1
@@ -175,10 +192,14 @@ class RtmpSession(asyncio.Protocol):
             self.transport.write(data)
         self._arm_timer()
 
-    def close(self) -> None:
+    def close(self, abort: bool = False) -> None:
+        """Close after what is queued (``abort``: at once, dropping it: for a player far behind)."""
         if self.transport is not None and not self.closed:
-            self.flush()
-            self.transport.close()
+            if abort:
+                self.transport.abort()
+            else:
+                self.flush()
+                self.transport.close()
         self.closed = True
 
     def _arm_timer(self) -> None:
@@ -248,6 +269,7 @@ class RtmpSession(asyncio.Protocol):
         entry = self.playing.pop(stream_id, None)
         if entry is not None:
             entry[0].unsubscribe(entry[1])
+            self.hub.release(entry[0])
 
     def players(self) -> int:
         return len(self.playing)

@@ -37,6 +37,8 @@ log = logging.getLogger("live.rtsp")
 
 HIGH_WATER = 2 * 1024 * 1024
 DROP_WATER = 16 * 1024 * 1024
+#: A player that stays past HIGH_WATER (skipping every frame) this many seconds is dropped too.
+SLOW_TIMEOUT = 10.0
 
 
 def rtp_clock(track: Track) -> int:
@@ -120,6 +122,8 @@ class RtspPlayer:
     def __init__(self, session: RtspSession) -> None:
         self.session = session
         self.waiting_keyframe = True
+        self.skipping = False
+        self.slow_since: float | None = None  # when the write buffer went past HIGH_WATER
         self.frames_sent = 0
 
     def on_tracks(self, stream: Stream) -> None:
@@ -133,17 +137,31 @@ class RtspPlayer:
             return
         buffered = session.write_buffer_size()
         if buffered > DROP_WATER:
+            log.warning("rtsp: dropping a player of %s: %d bytes waiting", stream.name, buffered)
+            stream.players_dropped += 1
             stream.unsubscribe(self)
-            session.close()
+            session.close(abort=True)
             return
         if buffered > HIGH_WATER:
-            self.waiting_keyframe = True
+            now = time.monotonic()
+            if self.slow_since is None:
+                self.slow_since = now
+            elif now - self.slow_since > SLOW_TIMEOUT:
+                log.warning("rtsp: dropping a player of %s: behind for %.0f s", stream.name, now - self.slow_since)
+                stream.players_dropped += 1
+                stream.unsubscribe(self)
+                session.close(abort=True)
+                return
+            self.waiting_keyframe = self.skipping = True
+            stream.frames_skipped += 1
             return
+        self.slow_since = None
         if self.waiting_keyframe:
             has_video = any(t.codec.is_video for t in stream.tracks.values())
             if has_video and not stream.is_video_keyframe(frame):
+                stream.frames_skipped += self.skipping
                 return
-            self.waiting_keyframe = False
+            self.waiting_keyframe = self.skipping = False
         session.conn.send_frame(rtp_view(stream).frame(frame))
         self.frames_sent += 1
         session.flush()
@@ -217,10 +235,14 @@ class RtspSession(asyncio.Protocol):
             self.udp.send(self.host, d.source_port, d.destination_port, d.data)
         self._arm_timer()
 
-    def close(self) -> None:
+    def close(self, abort: bool = False) -> None:
+        """Close after what is queued (``abort``: at once, dropping it: for a player far behind)."""
         if not self.closed and self.transport is not None:
-            self.flush()
-            self.transport.close()
+            if abort:
+                self.transport.abort()
+            else:
+                self.flush()
+                self.transport.close()
         self.closed = True
         self._cleanup()
 

@@ -1,0 +1,167 @@
+"""The live server under misbehaving clients: memory stays bounded and the others are served.
+
+The server runs in-process on its own asyncio loop in a thread, on free ports. A "flood" stream
+is published in-process (large frames at 25 fps), read by one RTMP player that keeps up and one
+that stops reading; players also ask for many names nobody publishes. Clients are raw sockets
+driven by :class:`mediaproto.rtmp.client.ClientConnection`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mediaproto.media import Frame
+from mediaproto.rtmp.client import ClientConnection
+from mediaproto.rtmp.events import Connected, FrameReceived, PlayStarted
+from mediaproto.testsrc import TestSource
+
+pytestmark = pytest.mark.interop
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "examples"))
+
+import live.rtmp as live_rtmp  # noqa: E402
+from live_server import Config, LiveServer  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def running() -> Iterator[tuple[LiveServer, asyncio.AbstractEventLoop]]:
+    loop = asyncio.new_event_loop()
+    live = LiveServer(Config(rtmp_port=0, http_port=0, rtsp_port=0, rtp_port=0, rtcp_port=0, test_source=False))
+    started = threading.Event()
+    stop = asyncio.Event()
+
+    async def main() -> None:
+        await live.start()
+        started.set()
+        await stop.wait()
+        await live.stop()
+
+    thread = threading.Thread(target=lambda: loop.run_until_complete(main()), daemon=True)
+    thread.start()
+    assert started.wait(10), "the live server did not start"
+    try:
+        yield live, loop
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(10)
+
+
+class RawPlayer:
+    """A blocking RTMP player on a raw socket."""
+
+    def __init__(self, port: int, name: str, rcvbuf: int | None = None) -> None:
+        self.sock = socket.socket()
+        if rcvbuf is not None:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.sock.settimeout(10)
+        self.sock.connect(("127.0.0.1", port))
+        self.conn = ClientConnection("live", f"rtmp://127.0.0.1:{port}/live")
+        self.name = name
+        self.frames: list[Frame] = []
+        self.playing = False
+        self.closed = False
+        self.sock.sendall(self.conn.data_to_send())
+
+    def pump(self, until: float) -> None:
+        """Read and handle until ``until`` (monotonic) or the server closes."""
+        while time.monotonic() < until and not self.closed:
+            self.sock.settimeout(max(0.01, min(0.2, until - time.monotonic())))
+            try:
+                data = self.sock.recv(1 << 20)
+            except socket.timeout:
+                continue
+            except ConnectionError:
+                self.closed = True
+                return
+            if not data:
+                self.closed = True
+                return
+            for ev in self.conn.receive_data(data):
+                if isinstance(ev, Connected):
+                    self.conn.play(self.name)
+                elif isinstance(ev, PlayStarted):
+                    self.playing = True
+                elif isinstance(ev, FrameReceived):
+                    self.frames.append(ev.frame)
+            out = self.conn.data_to_send()
+            if out:
+                self.sock.sendall(out)
+
+    def start(self) -> None:
+        deadline = time.monotonic() + 10
+        while not self.playing:
+            assert time.monotonic() < deadline, "play never started"
+            self.pump(time.monotonic() + 0.1)
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def test_names_nobody_published_are_forgotten(running: tuple[LiveServer, asyncio.AbstractEventLoop]) -> None:
+    live, _ = running
+    before = set(live.hub.streams)
+    for i in range(30):
+        p = RawPlayer(live.ports["rtmp"], f"nobody-{i}")
+        p.start()
+        p.close()
+    deadline = time.monotonic() + 5
+    while any(n.startswith("live/nobody-") for n in list(live.hub.streams) + list(live.hls)):
+        assert time.monotonic() < deadline, sorted(set(live.hub.streams) - before)
+        time.sleep(0.05)
+
+
+async def _flood(live: LiveServer, name: str, seconds: float, size: int) -> None:
+    """Publish ``seconds`` of 25 fps video frames of ``size`` bytes, an IDR frame every second."""
+    video = TestSource().tracks[0]
+    stream = live.hub.stream(name)
+    loop = asyncio.get_running_loop()
+    assert stream.start("flood", loop.time())
+    stream.set_tracks([video])
+    t0 = loop.time()
+    try:
+        for i in range(int(seconds * 25)):
+            key = i % 25 == 0
+            nal = (b"\x65" if key else b"\x41") + i.to_bytes(4, "big") + bytes(size)
+            stream.push(Frame(video.id, i * 3600, i * 3600, (nal,), key), loop.time())
+            await asyncio.sleep(max(0.0, t0 + (i + 1) * 0.04 - loop.time()))
+    finally:
+        stream.end()
+
+
+def test_a_stalled_player_is_skipped_then_dropped_and_the_other_gets_everything(
+        running: tuple[LiveServer, asyncio.AbstractEventLoop], monkeypatch: pytest.MonkeyPatch) -> None:
+    live, loop = running
+    monkeypatch.setattr(live_rtmp, "SLOW_TIMEOUT", 1.5)
+    name = "live/flood"
+    fast = RawPlayer(live.ports["rtmp"], "flood")
+    stalled = RawPlayer(live.ports["rtmp"], "flood", rcvbuf=32 * 1024)
+    fast.start()
+    stalled.start()  # then it never reads again
+    try:
+        seconds = 6.0
+        future = asyncio.run_coroutine_threadsafe(_flood(live, name, seconds, 200_000), loop)
+        fast.pump(time.monotonic() + seconds + 2)
+        future.result(5)
+        stream = live.hub.streams[name]
+        # The fast player got every frame, in order, with nothing skipped.
+        counters = [int.from_bytes(f.data[0][1:5], "big") for f in fast.frames]  # type: ignore[index]
+        assert counters == list(range(int(seconds * 25))), counters[:10]
+        # The stalled one was skipped past its high-water mark, then disconnected; the server
+        # never held more than the high-water mark plus a frame for it.
+        assert stream.frames_skipped > 0
+        assert stream.players_dropped == 1
+        sessions = [o for o in stream.outputs if isinstance(o, live_rtmp.RtmpPlayer)]
+        assert len(sessions) == 1  # the fast one waits for the next publisher; the stalled one is gone
+        assert not sessions[0].session.closed
+    finally:
+        fast.close()
+        stalled.close()
