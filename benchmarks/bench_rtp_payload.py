@@ -1,10 +1,11 @@
 """RTP payload formats: packetize and depacketize access units, against aiortc where it has a peer.
 
-The H.264 case is a 100 KB IDR access unit (SPS, PPS, one large slice) cut into FU-A packets of a
+The main H.264 case is a 100 KB IDR access unit (SPS, PPS, one large slice) cut into FU-A packets of a
 1200-byte MTU and put back together. The peer does the same with aiortc's own pieces:
 ``H264Encoder._packetize`` (what its sender calls on each encoded frame), an ``aiortc.rtp.RtpPacket``
 per payload, then ``h264_depayload`` per packet (``H264PayloadDescriptor.parse``) and the join its
-jitter buffer does. Both sides build packet objects and neither serializes them.
+jitter buffer does. Both sides build packet objects and neither serializes them. A second case sends
+30 small frames of one packet each (per-frame overhead rather than bytes).
 """
 
 from __future__ import annotations
@@ -35,6 +36,20 @@ def _ours_h264() -> None:
     assert len(out) == 1
 
 
+# A low-bitrate live stream: 30 P pictures of one 600-byte slice each, one packet per frame.
+_SMALL = [Frame(0, 3000 * i, 3000 * i, (b"\x41\x9a" + bytes([7]) * 598,)) for i in range(30)]
+
+
+def _ours_h264_small() -> None:
+    packetizer = H264Packetizer(96, ssrc=1, mtu=1200)
+    push = H264Depacketizer(0).push
+    out: list[Frame] = []
+    for frame in _SMALL:
+        for packet in packetizer.packetize(frame):
+            out += push(packet)
+    assert len(out) == 30
+
+
 _AAC_FRAMES = [Frame(1, 1024 * i, 1024 * i, bytes([0x21]) * (300 + i), True) for i in range(50)]
 
 
@@ -48,6 +63,7 @@ def _ours_aac() -> None:
 
 
 _peer_h264 = None
+_peer_h264_small = None
 try:
     from aiortc.codecs.h264 import H264Encoder, h264_depayload
     from aiortc.rtp import RtpPacket as AiortcRtpPacket
@@ -63,7 +79,21 @@ try:
         data = b"".join([h264_depayload(p.payload) for p in packets])
         assert len(data) > _AU_BYTES
 
+    def _aiortc_h264_small() -> None:
+        out = []
+        for i, frame in enumerate(_SMALL):
+            payloads = H264Encoder._packetize(frame.nal_units)
+            packets = []
+            for j, payload in enumerate(payloads):
+                packet = AiortcRtpPacket(payload_type=96, sequence_number=i, timestamp=frame.pts, ssrc=1)
+                packet.payload = payload
+                packet.marker = j == len(payloads) - 1
+                packets.append(packet)
+            out.append(b"".join([h264_depayload(p.payload) for p in packets]))
+        assert len(out) == 30
+
     _peer_h264 = _aiortc_h264
+    _peer_h264_small = _aiortc_h264_small
 except ImportError:  # pragma: no cover - the peer is optional
     pass
 
@@ -77,6 +107,14 @@ BENCHMARKS = [
         peer="aiortc",
         peer_run=_peer_h264,
         target=1.5,
+    ),
+    Bench(
+        "rtp_payload.h264 30 small frames pack+unpack",
+        _ours_h264_small,
+        work=30,
+        unit="ops/s",
+        peer="aiortc",
+        peer_run=_peer_h264_small,
     ),
     Bench("rtp_payload.aac 50 AUs pack+unpack", _ours_aac, work=50, unit="ops/s"),
 ]

@@ -100,7 +100,23 @@ class NalPacketizer(Packetizer):
     def _fragments(self, nal: bytes, max_payload: int) -> list[bytes]:
         raise NotImplementedError
 
+    def _is_keyframe_nal(self, nal: bytes) -> bool:
+        raise NotImplementedError
+
     # -- the packing ------------------------------------------------------------------------------
+    def packetize(self, frame: Frame) -> list[RtpPacket]:
+        data = frame.data
+        if isinstance(data, tuple) and len(data) == 1:  # the fast path: one NAL unit that fits
+            nal = data[0]
+            if (
+                0 < len(nal) <= self.mtu - 12
+                and not (self.insert_parameter_sets and self.parameter_sets and self._is_keyframe_nal(nal))
+            ):
+                seq = self.sequence_number
+                self.sequence_number = (seq + 1) & 0xFFFF
+                return [RtpPacket(self.payload_type, seq, self.rtp_timestamp(frame.pts), self.ssrc, nal, True)]
+        return self._packets(self.payloads(frame), self.rtp_timestamp(frame.pts))
+
     def payloads(self, frame: Frame) -> list[bytes]:
         """The packet payloads of one access unit, in order."""
         nals: Sequence[bytes] = frame.nal_units

@@ -103,6 +103,9 @@ class H264Packetizer(NalPacketizer):
         """0 or 1, as the SDP ``fmtp`` line says."""
         return 1 if self.aggregate else 0
 
+    def _is_keyframe_nal(self, nal: bytes) -> bool:
+        return nal[0] & 0x1F == _IDR
+
     def _with_parameter_sets(self, nals: Sequence[bytes]) -> Sequence[bytes]:
         if not _is_keyframe(nals) or any(nal and nal[0] & 0x1F == _SPS for nal in nals):
             return nals
@@ -176,6 +179,31 @@ class H264Depacketizer(NalDepacketizer):
                         return []
                 elif not fu_header & 0x80:  # the end fragment
                     return self._next_fragment(packet, fu, payload[2:], True)
+        elif self._ts is None:  # the fast path: a whole access unit in one single-NAL packet
+            payload = packet.payload
+            seq = packet.sequence_number
+            if (
+                packet.marker
+                and seq == self._expected
+                and payload
+                and 0 < payload[0] & 0x1F <= _IDR
+                and packet.ssrc == self._ssrc
+                and self._drop_ts is None
+                and self._last_ts is not None
+                and not self._ready
+                and len(payload) <= self.limits.max_unit_size
+                and payload.find(b"\x00\x00\x01", 1) < 0
+            ):
+                self._expected = (seq + 1) & 0xFFFF
+                ts = packet.timestamp
+                self._last_ts = self._last_frame_ts = ts
+                self._marker_seen = True
+                pts = self._unwrapper.unwrap(ts)
+                carry = self._carry
+                if carry:
+                    self._carry = []
+                    return [Frame(self.track_id, pts, pts, (*carry, payload), payload[0] & 0x1F == _IDR)]
+                return [Frame(self.track_id, pts, pts, (payload,), payload[0] & 0x1F == _IDR)]
         return self._push(packet)
 
     def _parse(self, payload: bytes) -> tuple[list[bytes], Fragment | None]:

@@ -61,6 +61,9 @@ class H265Packetizer(NalPacketizer):
     header_size = 2
     min_payload_size = 4
 
+    def _is_keyframe_nal(self, nal: bytes) -> bool:
+        return 16 <= (nal[0] >> 1) & 0x3F <= 23
+
     def _with_parameter_sets(self, nals: Sequence[bytes]) -> Sequence[bytes]:
         if not _is_keyframe(nals) or any(len(nal) > 1 and _type(nal) == _SPS for nal in nals):
             return nals
