@@ -17,6 +17,8 @@ import pytest
 from mediaproto import hls
 from mediaproto.hls.segmenter import PartReady, PlaylistChanged, SegmentReady, Segmenter, SegmentRemoved
 from mediaproto.media import Frame, Track
+from mediaproto.mpegts import demux
+from mediaproto import testsrc
 
 REF_VIDEO_FRAMES = 100  # ffprobe's counts for ref.flv / ref.ts (vectors README)
 REF_AUDIO_FRAMES = 189
@@ -178,7 +180,6 @@ def _play(ffmpeg: str, ffprobe: str, url: str) -> tuple[dict[str, int], float]:
 
 
 def _ref_frames(vectors: Path) -> tuple[tuple[Track, ...], list[Frame]]:
-    demux = pytest.importorskip("mediaproto.mpegts.demux")
     d = demux.Demuxer()
     events = d.feed((vectors / "ref.ts").read_bytes()) + d.flush()
     frames = [e.frame for e in events if isinstance(e, demux.FrameReceived)]
@@ -201,7 +202,6 @@ def test_segmenter_ref_ts_played_by_ffmpeg(
 
 
 def test_segmenter_testsrc_played_by_ffmpeg(ffmpeg: str, ffprobe: str, tmp_path: Path) -> None:
-    testsrc = pytest.importorskip("mediaproto.testsrc")
     src = testsrc.TestSource(keyframe_interval=1.0)
     frames = src.frames_until(6.0)
     n_video = sum(1 for f in frames if f.track_id == testsrc.VIDEO_TRACK_ID)

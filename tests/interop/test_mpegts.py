@@ -11,6 +11,7 @@ import pytest
 
 from mediaproto.media import Frame, Track
 from mediaproto.mpegts import Demuxer, FrameReceived, Muxer, TracksChanged
+from mediaproto import testsrc
 
 TIMEOUT = 60
 
@@ -165,7 +166,6 @@ def test_ref_ts_remuxed(ffmpeg: str, ffprobe: str, vectors: Path, tmp_path: Path
 
 
 def test_test_source(ffmpeg: str, ffprobe: str, tmp_path: Path) -> None:
-    testsrc = pytest.importorskip("mediaproto.testsrc")
     source = testsrc.TestSource(width=320, height=240, frame_rate=25, keyframe_interval=1.0)
     frames = source.frames_until(3)
     out = tmp_path / "testsrc.ts"
@@ -184,7 +184,6 @@ def test_test_source(ffmpeg: str, ffprobe: str, tmp_path: Path) -> None:
 
 
 def test_audio_only_and_wrap(ffmpeg: str, ffprobe: str, tmp_path: Path) -> None:
-    testsrc = pytest.importorskip("mediaproto.testsrc")
     source = testsrc.TestSource(audio=True)
     audio_track = source.tracks[1]
     frames = [f for f in source.frames_until(2) if f.track_id == audio_track.id]
