@@ -88,7 +88,8 @@ def test_quirk_cameras_adts_inside_rfc3640() -> None:
 
 @pytest.mark.parametrize(
     "payload",
-    [b"", b"\x00", b"\x00\x10", b"\x00\x11\x00\x00\x00", b"\x00\x20\x00\x08\x00\x08" + au(1), b"\xff\xff" + au(3)],
+    [b"", b"\x00", b"\x00\x10", b"\x00\x11\x00\x00\x00", b"\x00\x20\x00\x08\x00\x08" + au(1), b"\xff\xff" + au(3),
+     b"\x00\x10\x00\x00" + au(4)],
 )
 def test_malformed(payload: bytes) -> None:
     with pytest.raises(ParseError):
@@ -110,6 +111,7 @@ def test_random_payloads_raise_only_protocol_errors(payloads: list[bytes]) -> No
     d = AacDepacketizer(1, 48000)
     for i, payload in enumerate(payloads):
         try:
-            d.push(pkt(i, i // 2 * 1024, payload, i % 3 == 0))
+            frames = d.push(pkt(i, i // 2 * 1024, payload, i % 3 == 0))
         except ProtocolError:
-            pass
+            continue
+        assert all(f.data for f in frames)

@@ -326,6 +326,8 @@ class AacDepacketizer(Depacketizer):
                     index += delta + 1
                 if pos + size > end:
                     raise ParseError(f"AU of {size} bytes runs past the end of the packet", offset=pos)
+                if not size:
+                    raise ParseError("AU-size 0", offset=2)
                 au = self._unwrap_au(payload[pos : pos + size])
                 pos += size
                 t = pts + index * self._duration
