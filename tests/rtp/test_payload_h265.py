@@ -124,3 +124,26 @@ def test_random_payloads_raise_only_protocol_errors(payloads: list[bytes]) -> No
                 d.push(pkt(i, i // 2, payload, i % 2 == 1))
             except ProtocolError:
                 pass
+
+
+def test_quirks_shared_with_h264() -> None:
+    d = H265Depacketizer(0)
+    # cameras that never set the marker bit: units end when the timestamp changes
+    out = [f for p in (pkt(1, 0, VPS), pkt(2, 0, idr(20)), pkt(3, 3000, trail(9))) for f in d.push(p)]
+    assert out == [Frame(0, 0, 0, (VPS, idr(20)), True)]
+    assert d.flush() == [Frame(0, 3000, 3000, (trail(9),), False)]
+    # an AP ending in zero padding, and a single NAL unit packet with a start code inside
+    ap = b"\x60\x01" + struct.pack(">H", len(SPS)) + SPS + bytes(5)
+    assert d._parse(ap) == ([SPS], None)
+    assert d._parse(PPS + b"\x00\x00\x00\x01" + idr(9)) == ([PPS, idr(9)], None)
+    assert d.quirks_seen == {"no-marker-bit", "aggregation-zero-padding", "annexb-in-payload"}
+    with pytest.raises(ParseError):
+        H265Depacketizer(0, strict=True).push(pkt(1, 0, ap))
+
+
+def test_reolink_style_parameter_sets_with_the_previous_timestamp() -> None:
+    d = H265Depacketizer(0)
+    packets = [pkt(1, 3000, trail(20), True), pkt(2, 3000, VPS, True), pkt(3, 6000, SPS), pkt(4, 6000, PPS),
+               pkt(5, 6000, idr(40), True)]
+    assert push_all(d, packets) == [Frame(0, 3000, 3000, (trail(20),)), Frame(0, 6000, 6000, (VPS, SPS, PPS, idr(40)), True)]
+    assert "parameter-sets-previous-timestamp" in d.quirks_seen
