@@ -143,3 +143,32 @@ def test_emulation_prevention_round_trip(rbsp: bytes) -> None:
     if trailing_zeros % 2 == 0:  # RBSP ends in its stop bit or in whole cabac_zero_words
         assert not ebsp.endswith(b"\x00")
     assert ebsp_to_rbsp(ebsp) == rbsp
+
+
+# bitstring as an independent reference for the exp-Golomb and fixed-width codes.
+import bitstring  # noqa: E402  (a runtime dependency: always installed)
+
+
+@given(st.lists(st.one_of(
+    st.tuples(st.just("ue"), st.integers(0, 2**20)),
+    st.tuples(st.just("se"), st.integers(-(2**20), 2**20)),
+    st.tuples(st.sampled_from(["uint:1", "uint:7", "uint:16", "uint:33"]), st.integers(0, 1)),
+), max_size=40))
+def test_against_bitstring(items: list[tuple[str, int]]) -> None:
+    fmt = ", ".join(f"{k}={v}" for k, v in items)
+    reference = bitstring.pack(fmt) if items else bitstring.BitArray()
+    w = BitWriter()
+    for kind, value in items:
+        if kind == "ue":
+            w.write_ue(value)
+        elif kind == "se":
+            w.write_se(value)
+        else:
+            w.write(value, int(kind.split(":")[1]))
+    assert w.bit_length == len(reference)
+    padded = reference + bitstring.Bits("0b" + "0" * (-len(reference) % 8)) if len(reference) % 8 else reference
+    assert w.getvalue() == padded.bytes
+    r = BitReader(padded.bytes)
+    for kind, value in items:
+        got = r.read_ue() if kind == "ue" else r.read_se() if kind == "se" else r.read(int(kind.split(":")[1]))
+        assert got == value
