@@ -114,16 +114,22 @@ class ReportBlock:
 #: One Struct per report count, for the SR sender info (or the RR SSRC) and all its blocks.
 _SR_LAYOUT = [struct.Struct(">IQIII" + "IIIIII" * n) for n in range(32)]
 _RR_LAYOUT = [struct.Struct(">I" + "IIIIII" * n) for n in range(32)]
+_SR_ONE = _SR_LAYOUT[1].unpack_from
+_SDES_ONE = struct.Struct(">IBB").unpack_from
+#: Parsers build their values with ``object.__new__`` and slot stores: about half the cost of
+#: calling the dataclass ``__init__`` (the objects are the same: every field is set).
+_new = object.__new__
 
 
 def _blocks(fields: tuple[int, ...], first: int, count: int) -> tuple[ReportBlock, ...]:
-    if count == 1:
-        ssrc, word, highest, jitter, lsr, dlsr = fields[first:]
-        return (ReportBlock(ssrc, word >> 24, ((word & 0xFFFFFF) ^ 0x800000) - 0x800000, highest, jitter, lsr, dlsr),)
     out = []
     for i in range(first, first + 6 * count, 6):
-        ssrc, word, highest, jitter, lsr, dlsr = fields[i : i + 6]
-        out.append(ReportBlock(ssrc, word >> 24, ((word & 0xFFFFFF) ^ 0x800000) - 0x800000, highest, jitter, lsr, dlsr))
+        block = _new(ReportBlock)
+        block.ssrc, word, block.highest_sequence, block.jitter, block.lsr, block.dlsr = fields[i : i + 6]
+        block.fraction_lost = word >> 24
+        word &= 0xFFFFFF
+        block.packets_lost = word - ((word & 0x800000) << 1)
+        out.append(block)
     return tuple(out)
 
 
@@ -150,17 +156,29 @@ class SenderReport:
 
     @classmethod
     def _parse(cls, data: bytes, start: int, end: int, count: int) -> SenderReport:
+        sr = _new(cls)
+        if count == 1 and end - start == 48:  # the usual shape: one block, no profile extension
+            (sr.ssrc, sr.ntp_timestamp, sr.rtp_timestamp, sr.packet_count, sr.octet_count,
+             ssrc, word, highest, jitter, lsr, dlsr) = _SR_ONE(data, start)
+            block = _new(ReportBlock)
+            block.ssrc = ssrc
+            block.fraction_lost = word >> 24
+            word &= 0xFFFFFF
+            block.packets_lost = word - ((word & 0x800000) << 1)
+            block.highest_sequence = highest
+            block.jitter = jitter
+            block.lsr = lsr
+            block.dlsr = dlsr
+            sr.reports = (block,)
+            sr.profile_extension = b""
+            return sr
         if end - start < 24 + 24 * count:
             raise truncated(f"SR with {count} report blocks", start - 4)
         f = _SR_LAYOUT[count].unpack_from(data, start)
-        if count == 1:
-            word = f[6]
-            blocks: tuple[ReportBlock, ...] = (
-                ReportBlock(f[5], word >> 24, ((word & 0xFFFFFF) ^ 0x800000) - 0x800000, f[7], f[8], f[9], f[10]),
-            )
-        else:
-            blocks = _blocks(f, 5, count) if count else ()
-        return cls(f[0], f[1], f[2], f[3], f[4], blocks, data[start + 24 + 24 * count : end])
+        sr.ssrc, sr.ntp_timestamp, sr.rtp_timestamp, sr.packet_count, sr.octet_count = f[:5]
+        sr.reports = _blocks(f, 5, count) if count else ()
+        sr.profile_extension = data[start + 24 + 24 * count : end]
+        return sr
 
     def serialize(self) -> bytes:
         """The packet's bytes."""
@@ -190,8 +208,11 @@ class ReceiverReport:
         if end - start < 4 + 24 * count:
             raise truncated(f"RR with {count} report blocks", start - 4)
         fields = _RR_LAYOUT[count].unpack_from(data, start)
-        pos = start + 4 + 24 * count
-        return cls(fields[0], _blocks(fields, 1, count) if count else (), data[pos:end])
+        rr = _new(cls)
+        rr.ssrc = fields[0]
+        rr.reports = _blocks(fields, 1, count) if count else ()
+        rr.profile_extension = data[start + 4 + 24 * count : end]
+        return rr
 
     def serialize(self) -> bytes:
         """The packet's bytes."""
@@ -233,17 +254,28 @@ class SourceDescription:
 
     @classmethod
     def _parse(cls, data: bytes, start: int, end: int, count: int, lenient: bool = False) -> SourceDescription:
+        sdes = _new(cls)
+        if count == 1 and end - start >= 8:  # the usual shape: one chunk with one item (CNAME)
+            ssrc, kind, length = _SDES_ONE(data, start)
+            value_end = start + 6 + length
+            if kind and value_end < end and not data[value_end] and value_end + 4 - ((value_end - start) & 3) == end:
+                chunk = _new(SdesChunk)
+                chunk.ssrc = ssrc
+                chunk.items = ((kind, data[start + 6 : value_end]),)
+                sdes.chunks = (chunk,)
+                return sdes
         chunks = []
         pos = start
         for _ in range(count):
             if pos + 4 > end:
                 raise truncated("SDES chunk", pos)
-            (ssrc,) = _unpack_u32(data, pos)
+            chunk = _new(SdesChunk)
+            (chunk.ssrc,) = _unpack_u32(data, pos)
             pos += 4
             items = []
             while pos < end:
                 kind = data[pos]
-                if kind == SDES_END:
+                if not kind:  # SDES_END
                     pos += 4 - ((pos - start) & 3)
                     break
                 value_end = pos + 2 + data[pos + 1] if pos + 1 < end else end + 1
@@ -254,10 +286,12 @@ class SourceDescription:
             else:
                 if not lenient:  # QUIRKS: "SDES without the END item (some servers)"
                     raise ParseError("SDES chunk has no END item", offset=pos)
-            chunks.append(SdesChunk(ssrc, tuple(items)))
+            chunk.items = tuple(items)
+            chunks.append(chunk)
         if pos < end and any(data[pos:end]):
             raise ParseError(f"SDES has {end - pos} bytes after its {count} chunks", offset=pos)
-        return cls(tuple(chunks))
+        sdes.chunks = tuple(chunks)
+        return sdes
 
     def serialize(self) -> bytes:
         """The packet's bytes (each chunk ends with END and null octets to a 32-bit boundary)."""
@@ -369,18 +403,39 @@ RtcpPacket = Union[
     RawRtcpPacket,
 ]
 
-parse_sr = SenderReport._parse
-parse_rr = ReceiverReport._parse
-parse_sdes = SourceDescription._parse
-parse_nack = GenericNack._parse
+_Parser = Callable[[bytes, int, int, int], RtcpPacket]
 
-_PARSERS: dict[int, Callable[[bytes, int, int, int], RtcpPacket]] = {
+_PARSERS: dict[int, _Parser] = {
+    SR: SenderReport._parse,
+    RR: ReceiverReport._parse,
+    SDES: SourceDescription._parse,
     BYE: Goodbye._parse,
     APP: ApplicationDefined._parse,
     RTPFB: parse_rtpfb,
     PSFB: parse_psfb,
     XR: ExtendedReport._parse,
 }
+
+
+def _parse_sdes_lenient(data: bytes, start: int, end: int, count: int) -> SourceDescription:
+    return SourceDescription._parse(data, start, end, count, True)
+
+
+def _fast_table(sdes: _Parser) -> dict[int, _Parser]:
+    """Parsers by the first two header octets of a version 2 packet without padding (V, P, count
+    and PT in one 16-bit key): one dictionary look-up dispatches the usual packets."""
+    table: dict[int, _Parser] = {}
+    for count in range(32):
+        for packet_type, parser in _PARSERS.items():
+            table[(0x80 | count) << 8 | packet_type] = parser
+        table[0x8000 | count << 8 | SDES] = sdes
+    table[0x8100 | RTPFB] = GenericNack._parse
+    return table
+
+
+_FAST = _fast_table(SourceDescription._parse)
+_FAST_LENIENT = _fast_table(_parse_sdes_lenient)
+_unpack_key = struct.Struct(">HH").unpack_from
 
 
 def parse_compound(data: bytes, *, strict: bool = False, sdes_without_end: bool = False) -> list[RtcpPacket]:
@@ -396,37 +451,32 @@ def parse_compound(data: bytes, *, strict: bool = False, sdes_without_end: bool 
     :raises ParseError: on a version other than 2, a length that overruns the datagram, invalid
         padding, or a malformed packet body.
     """
-    out: list[RtcpPacket] = []
-    append = out.append
     total = len(data)
-    pos = 0
-    unpack = HEADER.unpack_from
     if total < 4:
         raise ParseError(f"RTCP packet shorter than 4 bytes ({total})", offset=0)
+    out: list[RtcpPacket] = []
+    append = out.append
+    fast = _FAST_LENIENT if sdes_without_end else _FAST
+    get = fast.get
+    pos = 0
     try:
         while pos < total:
-            b0, packet_type, words = unpack(data, pos)
+            key, words = _unpack_key(data, pos)
             start = pos + 4
-            end = start + 4 * words
-            if b0 & 0xE0 == 0x80 and end <= total:  # version 2, no padding, fits
-                body_end = end
+            end = start + (words << 2)
+            parser = get(key)
+            if parser is not None and end <= total:  # version 2, no padding, fits
+                append(parser(data, start, end, key >> 8 & 0x1F))
             else:
-                body_end = _check_header(data, b0, packet_type, pos, start, end, strict)
-            count = b0 & 0x1F
-            if packet_type == SR:
-                append(parse_sr(data, start, body_end, count))
-            elif packet_type == SDES:
-                append(parse_sdes(data, start, body_end, count, sdes_without_end))
-            elif packet_type == RTPFB and count == 1:
-                append(parse_nack(data, start, body_end))
-            elif packet_type == RR:
-                append(parse_rr(data, start, body_end, count))
-            else:
-                parser = _PARSERS.get(packet_type)
-                if parser is not None:
-                    append(parser(data, start, body_end, count))
+                if key & 0xE000 == 0x8000 and end <= total:  # an unknown type
+                    body_end = end
                 else:
-                    append(RawRtcpPacket(packet_type, count, data[start:body_end]))
+                    body_end = _check_header(data, key >> 8, key & 0xFF, pos, start, end, strict)
+                parser = fast.get(key & 0xDFFF)  # the same type without the P bit
+                if parser is None:
+                    append(RawRtcpPacket(key & 0xFF, key >> 8 & 0x1F, data[start:body_end]))
+                else:
+                    append(parser(data, start, body_end, key >> 8 & 0x1F))
             pos = end
     except struct.error:
         raise ParseError("RTCP packet truncated", offset=pos) from None

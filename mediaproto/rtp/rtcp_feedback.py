@@ -42,7 +42,10 @@ _I16 = struct.Struct(">h")
 #: Offsets from the PID named by each value of the low and high byte of a BLP.
 _BLP_LOW = [tuple(i + 1 for i in range(8) if b >> i & 1) for b in range(256)]
 _BLP_HIGH = [tuple(i + 9 for i in range(8) if b >> i & 1) for b in range(256)]
-_NACK_LAYOUT = [struct.Struct(">II" + "HH" * n) for n in range(32)]
+_iter_pairs = _PAIR.iter_unpack
+_unpack_two_u32 = TWO_U32.unpack_from
+#: Parsers build their values with ``object.__new__`` and slot stores (cheaper than ``__init__``).
+_new = object.__new__
 
 
 def _ssrcs(sender_ssrc: int, media_ssrc: int) -> bytes:
@@ -79,10 +82,17 @@ class GenericNack:
         append = out.append
         for pid, blp in self.pairs:
             append(pid)
-            if blp:
-                for d in _BLP_LOW[blp & 0xFF]:
-                    append((pid + d) & 0xFFFF)
-                for d in _BLP_HIGH[blp >> 8]:
+            if not blp:
+                continue
+            if pid < 0xFFF0:  # no wrap within this pair
+                if blp & 0xFF:
+                    for d in _BLP_LOW[blp & 0xFF]:
+                        append(pid + d)
+                if blp > 0xFF:
+                    for d in _BLP_HIGH[blp >> 8]:
+                        append(pid + d)
+            else:
+                for d in _BLP_LOW[blp & 0xFF] + _BLP_HIGH[blp >> 8]:
                     append((pid + d) & 0xFFFF)
         return out
 
@@ -110,13 +120,14 @@ class GenericNack:
         return cls(sender_ssrc, media_ssrc, tuple(pairs))
 
     @classmethod
-    def _parse(cls, data: bytes, start: int, end: int) -> GenericNack:
+    def _parse(cls, data: bytes, start: int, end: int, fmt: int = 1) -> GenericNack:
         if end - start < 8:
             raise truncated("NACK", start - 4)
-        n = (end - start - 8) >> 2
-        layout = _NACK_LAYOUT[n] if n < 32 else struct.Struct(">II" + "HH" * n)
-        flat = layout.unpack_from(data, start)
-        return cls(flat[0], flat[1], tuple(zip(flat[2::2], flat[3::2])))
+        nack = _new(cls)
+        nack.sender_ssrc, nack.media_ssrc = _unpack_two_u32(data, start)
+        fci = start + 8
+        nack.pairs = tuple(_iter_pairs(data[fci : end - ((end - fci) & 3)]))
+        return nack
 
     def serialize(self) -> bytes:
         """The packet's bytes."""
