@@ -29,6 +29,7 @@ from mediaproto.codecs.h264 import join_avcc, split_avcc
 from mediaproto.media import Frame
 from mediaproto.rtp.packet import RtpPacket
 from mediaproto.rtp.payload import (
+from mediaproto import testsrc
     AacDepacketizer,
     AacPacketizer,
     Depacketizer,
@@ -313,7 +314,6 @@ def send_to_ffmpeg(
 
 
 def test_ffmpeg_decodes_our_test_source(ffmpeg: str, tmp_path: Path) -> None:
-    testsrc = pytest.importorskip("mediaproto.testsrc")
     src = testsrc.TestSource(keyframe_interval=1.0)
     frames = src.frames_until(3)
     video_track, audio_track = src.tracks
