@@ -39,8 +39,10 @@ from mediaproto.rtsp import (  # noqa: E402
     PlayStarted,
     Redirected,
     RequestFailed,
+    RtcpReceived,
     RtspEvent,
 )
+from mediaproto.rtp.rtcp import Goodbye  # noqa: E402
 
 log = logging.getLogger("rtsp_record")
 MAX_UDP_TRACKS = 4
@@ -158,6 +160,7 @@ async def pull(url: str, *, transport: str = "tcp", seconds: float | None = None
     first_pts: dict[int, int] = {}
     done = stop or asyncio.Event()
     timer: asyncio.TimerHandle | None = None
+    ended: set[int] = set()
 
     def handle(events: list[RtspEvent]) -> None:
         nonlocal out
@@ -189,6 +192,11 @@ async def pull(url: str, *, transport: str = "tcp", seconds: float | None = None
             elif isinstance(event, Redirected):
                 result.error = f"redirected to {event.url}"
                 done.set()
+            elif isinstance(event, RtcpReceived):
+                if any(isinstance(p, Goodbye) for p in event.packets):
+                    ended.add(event.track_id)  # the server ended that track (RTCP BYE)
+                    if result.tracks and ended >= {t.id for t in result.tracks}:
+                        done.set()
             elif isinstance(event, ConnectionClosed):
                 done.set()
         flush()

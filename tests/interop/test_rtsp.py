@@ -278,3 +278,15 @@ def test_our_client_publishes_to_ffmpeg(ffmpeg: str, transport: str) -> None:
     assert ff.returncode == 0 and errors == [], err.decode(errors="replace")
     assert sent == Counter({0: 50, 1: 94})  # 2 s: 50 frames at 25 fps, ceil(2 * 48000 / 1024) AAC frames
     assert framecrc_counts(out) == sent
+
+
+def test_our_client_stops_at_the_servers_bye(tmp_path: Path) -> None:
+    record = load_example("rtsp_record")
+    ended: list[Any] = []
+    with RtspServerThread(play_seconds=1.0) as srv:
+        srv.hub.on_player_end.append(lambda path, player: ended.append(player))
+        url = f"rtsp://127.0.0.1:{srv.port}/test"
+        result = asyncio.run(asyncio.wait_for(record.pull(url, out_dir=tmp_path), 30))
+        assert wait_for(lambda: bool(ended), 5)
+    got = Counter(f.track_id for f in result.frames)
+    assert got == Counter(ended[0].frames_sent) and got[0] == 25
