@@ -24,12 +24,12 @@ from typing import Iterable
 
 import pytest
 
+from mediaproto import testsrc
 from mediaproto.clock import rescale
 from mediaproto.codecs.h264 import join_avcc, split_avcc
 from mediaproto.media import Frame
 from mediaproto.rtp.packet import RtpPacket
 from mediaproto.rtp.payload import (
-from mediaproto import testsrc
     AacDepacketizer,
     AacPacketizer,
     Depacketizer,
