@@ -29,7 +29,6 @@ from collections.abc import Sequence
 
 from ..errors import LocalProtocolError, ParseError
 from ..media import Track
-from ..rtp.rtcp import SDES_CNAME, ReceiverReport, SdesChunk, SourceDescription
 from .auth import Challenge, authorization, choose_challenge, parse_challenges
 from .connection import RtspConnection, SetupTrack
 from .events import (
@@ -116,7 +115,7 @@ class ClientConnection(RtspConnection):
         self._setup_index = 0
         self._last_request_time = 0.0
         self._last_report = 0.0
-        self._ssrc = self._rng.getrandbits(32)
+        self.reporter_ssrc = self._rng.getrandbits(32)
 
     # -- requests -----------------------------------------------------------------------------
     def _request(self, method: str, uri: str, headers: Sequence[tuple[str, str]] = (), body: bytes = b"") -> None:
@@ -343,12 +342,6 @@ class ClientConnection(RtspConnection):
             self._request(method, self.base_url)
         if self.state == "playing" and now >= self._last_report + RECEIVER_REPORT_INTERVAL:
             self._last_report = now
-            self._send_receiver_reports()
+            self.send_receiver_reports(now)
         return []
 
-    def _send_receiver_reports(self) -> None:
-        cname = SourceDescription((SdesChunk(self._ssrc, ((SDES_CNAME, b"mediaproto"),)),))
-        rr = ReceiverReport(self._ssrc)
-        data = bytes(rr) + bytes(cname)
-        for st in self.tracks:
-            self._emit_packet(st, data, rtcp=True)

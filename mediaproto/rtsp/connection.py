@@ -19,6 +19,7 @@ from ..media import Frame
 from ..rtp.packet import RtpPacket
 from ..rtp.payload import Depacketizer, Packetizer
 from ..rtp.rtcp import SDES_CNAME, Goodbye, ReceiverReport, SdesChunk, SenderReport, SourceDescription, parse_compound
+from ..rtp.stats import ReceiverStatistics
 from .events import FrameReceived, RtcpReceived, RtspEvent
 from .headers import TransportSpec
 from .message import InterleavedFrame, Limits, MessageParser, Request, Response
@@ -48,6 +49,8 @@ class SetupTrack:
     packet_count: int = 0
     #: RTP payload octets sent on this track (for sender reports).
     octet_count: int = 0
+    #: Reception statistics of the source we receive on this track (loss, jitter; RFC 3550 A).
+    receiver_statistics: ReceiverStatistics | None = None
 
     @property
     def rtp_channel(self) -> int | None:
@@ -68,6 +71,8 @@ class RtspConnection:
         self.last_activity = 0.0
         #: The CNAME sent in SDES beside sender and receiver reports.
         self.cname = b"mediaproto"
+        #: The SSRC our receiver reports come from (we send no RTP on receiving tracks).
+        self.reporter_ssrc = 0
 
     # -- output -------------------------------------------------------------------------------
     def data_to_send(self) -> bytes:
@@ -106,7 +111,7 @@ class RtspConnection:
         for message in messages:
             try:
                 if isinstance(message, InterleavedFrame):
-                    events.extend(self._on_interleaved(message))
+                    events.extend(self._on_interleaved(message, now))
                 elif isinstance(message, Request):
                     events.extend(self._on_request(message, now))
                 else:
@@ -129,9 +134,9 @@ class RtspConnection:
             if ours is None or theirs is None:
                 continue
             if (source_port, destination_port) == (theirs[0], ours[0]):
-                return self._on_rtp(index, data)
+                return self._on_rtp(index, data, now)
             if (source_port, destination_port) == (theirs[1], ours[1]):
-                return self._on_rtcp(index, data)
+                return self._on_rtcp(index, data, now)
         return []
 
     def _udp_ports(self, st: SetupTrack) -> tuple[tuple[int, int] | None, tuple[int, int] | None]:
@@ -141,33 +146,46 @@ class RtspConnection:
 
     _is_server = False
 
-    def _on_interleaved(self, frame: InterleavedFrame) -> list[RtspEvent]:
+    def _on_interleaved(self, frame: InterleavedFrame, now: float) -> list[RtspEvent]:
         for index, st in enumerate(self.tracks):
             pair = st.transport.interleaved
             if pair is None:
                 continue
             if frame.channel == pair[0]:
-                return self._on_rtp(index, frame.data)
+                return self._on_rtp(index, frame.data, now)
             if frame.channel == pair[1]:
-                return self._on_rtcp(index, frame.data)
+                return self._on_rtcp(index, frame.data, now)
         return []
 
-    def _on_rtp(self, index: int, data: bytes) -> list[RtspEvent]:
+    def _on_rtp(self, index: int, data: bytes, now: float) -> list[RtspEvent]:
         st = self.tracks[index]
         if st.depacketizer is None:
             return []
         try:
-            frames = st.depacketizer.push(RtpPacket.parse(data))
+            packet = RtpPacket.parse(data)
         except ProtocolError:
-            return []  # a bad packet is dropped and counted by the depacketizer; the session goes on
+            return []  # not RTP: dropped, the session goes on
+        stats = st.receiver_statistics
+        if stats is None or stats.ssrc != packet.ssrc:  # a new source (or the sender restarted)
+            stats = st.receiver_statistics = ReceiverStatistics(packet.ssrc, st.media.track.clock_rate)
+        stats.update(packet, now)
+        try:
+            frames = st.depacketizer.push(packet)
+        except ProtocolError:
+            return []  # a bad payload is dropped and counted by the depacketizer; the session goes on
         return [FrameReceived(f) for f in frames]
 
-    def _on_rtcp(self, index: int, data: bytes) -> list[RtspEvent]:
+    def _on_rtcp(self, index: int, data: bytes, now: float) -> list[RtspEvent]:
         try:
             packets = parse_compound(data, sdes_without_end=True)
         except ProtocolError:
             return []
-        return [RtcpReceived(self.tracks[index].media.track.id, tuple(packets))]
+        st = self.tracks[index]
+        for packet in packets:
+            stats = st.receiver_statistics
+            if isinstance(packet, SenderReport) and stats is not None and packet.ssrc == stats.ssrc:
+                stats.on_sender_report(packet, now)
+        return [RtcpReceived(st.media.track.id, tuple(packets))]
 
     def _on_request(self, request: Request, now: float) -> list[RtspEvent]:
         raise NotImplementedError
@@ -232,6 +250,22 @@ class RtspConnection:
                               st.packet_count & 0xFFFFFFFF, st.octet_count & 0xFFFFFFFF)
             sdes = SourceDescription((SdesChunk(packetizer.ssrc, ((SDES_CNAME, self.cname),)),))
             self._emit_packet(st, bytes(sr) + bytes(sdes), rtcp=True)
+
+    def send_receiver_reports(self, now: float) -> None:
+        """Queue an RTCP receiver report (with an SDES CNAME) for every track we receive: a report
+        block with loss and jitter for its source once packets arrived (RFC 3550 6.4.2).
+
+        ``now`` is the same clock as ``receive_data``'s (for the delay since the last SR).
+        """
+        self._check_usable()
+        for st in self.tracks:
+            if st.depacketizer is None:
+                continue
+            stats = st.receiver_statistics
+            blocks = (stats.report_block(now),) if stats is not None and stats.expected else ()
+            rr = ReceiverReport(self.reporter_ssrc, blocks)
+            sdes = SourceDescription((SdesChunk(self.reporter_ssrc, ((SDES_CNAME, self.cname),)),))
+            self._emit_packet(st, bytes(rr) + bytes(sdes), rtcp=True)
 
     def send_goodbye(self, reason: bytes | None = None) -> None:
         """Queue an RTCP BYE for every track we send: the stream ended (FFmpeg stops reading when

@@ -114,6 +114,7 @@ class ServerConnection(RtspConnection):
         self._base: str | None = None  # its aggregate URL
         self._media: list[MediaTrack] = []  # what DESCRIBE or ANNOUNCE declared
         self._recording = False  # the media came from ANNOUNCE: the session records
+        self.reporter_ssrc = self._rng.getrandbits(32)
 
     # -- replies ------------------------------------------------------------------------------
     def _respond(self, request: Request, code: int, headers: Sequence[tuple[str, str]] = (), body: bytes = b"",

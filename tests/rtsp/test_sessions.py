@@ -283,3 +283,37 @@ def test_play_start_pts_sets_rtp_info_rtptime_and_reports_line_up() -> None:
     pump.run()
     byes = [p for e in pump.client_events if isinstance(e, RtcpReceived) for p in e.packets if isinstance(p, Goodbye)]
     assert len(byes) == 2 and all(b.reason == b"done" for b in byes)
+
+
+def test_receiver_reports_count_loss() -> None:
+    """A packet lost in transit shows in the client's receiver report (RFC 3550 6.4.1, A.1, A.3:
+    the first packet is the source's probation, so 19 of the 20 are expected)."""
+    from mediaproto.rtp.rtcp import ReceiverReport
+    from mediaproto.rtsp.message import InterleavedFrame, MessageParser
+
+    server = ServerConnection(rng=random.Random(1))
+    client = ClientConnection("rtsp://h/live/test", rng=random.Random(2))
+    pump = Pump(client, server)
+    client.start()
+    pump.run()
+    for i in range(20):
+        server.send_frame(Frame(1, i * 1024, i * 1024, b"\x21" * 50, True))
+    wire = MessageParser().feed(server.data_to_send())
+    assert len(wire) == 20
+    del wire[9]
+    for frame in wire:
+        assert isinstance(frame, InterleavedFrame)
+        client.receive_data(bytes(frame), 1.0)
+    audio = next(st for st in server.tracks if st.media.track.id == 1)
+    assert audio.packetizer is not None
+    first_seq = (audio.packetizer.sequence_number - 20) & 0xFFFF
+    client.handle_timer(10.0)
+    pump.now = 10.0
+    pump.run()
+    reports = {e.track_id: p for e in pump.server_events if isinstance(e, RtcpReceived)
+               for p in e.packets if isinstance(p, ReceiverReport)}
+    assert reports[0].reports == ()  # nothing arrived on the video track
+    [block] = reports[1].reports
+    assert block.ssrc == audio.packetizer.ssrc
+    assert block.packets_lost == 1 and block.fraction_lost == 256 // 19
+    assert block.highest_sequence == first_seq + 19
