@@ -26,6 +26,7 @@ from .rtcp_base import (
     RTPFB,
     SDES,
     SR,
+    TWO_U32,
     U32,
     XR,
     RawRtcpPacket,
@@ -116,6 +117,9 @@ _SR_LAYOUT = [struct.Struct(">IQIII" + "IIIIII" * n) for n in range(32)]
 _RR_LAYOUT = [struct.Struct(">I" + "IIIIII" * n) for n in range(32)]
 _SR_ONE = _SR_LAYOUT[1].unpack_from
 _SDES_ONE = struct.Struct(">IBB").unpack_from
+_unpack_two_u32 = TWO_U32.unpack_from
+_iter_pairs = struct.Struct(">HH").iter_unpack
+_NACK_1, _NACK_2, _NACK_3 = (struct.Struct(">II" + "HH" * n).unpack_from for n in (1, 2, 3))
 #: Parsers build their values with ``object.__new__`` and slot stores: about half the cost of
 #: calling the dataclass ``__init__`` (the objects are the same: every field is set).
 _new = object.__new__
@@ -457,14 +461,60 @@ def parse_compound(data: bytes, *, strict: bool = False, sdes_without_end: bool 
     out: list[RtcpPacket] = []
     append = out.append
     fast = _FAST_LENIENT if sdes_without_end else _FAST
-    get = fast.get
+    new = _new
     pos = 0
     try:
         while pos < total:
             key, words = _unpack_key(data, pos)
             start = pos + 4
             end = start + (words << 2)
-            parser = get(key)
+            # The usual packets, inline: SR with one report block and no profile extension, SDES
+            # with one chunk holding one item, generic NACK; all version 2 without padding.
+            if end > total:
+                pass
+            elif key == 0x81C8 and words == 12:
+                sr = new(SenderReport)
+                block = new(ReportBlock)
+                (sr.ssrc, sr.ntp_timestamp, sr.rtp_timestamp, sr.packet_count, sr.octet_count, block.ssrc, word,
+                 block.highest_sequence, block.jitter, block.lsr, block.dlsr) = _SR_ONE(data, start)
+                block.fraction_lost = word >> 24
+                word &= 0xFFFFFF
+                block.packets_lost = word - ((word & 0x800000) << 1)
+                sr.reports = (block,)
+                sr.profile_extension = b""
+                append(sr)
+                pos = end
+                continue
+            elif key == 0x81CA and words >= 2:
+                ssrc, kind, length = _SDES_ONE(data, start)
+                value_end = start + 6 + length
+                if kind and value_end < end and not data[value_end] and value_end + 4 - ((value_end - start) & 3) == end:
+                    chunk = new(SdesChunk)
+                    chunk.ssrc = ssrc
+                    chunk.items = ((kind, data[start + 6 : value_end]),)
+                    sdes = new(SourceDescription)
+                    sdes.chunks = (chunk,)
+                    append(sdes)
+                    pos = end
+                    continue
+            elif key == 0x81CD and words >= 2:
+                nack = new(GenericNack)
+                if words == 3:  # one to three PID+BLP pairs: one Struct each
+                    nack.sender_ssrc, nack.media_ssrc, pid, blp = _NACK_1(data, start)
+                    nack.pairs = ((pid, blp),)
+                elif words == 4:
+                    nack.sender_ssrc, nack.media_ssrc, pid, blp, pid2, blp2 = _NACK_2(data, start)
+                    nack.pairs = ((pid, blp), (pid2, blp2))
+                elif words == 5:
+                    nack.sender_ssrc, nack.media_ssrc, pid, blp, pid2, blp2, pid3, blp3 = _NACK_3(data, start)
+                    nack.pairs = ((pid, blp), (pid2, blp2), (pid3, blp3))
+                else:
+                    nack.sender_ssrc, nack.media_ssrc = _unpack_two_u32(data, start)
+                    nack.pairs = tuple(_iter_pairs(data[start + 8 : end]))
+                append(nack)
+                pos = end
+                continue
+            parser = fast.get(key)
             if parser is not None and end <= total:  # version 2, no padding, fits
                 append(parser(data, start, end, key >> 8 & 0x1F))
             else:
