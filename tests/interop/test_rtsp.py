@@ -4,7 +4,6 @@ our ClientConnection (examples/rtsp_record.py) pulls from it with Digest auth.""
 from __future__ import annotations
 
 import asyncio
-import csv
 import subprocess
 import threading
 from collections import Counter
@@ -17,7 +16,7 @@ from mediaproto.clock import rescale
 from mediaproto.media import Frame
 from mediaproto.rtsp import DigestAuthenticator
 
-from ._rtmp_helpers import load_example, source_packets, wait_for
+from ._rtsp_helpers import free_port, load_example, source_packets, wait_for
 
 pytestmark = pytest.mark.interop
 
@@ -65,14 +64,6 @@ class RtspServerThread:
             self.loop.stop()
         self.loop.call_soon_threadsafe(stop)
         self._thread.join(10)
-
-
-def source_sizes(vectors: Path) -> dict[str, list[int]]:
-    """ffprobe's packet sizes of ref.flv per stream."""
-    out: dict[str, list[int]] = {"video": [], "audio": []}
-    for row in csv.reader((vectors / "ref.flv.packets.csv").read_text().splitlines()):
-        out["video" if row[0] == "0" else "audio"].append(int(row[3]))
-    return out
 
 
 def framecrc_counts(stdout: bytes) -> Counter[int]:
@@ -142,24 +133,26 @@ def test_ffmpeg_publishes_and_a_second_ffmpeg_plays(ffmpeg: str, vectors: Path, 
     assert pub.returncode == 0 and pub_err == b"", pub_err.decode(errors="replace")
     video = [f for f in got if f.track_id == 0]
     audio = [f for f in got if f.track_id == 1]
-    want_sizes = source_sizes(vectors)
 
     def relative_ms(frames: list[Frame], rate: int) -> list[int]:
         return [rescale(f.pts - frames[0].pts, rate, 1000) for f in frames]
 
     # Video: every frame, and its time to the millisecond.
     assert len(video) == len(want["video"]) == 100
-    assert relative_ms(video, 90000) == [p - want["video"][0][0] for p, _ in want["video"]]
+    assert relative_ms(video, 90000) == [p - want["video"][0][0] for p, _, _ in want["video"]]
+    # and its bytes: FLV stores each NAL unit after a 4-byte length
+    assert [sum(4 + len(nal) for nal in f.data) for f in video] == [size for _, _, size in want["video"]]
+    assert [f.keyframe for f in video].count(True) == 2  # GOP 50
     # Audio: FFmpeg's RTP muxer (rtpenc_aac.c) packs 7-9 AAC frames per RTP packet and its
     # trailer frees, never sends, the frames still buffered: the last 2 of the 189 are never on
     # the wire (the capture rtsp-ffmpeg-record-tcp.c2s.bin holds 187 too). The 187 that come are
     # the first 187, byte for byte in size.
     assert len(want["audio"]) == 189 and len(audio) == 187
-    assert [len(f.data) for f in audio] == want_sizes["audio"][:187]
+    assert [len(f.data) for f in audio] == [size for _, _, size in want["audio"][:187]]
     # One RTP timestamp per packet; each frame after the first in a packet is 1024 samples later
     # (RFC 3640 3.2.3.1). ffprobe's FLV times are whole milliseconds cut down (42.67 ms -> 42), so
     # the frames' times match to within 1 ms, not exactly.
-    want_audio = [p - want["audio"][0][0] for p, _ in want["audio"][:187]]
+    want_audio = [p - want["audio"][0][0] for p, _, _ in want["audio"][:187]]
     assert max(abs(g - w) for g, w in zip(relative_ms(audio, 48000), want_audio)) <= 1
     # On the server's timeline (lined up by the publisher's RTCP sender reports) video starts
     # 21 ms after audio, as in the file.
@@ -205,8 +198,6 @@ def test_our_client_publishes_to_ffmpeg(ffmpeg: str, transport: str) -> None:
 
     from mediaproto.rtsp import ClientConnection, RecordStarted, RequestFailed
     from mediaproto.testsrc import TestSource
-
-    from ._rtmp_helpers import free_port
 
     port = free_port()
     url = f"rtsp://127.0.0.1:{port}/live.sdp"
