@@ -9,8 +9,14 @@
   elements (``HeaderExtension.elements()``) or builds the extension from elements
   (``HeaderExtension.from_elements``) every time: the work aiortc always does.
 - ``rtcp.parse SR+SDES+NACK``: a compound of an SR with one report block, an SDES CNAME and a
-  generic NACK with three PID+BLP pairs; ours also expands the NACK to sequence numbers, as aiortc
-  does while parsing.
+  generic NACK with three PID+BLP pairs (7 lost sequence numbers), 128 bytes. Both sides decode
+  every field of the three packets (aiortc: ``RtcpSrPacket`` with ``RtcpSenderInfo`` and one
+  ``RtcpReceiverInfo``, ``RtcpSdesPacket`` with one ``RtcpSourceInfo`` and its item bytes,
+  ``RtcpRtpfbPacket`` with ``lost`` expanded inside ``parse``; ours: ``SenderReport`` with one
+  ``ReportBlock``, ``SourceDescription`` with one ``SdesChunk``, ``GenericNack`` with its pairs)
+  and then run the same consumer loop: walk the packets and read the NACK's lost sequence numbers
+  (ours expands them there, in ``GenericNack.lost``). Both check version and lengths; ours also
+  checks the SDES END item and null octets, which aiortc does not.
 """
 
 from __future__ import annotations
@@ -89,7 +95,7 @@ def _rtcp_parse() -> None:
 peer_parse = peer_serialize = peer_parse_ext = peer_serialize_ext = peer_rtcp = None
 try:
     from aiortc.rtcrtpparameters import RTCRtpHeaderExtensionParameters, RTCRtpParameters
-    from aiortc.rtp import HeaderExtensionsMap, RtcpPacket
+    from aiortc.rtp import HeaderExtensionsMap, RtcpPacket, RtcpRtpfbPacket
     from aiortc.rtp import RtpPacket as AiortcRtpPacket
 
     _ext_map = HeaderExtensionsMap()
@@ -119,9 +125,15 @@ try:
         for _ in range(N):
             _a_ext.serialize(_ext_map)
 
+    _lost = [100, 101, 105, 130, 131, 200, 216]
+    assert [p.lost for p in RtcpPacket.parse(RTCP_BYTES) if isinstance(p, RtcpRtpfbPacket)] == [_lost]
+    assert [p.lost for p in parse_compound(RTCP_BYTES) if isinstance(p, GenericNack)] == [_lost]
+
     def peer_rtcp() -> None:  # type: ignore[misc]
         for _ in range(N):
-            RtcpPacket.parse(RTCP_BYTES)
+            for p in RtcpPacket.parse(RTCP_BYTES):
+                if isinstance(p, RtcpRtpfbPacket):
+                    p.lost
 
 except ImportError:  # aiortc is in the "bench" extra
     pass

@@ -116,6 +116,7 @@ class ReportBlock:
 _SR_LAYOUT = [struct.Struct(">IQIII" + "IIIIII" * n) for n in range(32)]
 _RR_LAYOUT = [struct.Struct(">I" + "IIIIII" * n) for n in range(32)]
 _SR_ONE = _SR_LAYOUT[1].unpack_from
+_SR_ONE_SPLIT = struct.Struct(">IQIII" + "IBhB" + "IIII").unpack_from
 _SDES_ONE = struct.Struct(">IBB").unpack_from
 _unpack_two_u32 = TWO_U32.unpack_from
 _iter_pairs = struct.Struct(">HH").iter_unpack
@@ -475,11 +476,10 @@ def parse_compound(data: bytes, *, strict: bool = False, sdes_without_end: bool 
             elif key == 0x81C8 and words == 12:
                 sr = new(SenderReport)
                 block = new(ReportBlock)
-                (sr.ssrc, sr.ntp_timestamp, sr.rtp_timestamp, sr.packet_count, sr.octet_count, block.ssrc, word,
-                 block.highest_sequence, block.jitter, block.lsr, block.dlsr) = _SR_ONE(data, start)
-                block.fraction_lost = word >> 24
-                word &= 0xFFFFFF
-                block.packets_lost = word - ((word & 0x800000) << 1)
+                (sr.ssrc, sr.ntp_timestamp, sr.rtp_timestamp, sr.packet_count, sr.octet_count, block.ssrc,
+                 block.fraction_lost, lost_high, lost_low, block.highest_sequence, block.jitter, block.lsr,
+                 block.dlsr) = _SR_ONE_SPLIT(data, start)
+                block.packets_lost = lost_high << 8 | lost_low  # signed 24 bits: a signed 16 and an 8
                 sr.reports = (block,)
                 sr.profile_extension = b""
                 append(sr)
@@ -488,7 +488,7 @@ def parse_compound(data: bytes, *, strict: bool = False, sdes_without_end: bool 
             elif key == 0x81CA and words >= 2:
                 ssrc, kind, length = _SDES_ONE(data, start)
                 value_end = start + 6 + length
-                if kind and value_end < end and not data[value_end] and value_end + 4 - ((value_end - start) & 3) == end:
+                if kind and 0 < end - value_end < 5 and not data[value_end]:  # END, then nulls to the word
                     chunk = new(SdesChunk)
                     chunk.ssrc = ssrc
                     chunk.items = ((kind, data[start + 6 : value_end]),)
