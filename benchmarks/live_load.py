@@ -375,6 +375,7 @@ async def trial(a: argparse.Namespace) -> dict[str, object]:
     index = {k: n for n, k in enumerate(order)}
     dropped_players = 0
     latencies: list[float] = []
+    steady: list[float] = []  # frames published in the measurement window (after the warm-up)
     for p in players:
         if not p.decode:
             # Every player got the same bytes from the same start: a skip would make it fewer.
@@ -384,6 +385,7 @@ async def trial(a: argparse.Namespace) -> dict[str, object]:
         if not got or got[0] not in index or got != order[index[got[0]]:index[got[0]] + len(got)] or got[-1] != order[-1]:
             dropped_players += 1
         latencies.extend(t - sent[(tr, d)] for tr, d, t in p.received if (tr, d) in sent and t - sent[(tr, d)] >= -1)
+        steady.extend(t - sent[(tr, d)] for tr, d, t in p.received if sent.get((tr, d), 0.0) >= wall0)
     for p in players:
         if p.transport is not None:
             p.transport.close()
@@ -431,6 +433,9 @@ async def trial(a: argparse.Namespace) -> dict[str, object]:
         "latency_p50": percentile(vid_lat, 0.5),
         "latency_p99": percentile(vid_lat, 0.99),
         "latency_max": max(vid_lat) if vid_lat else None,
+        "steady_latency_p50": percentile(steady, 0.5),
+        "steady_latency_p99": percentile(steady, 0.99),
+        "steady_latency_max": max(steady) if steady else None,
         "availability": availability,
     }
 

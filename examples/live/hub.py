@@ -57,6 +57,9 @@ class Stream:
     #: next keyframe), and players disconnected for being far behind, since the server started.
     frames_skipped: int = 0
     players_dropped: int = 0
+    #: Per-stream caches of the outputs (a frame serialized once for all the players of a
+    #: protocol), cleared whenever the tracks change.
+    cache: dict[str, Any] = field(default_factory=dict)
     _recent: deque[tuple[float, int]] = field(default_factory=deque)
 
     @property
@@ -101,6 +104,7 @@ class Stream:
 
     def _tracks_changed(self) -> None:
         self.gop.clear()
+        self.cache.clear()
         for out in list(self.outputs):
             out.on_tracks(self)
 
@@ -137,6 +141,7 @@ class Stream:
         self.tracks = {}
         self.metadata = None
         self.gop.clear()
+        self.cache.clear()
 
     # -- the outputs' side --------------------------------------------------------------------
     def subscribe(self, out: Output) -> None:

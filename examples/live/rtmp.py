@@ -13,7 +13,6 @@ import asyncio
 import hmac
 import logging
 import time
-import weakref
 from typing import Any, Callable
 
 from mediaproto.errors import MediaProtoError
@@ -64,14 +63,12 @@ class _SharedChunks:
         return data
 
 
-_shared: "weakref.WeakKeyDictionary[Stream, _SharedChunks]" = weakref.WeakKeyDictionary()
-
-
 def _shared_for(stream: Stream) -> _SharedChunks:
-    shared = _shared.get(stream)
-    if shared is None or shared.tracks != stream.track_list:
-        shared = _shared[stream] = _SharedChunks(stream)
-    return shared
+    """The stream's shared chunks (kept in ``stream.cache``, which a change of tracks clears)."""
+    shared = stream.cache.get("rtmp")
+    if shared is None:
+        shared = stream.cache["rtmp"] = _SharedChunks(stream)
+    return shared  # type: ignore[no-any-return]
 
 
 class RtmpPlayer:
@@ -95,10 +92,12 @@ class RtmpPlayer:
             self.session.flush()
 
     def on_frame(self, stream: Stream, frame: Frame) -> None:
+        # The hot path of fan-out: once per frame and player, so kept short.
         session = self.session
-        if session.closed:
+        transport = session.transport
+        if session.closed or transport is None:
             return
-        buffered = session.write_buffer_size()
+        buffered = transport.get_write_buffer_size()
         if buffered > DROP_WATER:
             log.warning("rtmp: dropping a player of %s: %d bytes waiting", stream.name, buffered)
             stream.players_dropped += 1
@@ -124,10 +123,12 @@ class RtmpPlayer:
                 stream.frames_skipped += self.skipping
                 return
             self.waiting_keyframe = self.skipping = False
-        data = _shared_for(stream).get(frame, self.stream_id, session.conn.outgoing_chunk_size)
-        session.conn.send_raw(data)
+        shared = stream.cache.get("rtmp") or _shared_for(stream)
+        conn = session.conn
+        data = shared.get(frame, self.stream_id, conn.outgoing_chunk_size)
+        pending = conn.data_to_send()  # control messages queued meanwhile (acknowledgements) go first
+        transport.write(pending + data if pending else data)
         self.frames_sent += 1
-        session.flush()
 
     def on_end(self, stream: Stream) -> None:
         if not self.session.closed:
