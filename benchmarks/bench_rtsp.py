@@ -120,6 +120,34 @@ def _send_frames() -> None:
     _SENDER.data_to_send()
 
 
+_SESSIONS = [_make_sender() for _ in range(100)]
+
+def _fanout_frames() -> list[object]:
+    from mediaproto.media import Frame
+
+    return [Frame(0, i * 3600, i * 3600, (b"\x41" + bytes(5000),), False) for i in range(10)]
+
+
+def _fanout_send_frame() -> None:
+    for frame in _fanout_frames():
+        for conn in _SESSIONS:
+            conn.send_frame(frame)
+    for conn in _SESSIONS:
+        conn.data_to_send()
+
+
+def _fanout_packetized() -> None:
+    from mediaproto.rtsp.streams import make_packetizer
+
+    shared = make_packetizer(_SESSIONS[0].tracks[0].media, 0)
+    for frame in _fanout_frames():
+        packets = [bytes(p) for p in shared.packetize(frame)]
+        for conn in _SESSIONS:
+            conn.send_packetized(0, packets)
+    for conn in _SESSIONS:
+        conn.data_to_send()
+
+
 _peer = None if RTSPParser is None else "aiortsp"
 
 BENCHMARKS = [
@@ -133,4 +161,7 @@ BENCHMARKS = [
           peer_run=None if RTSPParser is None else _peer_burst, peer_work=len(PEER_BURST), target=10.0,
           note=lambda: "peer given a 2 MB buffer (quadratic)"),
     Bench("rtsp.server send_frame 5 KB H.264 interleaved", _send_frames, work=_FRAMES_OUT),
+    # frames x players per second, fanning a 5 KB frame out to 100 sessions
+    Bench("rtsp.fan-out 100 sessions, send_frame each", _fanout_send_frame, work=10 * len(_SESSIONS)),
+    Bench("rtsp.fan-out 100 sessions, send_packetized", _fanout_packetized, work=10 * len(_SESSIONS)),
 ]

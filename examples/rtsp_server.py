@@ -18,9 +18,9 @@ datagrams are routed to the session by the client's (host, port). Publishers' ti
 on one timeline with their RTCP sender reports, so players get audio and video in sync: PLAY
 answers with each track's ``rtptime`` in RTP-Info, and sender reports follow every 5 s.
 
-Frames are packetized per session here (each session has its own SSRC and sequence numbers); a
-server for many players would packetize once and use ``send_rtp`` (see the ``rtp_info`` argument
-of :meth:`~mediaproto.rtsp.ServerConnection.accept_play`).
+Each frame is packetized once per stream; every session sends those packets with its own SSRC,
+sequence numbers and timestamp offset written into their headers
+(:meth:`~mediaproto.rtsp.connection.RtspConnection.send_packetized`).
 """
 
 from __future__ import annotations
@@ -55,6 +55,7 @@ from mediaproto.rtsp import (  # noqa: E402
     SessionEnded,
 )
 from mediaproto.rtsp.events import SetupCompleted  # noqa: E402
+from mediaproto.rtsp.streams import describe, make_packetizer  # noqa: E402
 from mediaproto.testsrc import TestSource  # noqa: E402
 
 log = logging.getLogger("rtsp_server")
@@ -90,9 +91,13 @@ class Stream:
         self.rates = {t.id: t.clock_rate for t in tracks}
         self.has_video = any(t.codec.is_video for t in tracks)
         self.epoch = epoch
-        self.gop: list[Frame] = []
+        self.gop: list[tuple[Frame, list[bytes]]] = []
         self.players: list[Player] = []
         self.publisher: RtspSession | None = None
+        # Packetized once per stream, not once per player: every session sends these bytes with
+        # its own SSRC, sequence numbers and timestamp offset (ServerConnection.send_packetized).
+        _, media = describe(tracks)
+        self.packetizers = {m.track.id: make_packetizer(m, 0) for m in media}
 
     def seconds(self, frame: Frame) -> float:
         return frame.pts / self.rates.get(frame.track_id, 90000)
@@ -105,18 +110,20 @@ class Stream:
         """A new frame from the source: cache it and write it to every player."""
         for cb in self.hub.on_push:
             cb(self.path, frame)
+        packetizer = self.packetizers.get(frame.track_id)
+        packets = [bytes(p) for p in packetizer.packetize(frame)] if packetizer is not None else []
         if self.has_video:
             if self.is_video_keyframe(frame):
                 at = self.seconds(frame)
-                self.gop = [f for f in self.gop if self.seconds(f) >= at]  # keep audio from the same instant
+                self.gop = [g for g in self.gop if self.seconds(g[0]) >= at]  # keep audio from the same instant
             if self.gop or self.is_video_keyframe(frame):
-                self.gop.append(frame)
+                self.gop.append((frame, packets))
             if len(self.gop) > 3000:  # no keyframe for a long time: stay bounded
                 self.gop.clear()
         for player in list(self.players):
-            self.send(player, frame)
+            self.send(player, frame, packets)
 
-    def send(self, player: Player, frame: Frame) -> None:
+    def send(self, player: Player, frame: Frame, packets: list[bytes]) -> None:
         if player.stopped:
             return
         session = player.session
@@ -135,7 +142,7 @@ class Stream:
             session.finish_play_soon()
             return
         try:
-            session.conn.send_frame(frame)
+            session.conn.send_packetized(frame.track_id, packets)
         except MediaProtoError as exc:
             log.warning("%s: dropping a player: %s", self.path, exc)
             self.remove(session)
@@ -145,14 +152,14 @@ class Stream:
 
     def start_pts(self) -> dict[int, int]:
         """Where a new player starts, per track: the cached keyframe's time, else now."""
-        at = self.seconds(self.gop[0]) if self.gop else time.time() - self.epoch
+        at = self.seconds(self.gop[0][0]) if self.gop else time.time() - self.epoch
         return {tid: round(at * rate) for tid, rate in self.rates.items()}
 
     def add(self, session: "RtspSession") -> Player:
         player = Player(session)
         self.players.append(player)
-        for frame in list(self.gop):
-            self.send(player, frame)
+        for frame, packets in list(self.gop):
+            self.send(player, frame, packets)
         return player
 
     def remove(self, session: "RtspSession") -> None:

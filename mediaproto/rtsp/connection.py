@@ -10,7 +10,8 @@ RTCP comes out parsed as :class:`~.events.RtcpReceived`. Outgoing packets go to
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import struct
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from ..clock import unix_to_ntp
@@ -26,6 +27,10 @@ from .message import InterleavedFrame, Limits, MessageParser, Request, Response
 from .streams import MediaTrack
 
 __all__ = ["RtspConnection", "SetupTrack", "Datagram"]
+
+_HEAD = struct.Struct(">BBHII")  # the fixed RTP header
+_TIMESTAMP = struct.Struct(">I")
+_FRAME_PREFIX = struct.Struct(">BBH")  # '$', channel, length
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +68,7 @@ class RtspConnection:
 
     def __init__(self, *, limits: Limits | None = None, lenient: bool = False) -> None:
         self._parser = MessageParser(limits, lenient=lenient)
-        self._out: list[bytes] = []
+        self._out: list[bytes | memoryview] = []
         self._datagrams: list[Datagram] = []
         self._broken: ProtocolError | None = None
         self._closed = False
@@ -231,6 +236,42 @@ class RtspConnection:
                     st.packet_count += 1
                     st.octet_count += max(0, len(packet) - 12)
                 self._emit_packet(st, packet, rtcp)
+
+    def send_packetized(self, track_id: int, packets: Sequence[bytes]) -> None:
+        """Queue RTP packets that were packetized once for many sessions (fan-out).
+
+        ``packets`` come from a packetizer of the same payload format with ``initial_timestamp=0``
+        (e.g. :func:`~.streams.make_packetizer` on the session's :class:`~.streams.MediaTrack`
+        with any SSRC). Each gets this session's SSRC, next sequence number and timestamp offset
+        written into a copy of its header, so SETUP's ``ssrc`` and PLAY's RTP-Info stay true; the
+        payload is not touched. Same bytes on the wire as :meth:`send_frame`, at the cost of a
+        copy instead of a packetization per session.
+        """
+        self._check_usable()
+        for st in self.tracks:
+            packetizer = st.packetizer
+            if packetizer is None or st.media.track.id != track_id:
+                continue
+            seq = packetizer.sequence_number
+            offset = packetizer.initial_timestamp
+            ssrc = packetizer.ssrc
+            pair = st.transport.interleaved
+            out = self._out
+            for data in packets:
+                if len(data) < 12 or len(data) > 0xFFFF:
+                    raise LocalProtocolError(f"not an RTP packet of a valid size ({len(data)} bytes)")
+                ts = (_TIMESTAMP.unpack_from(data, 4)[0] + offset) & 0xFFFFFFFF
+                head = _HEAD.pack(data[0], data[1], seq, ts, ssrc)
+                seq = (seq + 1) & 0xFFFF
+                st.packet_count += 1
+                st.octet_count += len(data) - 12
+                if pair is not None:  # no copy of the payload until data_to_send joins the pieces
+                    out.append(_FRAME_PREFIX.pack(0x24, pair[0], len(data)))
+                    out.append(head)
+                    out.append(memoryview(data)[12:])
+                else:
+                    self._emit_packet(st, head + data[12:])
+            packetizer.sequence_number = seq
 
     def send_sender_reports(self, wallclock: float, pts: Mapping[int, int]) -> None:
         """Queue an RTCP sender report (with an SDES CNAME) for every track we send.

@@ -317,3 +317,31 @@ def test_receiver_reports_count_loss() -> None:
     assert block.ssrc == audio.packetizer.ssrc
     assert block.packets_lost == 1 and block.fraction_lost == 256 // 19
     assert block.highest_sequence == first_seq + 19
+
+
+@pytest.mark.parametrize("transport", ["tcp", "udp"])
+def test_send_packetized_puts_the_same_bytes_on_the_wire_as_send_frame(transport: str) -> None:
+    """Fan-out: packetized once with a shared packetizer, then given each session's SSRC, sequence
+    and timestamp offset, the packets equal what the session's own packetizer makes."""
+    from mediaproto.rtsp.streams import make_packetizer
+
+    def session() -> tuple[ServerConnection, ClientConnection, Pump]:
+        server = ServerConnection(rng=random.Random(7), udp_ports=(8000, 8001))
+        client = ClientConnection("rtsp://h/live/test", transport=transport, udp_ports=[(5000, 5001), (5002, 5003)],
+                                  rng=random.Random(8))
+        pump = Pump(client, server)
+        client.start()
+        pump.run()
+        return server, client, pump
+
+    own, _, _ = session()
+    shared_to, client, pump = session()
+    shared = {st.media.track.id: make_packetizer(st.media, 0x12345678, mtu=shared_to.mtu) for st in shared_to.tracks}
+    for f in frames(25):
+        own.send_frame(f)
+        shared_to.send_packetized(f.track_id, [bytes(p) for p in shared[f.track_id].packetize(f)])
+    data, datagrams = own.data_to_send(), own.datagrams_to_send()
+    assert len(data) + len(datagrams) > 50  # interleaved (tcp) or datagrams (udp)
+    assert data == shared_to.data_to_send() and datagrams == shared_to.datagrams_to_send()
+    assert [(st.packet_count, st.octet_count) for st in own.tracks] == \
+        [(st.packet_count, st.octet_count) for st in shared_to.tracks]
