@@ -129,18 +129,27 @@ class RtspConnection:
     def receive_datagram(self, data: bytes, source_port: int, destination_port: int, now: float = 0.0) -> list[RtspEvent]:
         """Feed a UDP datagram that came from the peer's ``source_port`` to our ``destination_port``.
 
-        Both ports are needed: a server shares one RTP/RTCP port pair among all tracks and tells
-        them apart by the client's ports, and a client the other way round.
+        A server shares one RTP/RTCP port pair among all tracks and sessions, so it tells tracks
+        apart by the client's ports and needs both. A client has a port pair per track: it goes
+        by ``destination_port`` alone, since servers do not always send from the ``server_port``
+        they announced (or announce none).
         """
         self._check_usable()
         self.last_activity = now
         for index, st in enumerate(self.tracks):
             ours, theirs = self._udp_ports(st)
-            if ours is None or theirs is None:
+            if ours is None:
                 continue
-            if (source_port, destination_port) == (theirs[0], ours[0]):
+            if self._is_server:
+                if theirs is None:
+                    continue
+                if (source_port, destination_port) == (theirs[0], ours[0]):
+                    return self._on_rtp(index, data, now)
+                if (source_port, destination_port) == (theirs[1], ours[1]):
+                    return self._on_rtcp(index, data, now)
+            elif destination_port == ours[0]:
                 return self._on_rtp(index, data, now)
-            if (source_port, destination_port) == (theirs[1], ours[1]):
+            elif destination_port == ours[1]:
                 return self._on_rtcp(index, data, now)
         return []
 

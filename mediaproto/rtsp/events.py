@@ -90,7 +90,8 @@ class PauseRequested(RtspEvent):
 
 @dataclass(frozen=True, slots=True)
 class SessionEnded(RtspEvent):
-    """The RTSP session ended: ``reason`` is ``"teardown"`` or ``"timeout"``."""
+    """The RTSP session ended: ``reason`` is ``"teardown"``, ``"timeout"`` or ``"closed"`` (the
+    connection closed)."""
 
     path: str
     reason: str

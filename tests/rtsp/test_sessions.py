@@ -345,3 +345,20 @@ def test_send_packetized_puts_the_same_bytes_on_the_wire_as_send_frame(transport
     assert data == shared_to.data_to_send() and datagrams == shared_to.datagrams_to_send()
     assert [(st.packet_count, st.octet_count) for st in own.tracks] == \
         [(st.packet_count, st.octet_count) for st in shared_to.tracks]
+
+
+def test_client_takes_udp_media_from_any_server_port() -> None:
+    """Some servers send from ports other than the server_port they announced: a client goes by
+    its own port (each track has its pair); the server, with one shared pair, needs both."""
+    server = ServerConnection(rng=random.Random(1), udp_ports=(8000, 8001))
+    client = ClientConnection("rtsp://h/live/test", transport="udp", udp_ports=[(5000, 5001), (5002, 5003)],
+                              rng=random.Random(2))
+    pump = Pump(client, server)
+    client.start()
+    pump.run()
+    server.send_frame(Frame(1, 0, 0, b"\x21" * 40, True))
+    [d] = server.datagrams_to_send()
+    assert (d.source_port, d.destination_port) == (8000, 5002)
+    [event] = client.receive_datagram(d.data, 40000, 5002, 1.0)
+    assert isinstance(event, FrameReceived) and event.frame.track_id == 1
+    assert server.receive_datagram(b"\x80\x60\x00\x01" + bytes(8) + b"\x41\x00", 40000, 8000, 1.0) == []
