@@ -30,6 +30,7 @@ from .rtcp_base import (
     U32,
     XR,
     RawRtcpPacket,
+    check_header,
     check_u32,
     rtcp_header,
     truncated,
@@ -115,8 +116,7 @@ class ReportBlock:
 #: One Struct per report count, for the SR sender info (or the RR SSRC) and all its blocks.
 _SR_LAYOUT = [struct.Struct(">IQIII" + "IIIIII" * n) for n in range(32)]
 _RR_LAYOUT = [struct.Struct(">I" + "IIIIII" * n) for n in range(32)]
-_SR_ONE = _SR_LAYOUT[1].unpack_from
-_SR_ONE_SPLIT = struct.Struct(">IQIII" + "IBhB" + "IIII").unpack_from
+_SR_ONE_NEXT = struct.Struct(">IQIII" + "IBhB" + "IIII" + "HH").unpack_from
 _SDES_ONE = struct.Struct(">IBB").unpack_from
 _unpack_two_u32 = TWO_U32.unpack_from
 _iter_pairs = struct.Struct(">HH").iter_unpack
@@ -161,25 +161,10 @@ class SenderReport:
 
     @classmethod
     def _parse(cls, data: bytes, start: int, end: int, count: int) -> SenderReport:
-        sr = _new(cls)
-        if count == 1 and end - start == 48:  # the usual shape: one block, no profile extension
-            (sr.ssrc, sr.ntp_timestamp, sr.rtp_timestamp, sr.packet_count, sr.octet_count,
-             ssrc, word, highest, jitter, lsr, dlsr) = _SR_ONE(data, start)
-            block = _new(ReportBlock)
-            block.ssrc = ssrc
-            block.fraction_lost = word >> 24
-            word &= 0xFFFFFF
-            block.packets_lost = word - ((word & 0x800000) << 1)
-            block.highest_sequence = highest
-            block.jitter = jitter
-            block.lsr = lsr
-            block.dlsr = dlsr
-            sr.reports = (block,)
-            sr.profile_extension = b""
-            return sr
         if end - start < 24 + 24 * count:
             raise truncated(f"SR with {count} report blocks", start - 4)
         f = _SR_LAYOUT[count].unpack_from(data, start)
+        sr = _new(cls)
         sr.ssrc, sr.ntp_timestamp, sr.rtp_timestamp, sr.packet_count, sr.octet_count = f[:5]
         sr.reports = _blocks(f, 5, count) if count else ()
         sr.profile_extension = data[start + 24 + 24 * count : end]
@@ -259,16 +244,6 @@ class SourceDescription:
 
     @classmethod
     def _parse(cls, data: bytes, start: int, end: int, count: int, lenient: bool = False) -> SourceDescription:
-        sdes = _new(cls)
-        if count == 1 and end - start >= 8:  # the usual shape: one chunk with one item (CNAME)
-            ssrc, kind, length = _SDES_ONE(data, start)
-            value_end = start + 6 + length
-            if kind and value_end < end and not data[value_end] and value_end + 4 - ((value_end - start) & 3) == end:
-                chunk = _new(SdesChunk)
-                chunk.ssrc = ssrc
-                chunk.items = ((kind, data[start + 6 : value_end]),)
-                sdes.chunks = (chunk,)
-                return sdes
         chunks = []
         pos = start
         for _ in range(count):
@@ -295,6 +270,7 @@ class SourceDescription:
             chunks.append(chunk)
         if pos < end and any(data[pos:end]):
             raise ParseError(f"SDES has {end - pos} bytes after its {count} chunks", offset=pos)
+        sdes = _new(cls)
         sdes.chunks = tuple(chunks)
         return sdes
 
@@ -461,24 +437,24 @@ def parse_compound(data: bytes, *, strict: bool = False, sdes_without_end: bool 
         raise ParseError(f"RTCP packet shorter than 4 bytes ({total})", offset=0)
     out: list[RtcpPacket] = []
     append = out.append
-    fast = _FAST_LENIENT if sdes_without_end else _FAST
     new = _new
     pos = 0
     try:
-        while pos < total:
-            key, words = _unpack_key(data, pos)
+        key, words = _unpack_key(data, 0)
+        while True:
             start = pos + 4
             end = start + (words << 2)
-            # The usual packets, inline: SR with one report block and no profile extension, SDES
-            # with one chunk holding one item, generic NACK; all version 2 without padding.
+            # The usual packets, inline: SR with one report block and no profile extension (the
+            # next packet's header read with it), SDES with one chunk holding one item, generic
+            # NACK; all version 2 without padding.
             if end > total:
-                pass
-            elif key == 0x81C8 and words == 12:
+                append(_parse_one(data, key, pos, start, end, strict, sdes_without_end))
+            elif key == 0x81C8 and words == 12 and end + 4 <= total:
                 sr = new(SenderReport)
                 block = new(ReportBlock)
                 (sr.ssrc, sr.ntp_timestamp, sr.rtp_timestamp, sr.packet_count, sr.octet_count, block.ssrc,
                  block.fraction_lost, lost_high, lost_low, block.highest_sequence, block.jitter, block.lsr,
-                 block.dlsr) = _SR_ONE_SPLIT(data, start)
+                 block.dlsr, key, words) = _SR_ONE_NEXT(data, start)
                 block.packets_lost = lost_high << 8 | lost_low  # signed 24 bits: a signed 16 and an 8
                 sr.reports = (block,)
                 sr.profile_extension = b""
@@ -495,8 +471,8 @@ def parse_compound(data: bytes, *, strict: bool = False, sdes_without_end: bool 
                     sdes = new(SourceDescription)
                     sdes.chunks = (chunk,)
                     append(sdes)
-                    pos = end
-                    continue
+                else:
+                    append(_parse_one(data, key, pos, start, end, strict, sdes_without_end))
             elif key == 0x81CD and words >= 2:
                 nack = new(GenericNack)
                 if words == 3:  # one to three PID+BLP pairs: one Struct each
@@ -512,22 +488,12 @@ def parse_compound(data: bytes, *, strict: bool = False, sdes_without_end: bool 
                     nack.sender_ssrc, nack.media_ssrc = _unpack_two_u32(data, start)
                     nack.pairs = tuple(_iter_pairs(data[start + 8 : end]))
                 append(nack)
-                pos = end
-                continue
-            parser = fast.get(key)
-            if parser is not None and end <= total:  # version 2, no padding, fits
-                append(parser(data, start, end, key >> 8 & 0x1F))
             else:
-                if key & 0xE000 == 0x8000 and end <= total:  # an unknown type
-                    body_end = end
-                else:
-                    body_end = _check_header(data, key >> 8, key & 0xFF, pos, start, end, strict)
-                parser = fast.get(key & 0xDFFF)  # the same type without the P bit
-                if parser is None:
-                    append(RawRtcpPacket(key & 0xFF, key >> 8 & 0x1F, data[start:body_end]))
-                else:
-                    append(parser(data, start, body_end, key >> 8 & 0x1F))
+                append(_parse_one(data, key, pos, start, end, strict, sdes_without_end))
+            if end == total:
+                break
             pos = end
+            key, words = _unpack_key(data, pos)
     except struct.error:
         raise ParseError("RTCP packet truncated", offset=pos) from None
     if strict:
@@ -535,21 +501,21 @@ def parse_compound(data: bytes, *, strict: bool = False, sdes_without_end: bool 
     return out
 
 
-def _check_header(data: bytes, b0: int, packet_type: int, pos: int, start: int, end: int, strict: bool) -> int:
-    """The slow path of the common header: errors, and the body end once padding is removed."""
-    if b0 & 0xC0 != 0x80:
-        raise ParseError(f"RTCP version {b0 >> 6}, expected 2", offset=pos)
+def _parse_one(data: bytes, key: int, pos: int, start: int, end: int, strict: bool, lenient: bool) -> RtcpPacket:
+    """Any packet: the common header's checks, padding removed, then its type's parser."""
+    fast = _FAST_LENIENT if lenient else _FAST
     total = len(data)
-    if end > total:
-        raise ParseError(f"RTCP packet of {(end - start) >> 2} words overruns the datagram", offset=pos)
-    if packet_type == RTPFB and b0 & 0x1F == 15:  # TWCC reads to the end: see its class
-        return end
-    pad = data[end - 1] if end > start else 0
-    if pad == 0 or pad > end - start:
-        raise ParseError(f"RTCP padding count {pad} invalid", offset=end - 1)
-    if strict and end != total:
-        raise ParseError("RTCP padding bit set on a packet that is not the last", offset=pos)
-    return end - pad
+    if end <= total:
+        parser = fast.get(key)
+        if parser is not None:  # version 2, no padding, fits
+            return parser(data, start, end, key >> 8 & 0x1F)
+        if key & 0xE000 == 0x8000:  # an unknown type
+            return RawRtcpPacket(key & 0xFF, key >> 8 & 0x1F, data[start:end])
+    body_end = check_header(data, key >> 8, key & 0xFF, pos, start, end, strict)
+    parser = fast.get(key & 0xDFFF)  # the same type without the P bit
+    if parser is None:
+        return RawRtcpPacket(key & 0xFF, key >> 8 & 0x1F, data[start:body_end])
+    return parser(data, start, body_end, key >> 8 & 0x1F)
 
 
 def serialize_compound(packets: Iterable[RtcpPacket]) -> bytes:

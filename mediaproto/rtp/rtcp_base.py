@@ -105,3 +105,19 @@ def truncated(what: str, offset: int) -> ParseError:
     """The error for a body too short for what it says it holds."""
     return ParseError(f"RTCP {what} truncated", offset=offset)
 
+
+def check_header(data: bytes, b0: int, packet_type: int, pos: int, start: int, end: int, strict: bool) -> int:
+    """The slow path of the common header: errors, and the body end once padding is removed."""
+    if b0 & 0xC0 != 0x80:
+        raise ParseError(f"RTCP version {b0 >> 6}, expected 2", offset=pos)
+    total = len(data)
+    if end > total:
+        raise ParseError(f"RTCP packet of {(end - start) >> 2} words overruns the datagram", offset=pos)
+    if packet_type == RTPFB and b0 & 0x1F == 15:  # TWCC reads to the end: see its class
+        return end
+    pad = data[end - 1] if end > start else 0
+    if pad == 0 or pad > end - start:
+        raise ParseError(f"RTCP padding count {pad} invalid", offset=end - 1)
+    if strict and end != total:
+        raise ParseError("RTCP padding bit set on a packet that is not the last", offset=pos)
+    return end - pad
