@@ -231,7 +231,8 @@ async def pull(url: str, *, transport: str = "tcp", seconds: float | None = None
     if transport == "udp":
         pairs = await bind_udp_pairs("0.0.0.0" if host not in ("127.0.0.1", "localhost") else "127.0.0.1",
                                      MAX_UDP_TRACKS, on_datagram)
-    client = ClientConnection(url, transport=transport, udp_ports=[(a.port, b.port) for a, b in pairs])
+    client = ClientConnection(url, transport=transport, udp_ports=[(a.port, b.port) for a, b in pairs],
+                              jitter_latency=0.2)  # over UDP, wait up to 200 ms for reordered packets
 
     async def read() -> None:
         while True:

@@ -175,13 +175,15 @@ class Hub:
     """The streams by path, the UDP routes, the settings; plus observers for tests."""
 
     def __init__(self, *, authenticator: DigestAuthenticator | None = None, passwords: dict[str, str] | None = None,
-                 session_timeout: int = 60, play_seconds: float | None = None) -> None:
+                 session_timeout: int = 60, play_seconds: float | None = None, jitter_latency: float = 0.1) -> None:
         self.streams: dict[str, Stream] = {}
         self.routes: dict[Route, RtspSession] = {}
         self.udp: UdpPair | None = None
         self.authenticator = authenticator
         self.passwords = passwords or {}
         self.session_timeout = session_timeout
+        #: Seconds a publisher's UDP packets wait in a reordering buffer for a gap to fill.
+        self.jitter_latency = jitter_latency
         #: Stop each player after this many seconds of media and send it RTCP BYE (for tests).
         self.play_seconds = play_seconds
         #: Called with (path, frame as received from the publisher, in its RTP clock).
@@ -239,7 +241,7 @@ class RtspSession(asyncio.Protocol):
         self.hub = hub
         udp_ports = hub.udp.ports if hub.udp is not None else None
         self.conn = ServerConnection(authenticator=hub.authenticator, passwords=hub.passwords, udp_ports=udp_ports,
-                                     session_timeout=hub.session_timeout)
+                                     session_timeout=hub.session_timeout, jitter_latency=hub.jitter_latency)
         self.transport: asyncio.Transport | None = None
         self.host = "127.0.0.1"
         self.loop = asyncio.get_running_loop()

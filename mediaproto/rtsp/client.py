@@ -74,14 +74,16 @@ class ClientConnection(RtspConnection):
     :param udp_ports: with UDP, the caller's bound (RTP, RTCP) port pair for each track.
     :param scale: the ``Scale`` to ask for in PLAY.
     :param rng: random source for SSRCs, sequence numbers and cnonces.
+    :param jitter_latency: with UDP, reorder packets in a jitter buffer that waits this many
+        seconds for a gap to fill (frames then also come out of :meth:`handle_timer`).
     """
 
     def __init__(self, url: str, *, mode: str = "play", tracks: Sequence[Track] = (), transport: str = "tcp",
                  udp_ports: Sequence[tuple[int, int]] = (), username: str | None = None,
                  password: str | None = None, user_agent: str = "mediaproto", scale: float | None = None,
                  limits: Limits | None = None, lenient: bool = True, mtu: int = 1400,
-                 rng: random.Random | None = None) -> None:
-        super().__init__(limits=limits, lenient=lenient)
+                 rng: random.Random | None = None, jitter_latency: float | None = None) -> None:
+        super().__init__(limits=limits, lenient=lenient, jitter_latency=jitter_latency)
         if mode not in ("play", "record"):
             raise LocalProtocolError(f"mode must be play or record, not {mode!r}")
         if transport not in ("tcp", "udp"):
@@ -329,13 +331,16 @@ class ClientConnection(RtspConnection):
         deadline = self._last_request_time + self.session_timeout / 2
         if self.state == "playing":
             deadline = min(deadline, self._last_report + RECEIVER_REPORT_INTERVAL)
-        return deadline
+        jitter = self._jitter_deadline()
+        return deadline if jitter is None else min(deadline, jitter)
 
     def handle_timer(self, now: float) -> list[RtspEvent]:
-        """Send what is due: a keepalive request, receiver reports."""
+        """Send what is due: a keepalive request, receiver reports; frames the jitter buffer
+        released."""
         self._check_usable()
         if self.session_id is None or self.state not in ("ready", "playing", "paused", "recording"):
             return []
+        events = self._release_jitter(now)
         if now >= self._last_request_time + self.session_timeout / 2:
             self._last_request_time = now
             method = "GET_PARAMETER" if not self.public or "GET_PARAMETER" in self.public else "OPTIONS"
@@ -343,5 +348,5 @@ class ClientConnection(RtspConnection):
         if self.state == "playing" and now >= self._last_report + RECEIVER_REPORT_INTERVAL:
             self._last_report = now
             self.send_receiver_reports(now)
-        return []
+        return events
 

@@ -18,6 +18,7 @@ from ..clock import unix_to_ntp
 from ..errors import LocalProtocolError, ProtocolError
 from ..media import Frame
 from ..rtp.packet import RtpPacket
+from ..rtp.jitter import JitterBuffer
 from ..rtp.payload import Depacketizer, Packetizer
 from ..rtp.rtcp import SDES_CNAME, Goodbye, ReceiverReport, SdesChunk, SenderReport, SourceDescription, parse_compound
 from ..rtp.stats import ReceiverStatistics
@@ -56,6 +57,8 @@ class SetupTrack:
     octet_count: int = 0
     #: Reception statistics of the source we receive on this track (loss, jitter; RFC 3550 A).
     receiver_statistics: ReceiverStatistics | None = None
+    #: The reordering buffer of a track received over UDP (with ``jitter_latency``).
+    jitter_buffer: JitterBuffer | None = None
 
     @property
     def rtp_channel(self) -> int | None:
@@ -66,8 +69,13 @@ class SetupTrack:
 class RtspConnection:
     """The machinery shared by :class:`~.client.ClientConnection` and :class:`~.server.ServerConnection`."""
 
-    def __init__(self, *, limits: Limits | None = None, lenient: bool = False) -> None:
+    def __init__(self, *, limits: Limits | None = None, lenient: bool = False,
+                 jitter_latency: float | None = None) -> None:
         self._parser = MessageParser(limits, lenient=lenient)
+        #: Seconds a UDP packet after a gap waits for the gap to fill (a reordering buffer per
+        #: track, :class:`~mediaproto.rtp.jitter.JitterBuffer`); None: packets go straight to the
+        #: depacketizer, and a reordered packet costs its access unit.
+        self.jitter_latency = jitter_latency
         self._out: list[bytes | memoryview] = []
         self._datagrams: list[Datagram] = []
         self._broken: ProtocolError | None = None
@@ -183,11 +191,39 @@ class RtspConnection:
         if stats is None or stats.ssrc != packet.ssrc:  # a new source (or the sender restarted)
             stats = st.receiver_statistics = ReceiverStatistics(packet.ssrc, st.media.track.clock_rate)
         stats.update(packet, now)
-        try:
-            frames = st.depacketizer.push(packet)
-        except ProtocolError:
-            return []  # a bad payload is dropped and counted by the depacketizer; the session goes on
-        return [FrameReceived(f) for f in frames]
+        if self.jitter_latency is not None and st.transport.interleaved is None:
+            if st.jitter_buffer is None:
+                st.jitter_buffer = JitterBuffer(self.jitter_latency, nack_retries=0)
+            st.jitter_buffer.push(packet, now)
+            return self._depacketize(st, st.jitter_buffer.pop(now))
+        return self._depacketize(st, [packet])
+
+    @staticmethod
+    def _depacketize(st: SetupTrack, packets: list[RtpPacket]) -> list[RtspEvent]:
+        depacketizer = st.depacketizer
+        if depacketizer is None:
+            return []
+        events: list[RtspEvent] = []
+        for packet in packets:
+            try:
+                frames = depacketizer.push(packet)
+            except ProtocolError:
+                continue  # a bad payload is dropped and counted by the depacketizer; the session goes on
+            events += [FrameReceived(f) for f in frames]
+        return events
+
+    def _jitter_deadline(self) -> float | None:
+        """When a reordering buffer has packets to release (``-inf`` counts as now)."""
+        times = [t for st in self.tracks if st.jitter_buffer is not None
+                 for t in (st.jitter_buffer.next_timer(),) if t is not None]
+        return max(min(times), self.last_activity) if times else None
+
+    def _release_jitter(self, now: float) -> list[RtspEvent]:
+        events: list[RtspEvent] = []
+        for st in self.tracks:
+            if st.jitter_buffer is not None:
+                events += self._depacketize(st, st.jitter_buffer.pop(now))
+        return events
 
     def _on_rtcp(self, index: int, data: bytes, now: float) -> list[RtspEvent]:
         try:

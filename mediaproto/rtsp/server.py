@@ -92,6 +92,8 @@ class ServerConnection(RtspConnection):
     :param mtu: the largest RTP packet sent.
     :param rng: the random source for session ids, SSRCs and initial sequence numbers (inject a
         seeded ``random.Random`` in tests).
+    :param jitter_latency: reorder a publisher's UDP packets in a jitter buffer that waits this
+        many seconds for a gap to fill (frames then also come out of :meth:`handle_timer`).
     """
 
     _is_server = True
@@ -99,8 +101,8 @@ class ServerConnection(RtspConnection):
     def __init__(self, *, limits: Limits | None = None, lenient: bool = False, session_timeout: int = 60,
                  server_name: str = "mediaproto", authenticator: DigestAuthenticator | None = None,
                  passwords: Mapping[str, str] | None = None, udp_ports: tuple[int, int] | None = None,
-                 mtu: int = 1400, rng: random.Random | None = None) -> None:
-        super().__init__(limits=limits, lenient=lenient)
+                 mtu: int = 1400, rng: random.Random | None = None, jitter_latency: float | None = None) -> None:
+        super().__init__(limits=limits, lenient=lenient, jitter_latency=jitter_latency)
         self.session_timeout = session_timeout
         self.server_name = server_name
         self.authenticator = authenticator
@@ -356,14 +358,20 @@ class ServerConnection(RtspConnection):
 
     # -- time ---------------------------------------------------------------------------------
     def next_timer(self) -> float | None:
-        """When the session times out if the client stays silent; None without a session."""
+        """When the session times out if the client stays silent (or the jitter buffer has
+        packets to release); None without a session."""
         if self.session_id is None:
             return None
-        return self.last_activity + self.session_timeout
+        deadline = self.last_activity + self.session_timeout
+        jitter = self._jitter_deadline()
+        return deadline if jitter is None else min(deadline, jitter)
 
     def handle_timer(self, now: float) -> list[RtspEvent]:
-        """End the session if it timed out."""
-        deadline = self.next_timer()
-        if deadline is not None and now >= deadline:
-            return self._end_session("timeout")
-        return []
+        """Release what the jitter buffer holds that is due; end the session if it timed out."""
+        self._check_usable()
+        if self.session_id is None:
+            return []
+        events = self._release_jitter(now)
+        if now >= self.last_activity + self.session_timeout:
+            events += self._end_session("timeout")
+        return events

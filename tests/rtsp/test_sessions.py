@@ -362,3 +362,33 @@ def test_client_takes_udp_media_from_any_server_port() -> None:
     [event] = client.receive_datagram(d.data, 40000, 5002, 1.0)
     assert isinstance(event, FrameReceived) and event.frame.track_id == 1
     assert server.receive_datagram(b"\x80\x60\x00\x01" + bytes(8) + b"\x41\x00", 40000, 8000, 1.0) == []
+
+
+@pytest.mark.parametrize("jitter_latency", [None, 0.1])
+def test_udp_reordering_needs_the_jitter_buffer(jitter_latency: float | None) -> None:
+    server = ServerConnection(rng=random.Random(1), udp_ports=(8000, 8001))
+    client = ClientConnection("rtsp://h/live/test", transport="udp", udp_ports=[(5000, 5001), (5002, 5003)],
+                              rng=random.Random(2), jitter_latency=jitter_latency)
+    pump = Pump(client, server)
+    client.start()
+    pump.run()
+    sent = frames(10)
+    for f in sent:
+        server.send_frame(f)
+    datagrams = server.datagrams_to_send()
+    # swap neighbours: every packet but a few arrives one place out of order
+    for i in range(1, len(datagrams) - 1, 2):
+        datagrams[i], datagrams[i + 1] = datagrams[i + 1], datagrams[i]
+    events: list[RtspEvent] = []
+    for n, d in enumerate(datagrams):
+        events += client.receive_datagram(d.data, d.source_port, d.destination_port, 1.0 + n * 0.001)
+    deadline = client.next_timer()
+    assert deadline is not None
+    events += client.handle_timer(max(deadline, 2.0))
+    got = received(events)
+    if jitter_latency is None:
+        assert len(got) < len(sent)  # reordered packets cost their frames
+    else:
+        for track_id in (0, 1):  # each track complete and in order (the tracks come out per buffer)
+            assert [f.data for f in got if f.track_id == track_id] == \
+                [(SPS, PPS, *f.data) if f.keyframe and track_id == 0 else f.data for f in sent if f.track_id == track_id]
