@@ -8,7 +8,7 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from mediaproto.errors import LimitExceeded, LocalProtocolError, ProtocolError
@@ -286,3 +286,75 @@ def test_hostile_client_cannot_grow_server_memory() -> None:
     assert peak < 12 * 1024 * 1024  # the 8 MiB access-unit limit, plus change
     assert not any(isinstance(e, FrameReceived) for e in frames_out)
     assert server._parser.buffered == 0 and depacketizer.lost_units >= 1
+
+
+# -- every state x every method -------------------------------------------------------------------
+
+_METHODS = ["OPTIONS", "DESCRIBE", "ANNOUNCE", "SETUP0", "SETUP1", "SETUP-UDP", "PLAY", "PAUSE", "RECORD",
+            "TEARDOWN", "GET_PARAMETER", "SET_PARAMETER", "FLY"]
+_ALLOWED = {  # RFC 2326 A.2 and the status codes of section 11
+    "OPTIONS": {200}, "DESCRIBE": {200}, "ANNOUNCE": {200, 455}, "GET_PARAMETER": {200, 454},
+    "SET_PARAMETER": {200, 451, 454}, "FLY": {501}, "TEARDOWN": {200, 454},
+    "SETUP": {200, 404, 454, 455, 461}, "PLAY": {200, 454, 455}, "PAUSE": {200, 454, 455},
+    "RECORD": {200, 454, 455},
+}
+
+
+@settings(max_examples=300)
+@given(st.lists(st.tuples(st.sampled_from(_METHODS), st.booleans()), max_size=25))
+@example([("DESCRIBE", False), ("SETUP0", False), ("SETUP1", True), ("PLAY", True), ("PAUSE", True),
+          ("PLAY", True), ("SETUP0", True), ("TEARDOWN", True), ("PLAY", True)])
+@example([("ANNOUNCE", False), ("SETUP-UDP", False), ("RECORD", True), ("PLAY", True), ("TEARDOWN", True)])
+def test_every_request_in_any_state_gets_one_answer(steps: list[tuple[str, bool]]) -> None:
+    """Requests in any order, with or without the session id: each gets exactly one response
+    with its CSeq and an allowed status, and the state only moves along RFC 2326 A.2."""
+    from mediaproto.rtsp.events import DescribeRequested, PlayRequested
+    from mediaproto.rtsp.server import ServerState
+
+    from .test_sessions import AUDIO as A
+    from .test_sessions import VIDEO as V
+
+    server = ServerConnection(rng=random.Random(1), udp_ports=(8000, 8001))
+    sdp_text = b"v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=x\r\nt=0 0\r\nm=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\na=control:trackID=0\r\n"
+    for cseq, (method, with_session) in enumerate(steps, 1):
+        name = method.split("-")[0].rstrip("01")
+        headers = [("CSeq", str(cseq))]
+        if with_session and server.session_id:
+            headers.append(("Session", server.session_id))
+        body = b""
+        uri = "rtsp://h/live/test"
+        if name == "SETUP":
+            uri += "/trackID=" + ("1" if method == "SETUP1" else "0")
+            transport = "RTP/AVP;unicast;client_port=5000-5001" if method == "SETUP-UDP" else \
+                "RTP/AVP/TCP;unicast;interleaved=" + ("2-3" if method == "SETUP1" else "0-1")
+            headers.append(("Transport", transport + (";mode=record" if server._recording else "")))
+        if name == "ANNOUNCE":
+            headers.append(("Content-Type", "application/sdp"))
+            body = sdp_text
+        before = server.state
+        events = server.receive_data(bytes(Request(name, uri, Headers(headers), body)), float(cseq))
+        for event in events:
+            if isinstance(event, DescribeRequested):
+                server.accept_describe(event, (V, A))
+            elif isinstance(event, PlayRequested):
+                server.accept_play(event)
+            elif isinstance(event, AnnounceRequested):
+                server.accept_announce(event)
+            elif isinstance(event, RecordRequested):
+                server.accept_record(event)
+        responses = MessageParser().feed(server.data_to_send())
+        assert len(responses) == 1
+        [response] = responses
+        assert isinstance(response, Response) and response.cseq == cseq
+        assert response.status_code in _ALLOWED[name], (method, before, response.status_code)
+        after = server.state
+        moves = {
+            (ServerState.INIT, ServerState.READY): name == "SETUP",
+            (ServerState.READY, ServerState.PLAYING): name == "PLAY",
+            (ServerState.READY, ServerState.RECORDING): name == "RECORD",
+            (ServerState.PLAYING, ServerState.READY): name == "PAUSE",
+        }
+        if after != before:
+            assert moves.get((before, after)) or name == "TEARDOWN" and after is ServerState.INIT, (method, before, after)
+        if after is not ServerState.INIT:
+            assert server.session_id is not None and server.tracks
