@@ -281,3 +281,41 @@ def test_our_client_stops_at_the_servers_bye(tmp_path: Path) -> None:
         assert wait_for(lambda: bool(ended), 5)
     got = Counter(f.track_id for f in result.frames)
     assert got == Counter(ended[0].frames_sent) and got[0] == 25
+
+
+def test_ffmpeg_publishes_h265_and_opus_and_a_second_ffmpeg_plays(ffmpeg: str) -> None:
+    """H.265 (sprop-vps/sps/pps, RFC 7798 fragmentation) and Opus (RFC 7587) end to end."""
+    encoders = subprocess.run([ffmpeg, "-hide_banner", "-encoders"], capture_output=True, timeout=30).stdout
+    if b"libx265" not in encoders or b"libopus" not in encoders:
+        pytest.skip("this ffmpeg has no libx265 or libopus")
+    got: list[Frame] = []
+    ended: list[Any] = []
+    done = threading.Event()
+    with RtspServerThread() as srv:
+        srv.hub.on_frame.append(lambda path, f: got.append(f))
+        srv.hub.on_unpublish.append(lambda path: done.set())
+        srv.hub.on_player_end.append(lambda path, player: ended.append(player))
+        url = f"rtsp://127.0.0.1:{srv.port}/live/h265"
+        pub = subprocess.Popen([ffmpeg, "-nostdin", "-v", "error", "-re", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25",
+                                "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", "4",
+                                "-c:v", "libx265", "-x265-params", "log-level=error", "-g", "25", "-c:a", "libopus",
+                                "-f", "rtsp", "-rtsp_transport", "tcp", url],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        play = None
+        try:
+            assert wait_for(lambda: "live/h265" in srv.hub.streams, 15)
+            play = subprocess.Popen([ffmpeg, "-nostdin", "-v", "error", "-rtsp_transport", "tcp", "-i", url,
+                                     "-map", "0", "-f", "framecrc", "-"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            pub_err = pub.communicate(timeout=60)[1]
+            play_out, play_err = play.communicate(timeout=30)
+        finally:
+            kill(pub)
+            if play is not None:
+                kill(play)
+        assert done.wait(10) and wait_for(lambda: bool(ended), 5)
+    assert pub.returncode == 0 and pub_err == b"", pub_err.decode(errors="replace")
+    assert sum(f.track_id == 0 for f in got) == 100  # 4 s at 25 fps
+    assert abs(sum(f.track_id == 1 for f in got) - 200) <= 2  # 20 ms Opus frames
+    assert play.returncode == 0 and play_err == b"", play_err.decode(errors="replace")
+    sent = ended[0].frames_sent
+    assert sent[0] > 0 and framecrc_counts(play_out) == Counter({0: sent[0], 1: sent[1]})
