@@ -38,8 +38,6 @@ sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE.parent / "examples"))
 
 from mediaproto.media import Frame, Track  # noqa: E402
-from mediaproto.mpegts.demux import Demuxer  # noqa: E402
-from mediaproto.mpegts.demux import FrameReceived as TsFrame  # noqa: E402
 from mediaproto.rtmp.client import ClientConnection  # noqa: E402
 from mediaproto.rtmp.events import Connected, FrameReceived, PlayStarted, PublishStarted  # noqa: E402
 from mediaproto.rtmp.flv import FlvReader, MediaTagDecoder  # noqa: E402
@@ -244,10 +242,31 @@ async def hls_poller(port: int, name: str, interval: float, stop: asyncio.Event,
     result["errors"] = errors
 
 
+def _timestamp(b: bytes) -> int:
+    return ((b[0] >> 1) & 7) << 30 | b[1] << 22 | (b[2] >> 1) << 15 | b[3] << 7 | b[4] >> 1
+
+
 def first_video_dts(ts: bytes) -> int | None:
-    """The smallest video DTS (90 kHz) in a TS segment or part."""
-    dts = [ev.frame.dts for ev in Demuxer().feed(ts) if isinstance(ev, TsFrame) and isinstance(ev.frame.data, tuple)]
-    return min(dts) if dts else None
+    """The DTS (90 kHz) of the first video PES that starts in a TS segment or part.
+
+    Read from the PES header itself: a demuxer may hold back the first frame of a part that has
+    no PAT/PMT or parameter sets of its own.
+    """
+    for pos in range(0, len(ts) - 187, 188):
+        pkt = ts[pos:pos + 188]
+        if pkt[0] != 0x47 or not pkt[1] & 0x40:
+            continue
+        afc = pkt[3] >> 4 & 3
+        start = 4 + (1 + pkt[4] if afc & 2 else 0)
+        pes = pkt[start:]
+        if len(pes) < 19 or pes[:3] != b"\x00\x00\x01" or not 0xE0 <= pes[3] <= 0xEF:
+            continue
+        flags = pes[7] >> 6
+        if flags == 3:
+            return _timestamp(pes[14:19])
+        if flags == 2:
+            return _timestamp(pes[9:14])
+    return None
 
 
 async def hls_probe(port: int, name: str, ll: bool, stop: asyncio.Event, out: list[tuple[str, float, int | None]]) -> None:
