@@ -113,9 +113,10 @@ class ReportBlock:
         return self.serialize()
 
 
-#: One Struct per report count, for the SR sender info (or the RR SSRC) and all its blocks.
-_SR_LAYOUT = [struct.Struct(">IQIII" + "IIIIII" * n) for n in range(32)]
-_RR_LAYOUT = [struct.Struct(">I" + "IIIIII" * n) for n in range(32)]
+#: A report block with fraction lost apart and the signed 24-bit cumulative loss as a signed 16
+#: and an unsigned 8 (``high << 8 | low``); the SR fast path also reads the next packet's header.
+_BLOCK_SPLIT = struct.Struct(">IBhBIIII").unpack_from
+_unpack_sender_info = _SENDER_INFO.unpack_from
 _SR_ONE_NEXT = struct.Struct(">IQIII" + "IBhB" + "IIII" + "HH").unpack_from
 _SDES_ONE = struct.Struct(">IBB").unpack_from
 _unpack_two_u32 = TWO_U32.unpack_from
@@ -126,14 +127,21 @@ _NACK_1, _NACK_2, _NACK_3 = (struct.Struct(">II" + "HH" * n).unpack_from for n i
 _new = object.__new__
 
 
-def _blocks(fields: tuple[int, ...], first: int, count: int) -> tuple[ReportBlock, ...]:
+def _blocks(data: bytes, pos: int, count: int) -> tuple[ReportBlock, ...]:
+    """``count`` report blocks from ``pos`` (the caller checked the length)."""
+    new = _new
+    if count == 1:
+        block = new(ReportBlock)
+        (block.ssrc, block.fraction_lost, lost_high, lost_low, block.highest_sequence, block.jitter, block.lsr,
+         block.dlsr) = _BLOCK_SPLIT(data, pos)
+        block.packets_lost = lost_high << 8 | lost_low  # signed 24 bits: a signed 16 and an 8
+        return (block,)
     out = []
-    for i in range(first, first + 6 * count, 6):
-        block = _new(ReportBlock)
-        block.ssrc, word, block.highest_sequence, block.jitter, block.lsr, block.dlsr = fields[i : i + 6]
-        block.fraction_lost = word >> 24
-        word &= 0xFFFFFF
-        block.packets_lost = word - ((word & 0x800000) << 1)
+    for p in range(pos, pos + 24 * count, 24):
+        block = new(ReportBlock)
+        (block.ssrc, block.fraction_lost, lost_high, lost_low, block.highest_sequence, block.jitter, block.lsr,
+         block.dlsr) = _BLOCK_SPLIT(data, p)
+        block.packets_lost = lost_high << 8 | lost_low
         out.append(block)
     return tuple(out)
 
@@ -163,10 +171,9 @@ class SenderReport:
     def _parse(cls, data: bytes, start: int, end: int, count: int) -> SenderReport:
         if end - start < 24 + 24 * count:
             raise truncated(f"SR with {count} report blocks", start - 4)
-        f = _SR_LAYOUT[count].unpack_from(data, start)
         sr = _new(cls)
-        sr.ssrc, sr.ntp_timestamp, sr.rtp_timestamp, sr.packet_count, sr.octet_count = f[:5]
-        sr.reports = _blocks(f, 5, count) if count else ()
+        sr.ssrc, sr.ntp_timestamp, sr.rtp_timestamp, sr.packet_count, sr.octet_count = _unpack_sender_info(data, start)
+        sr.reports = _blocks(data, start + 24, count) if count else ()
         sr.profile_extension = data[start + 24 + 24 * count : end]
         return sr
 
@@ -197,10 +204,9 @@ class ReceiverReport:
     def _parse(cls, data: bytes, start: int, end: int, count: int) -> ReceiverReport:
         if end - start < 4 + 24 * count:
             raise truncated(f"RR with {count} report blocks", start - 4)
-        fields = _RR_LAYOUT[count].unpack_from(data, start)
         rr = _new(cls)
-        rr.ssrc = fields[0]
-        rr.reports = _blocks(fields, 1, count) if count else ()
+        (rr.ssrc,) = _unpack_u32(data, start)
+        rr.reports = _blocks(data, start + 4, count) if count else ()
         rr.profile_extension = data[start + 4 + 24 * count : end]
         return rr
 
@@ -449,18 +455,24 @@ def parse_compound(data: bytes, *, strict: bool = False, sdes_without_end: bool 
             # NACK; all version 2 without padding.
             if end > total:
                 append(_parse_one(data, key, pos, start, end, strict, sdes_without_end))
-            elif key == 0x81C8 and words == 12 and end + 4 <= total:
+            elif key == 0x81C8 and words == 12:
                 sr = new(SenderReport)
-                block = new(ReportBlock)
-                (sr.ssrc, sr.ntp_timestamp, sr.rtp_timestamp, sr.packet_count, sr.octet_count, block.ssrc,
-                 block.fraction_lost, lost_high, lost_low, block.highest_sequence, block.jitter, block.lsr,
-                 block.dlsr, key, words) = _SR_ONE_NEXT(data, start)
-                block.packets_lost = lost_high << 8 | lost_low  # signed 24 bits: a signed 16 and an 8
-                sr.reports = (block,)
+                if end + 4 <= total:  # another packet follows: read its header too
+                    block = new(ReportBlock)
+                    (sr.ssrc, sr.ntp_timestamp, sr.rtp_timestamp, sr.packet_count, sr.octet_count, block.ssrc,
+                     block.fraction_lost, lost_high, lost_low, block.highest_sequence, block.jitter, block.lsr,
+                     block.dlsr, key, words) = _SR_ONE_NEXT(data, start)
+                    block.packets_lost = lost_high << 8 | lost_low  # signed 24 bits: a signed 16 and an 8
+                    sr.reports = (block,)
+                    sr.profile_extension = b""
+                    append(sr)
+                    pos = end
+                    continue
+                sr.ssrc, sr.ntp_timestamp, sr.rtp_timestamp, sr.packet_count, sr.octet_count = _unpack_sender_info(
+                    data, start)
+                sr.reports = _blocks(data, start + 24, 1)
                 sr.profile_extension = b""
                 append(sr)
-                pos = end
-                continue
             elif key == 0x81CA and words >= 2:
                 ssrc, kind, length = _SDES_ONE(data, start)
                 value_end = start + 6 + length
