@@ -15,8 +15,9 @@
   ``RtcpRtpfbPacket`` with ``lost`` expanded inside ``parse``; ours: ``SenderReport`` with one
   ``ReportBlock``, ``SourceDescription`` with one ``SdesChunk``, ``GenericNack`` with its pairs)
   and then run the same consumer loop: walk the packets and read the NACK's lost sequence numbers
-  (ours expands them there, in ``GenericNack.lost``). Both check version and lengths; ours also
-  checks the SDES END item and null octets, which aiortc does not.
+  (ours expands them there, in ``GenericNack.lost``, wrapping at 65536). Both check the version,
+  lengths and padding; ours also requires the SDES END item and rejects non-null bytes after the
+  chunks, which aiortc does not.
 """
 
 from __future__ import annotations
