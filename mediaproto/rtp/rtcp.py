@@ -117,6 +117,7 @@ class ReportBlock:
 #: and an unsigned 8 (``high << 8 | low``); the SR fast path also reads the next packet's header.
 _BLOCK_SPLIT = struct.Struct(">IBhBIIII").unpack_from
 _unpack_sender_info = _SENDER_INFO.unpack_from
+_SOURCES = [struct.Struct(f">{n}I").unpack_from for n in range(32)]
 _SR_ONE_NEXT = struct.Struct(">IQIII" + "IBhB" + "IIII" + "HH").unpack_from
 _SDES_ONE = struct.Struct(">IBB").unpack_from
 _unpack_two_u32 = TWO_U32.unpack_from
@@ -316,7 +317,7 @@ class Goodbye:
         pos = start + 4 * count
         if pos > end:
             raise truncated(f"BYE with {count} sources", start - 4)
-        sources = struct.unpack_from(f">{count}I", data, start)
+        sources = _SOURCES[count](data, start)
         reason = None
         if pos < end:
             length = data[pos]
