@@ -26,6 +26,7 @@ log = logging.getLogger("live.http")
 MAX_HEAD = 16 * 1024
 IDLE_TIMEOUT = 30.0
 BLOCKING_TIMEOUT = 10.0
+MAX_CLIENTS = 10000
 _URI_ATTR = re.compile(r'URI="([^"]*)"')
 
 
@@ -56,6 +57,9 @@ class HttpServer:
                     return
         except (ConnectionError, asyncio.CancelledError):
             pass
+        except asyncio.TimeoutError:  # it does not read what we send: free its buffer now
+            log.info("http: %s does not read its responses: closing", host)
+            writer.transport.abort()
         except Exception:  # noqa: BLE001 - one broken client must not take the server down
             log.exception("http: request from %s failed", host)
         finally:
@@ -91,7 +95,10 @@ class HttpServer:
         output = self.outputs.get(name)
         if output is None or not file:
             return 404, b"no such stream\n", "text/plain"
-        self.clients[host] = asyncio.get_running_loop().time()
+        now = asyncio.get_running_loop().time()
+        self.clients[host] = now
+        if len(self.clients) > MAX_CLIENTS:  # forget the clients gone for a while (bounded memory)
+            self.clients = {h: t for h, t in self.clients.items() if now - t < 10}
         if file == "index.m3u8":
             return await self._playlist(output, query)
         data = output.files.get(file)
@@ -140,7 +147,7 @@ class HttpServer:
         if close:
             headers.append("Connection: close")
         writer.write(("\r\n".join(headers) + "\r\n\r\n").encode() + (b"" if head_only else body))
-        await writer.drain()
+        await asyncio.wait_for(writer.drain(), IDLE_TIMEOUT)
 
 
 def _with_query(text: str, query: str) -> str:

@@ -41,6 +41,13 @@ HIGH_WATER = 2 * 1024 * 1024
 DROP_WATER = 16 * 1024 * 1024
 #: A player that stays past HIGH_WATER (skipping every frame) this many seconds is dropped too.
 SLOW_TIMEOUT = 10.0
+#: A connection that sent nothing for this long is closed (a publisher that hangs without closing
+#: would hold its stream name forever). Healthy peers answer our pings (every 30 s) at least.
+IDLE_TIMEOUT = 70.0
+#: ... and one that has not finished the handshake after this long.
+HANDSHAKE_TIMEOUT = 10.0
+#: How often each connection checks the two.
+IDLE_CHECK = 5.0
 
 
 class _SharedChunks:
@@ -154,6 +161,9 @@ class RtmpSession(asyncio.Protocol):
         self.playing: dict[int, tuple[Stream, RtmpPlayer]] = {}
         self.closed = False
         self._timer: asyncio.TimerHandle | None = None
+        self._idle_timer: asyncio.TimerHandle | None = None
+        self.last_received = self.started = clock()
+        self.handshake_done = False
 
     # -- asyncio ------------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -161,10 +171,26 @@ class RtmpSession(asyncio.Protocol):
         self.transport = transport
         peer = transport.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else "?"
+        self._idle_timer = asyncio.get_running_loop().call_later(IDLE_CHECK, self._check_idle)
+
+    def _check_idle(self) -> None:
+        self._idle_timer = None
+        if self.closed:
+            return
+        now = self.clock()
+        if not self.handshake_done and now - self.started > HANDSHAKE_TIMEOUT:
+            log.info("rtmp %s: closing: no handshake after %.0f s", self.peer, now - self.started)
+            self.close(abort=True)
+        elif now - self.last_received > IDLE_TIMEOUT:
+            log.info("rtmp %s: closing: silent for %.0f s", self.peer, now - self.last_received)
+            self.close(abort=True)
+        else:
+            self._idle_timer = asyncio.get_running_loop().call_later(IDLE_CHECK, self._check_idle)
 
     def data_received(self, data: bytes) -> None:
         if self.closed:
             return
+        self.last_received = self.clock()
         try:
             events = self.conn.receive_data(data)
             for event in events:
@@ -177,8 +203,9 @@ class RtmpSession(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
-        if self._timer is not None:
-            self._timer.cancel()
+        for timer in (self._timer, self._idle_timer):
+            if timer is not None:
+                timer.cancel()
         for stream_id in list(self.publishing) + list(self.playing):
             self._stop(stream_id)
 
@@ -225,6 +252,7 @@ class RtmpSession(asyncio.Protocol):
 
     def _handle(self, event: object) -> None:
         if isinstance(event, ConnectRequested):
+            self.handshake_done = True
             self.conn.accept_connect(event)
         elif isinstance(event, PublishRequested):
             key, ok = self._key_ok(event.publishing_name)

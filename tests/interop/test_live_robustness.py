@@ -165,3 +165,106 @@ def test_a_stalled_player_is_skipped_then_dropped_and_the_other_gets_everything(
     finally:
         fast.close()
         stalled.close()
+
+
+def _closed_by_server(sock: socket.socket, within: float) -> bool:
+    """Whether the server closes ``sock`` within ``within`` seconds (what it sent is read away)."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        sock.settimeout(max(0.01, deadline - time.monotonic()))
+        try:
+            if not sock.recv(1 << 20):
+                return True
+        except socket.timeout:
+            return False
+        except ConnectionError:
+            return True
+    return False
+
+
+def test_silent_connections_are_closed(running: tuple[LiveServer, asyncio.AbstractEventLoop],
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    live, _ = running
+    monkeypatch.setattr(live_rtmp, "HANDSHAKE_TIMEOUT", 0.5)
+    monkeypatch.setattr(live_rtmp, "IDLE_CHECK", 0.2)
+    with socket.create_connection(("127.0.0.1", live.ports["rtmp"]), timeout=5) as silent, \
+            socket.create_connection(("127.0.0.1", live.ports["rtmp"]), timeout=5) as partial:
+        partial.sendall(b"\x03" + bytes(100))  # C0 and a piece of C1, then nothing
+        assert _closed_by_server(silent, 3.0)
+        assert _closed_by_server(partial, 3.0)
+
+
+class RawPublisher(RawPlayer):
+    def pump(self, until: float) -> None:
+        while time.monotonic() < until and not self.playing:
+            self.sock.settimeout(0.2)
+            try:
+                data = self.sock.recv(65536)
+            except socket.timeout:
+                continue
+            for ev in self.conn.receive_data(data):
+                if isinstance(ev, Connected):
+                    self.conn.publish(self.name)
+                elif type(ev).__name__ == "PublishStarted":
+                    self.playing = True
+            self.sock.sendall(self.conn.data_to_send())
+
+
+def test_a_hung_publisher_ends_its_stream(running: tuple[LiveServer, asyncio.AbstractEventLoop],
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    live, _ = running
+    monkeypatch.setattr(live_rtmp, "IDLE_TIMEOUT", 1.0)
+    monkeypatch.setattr(live_rtmp, "IDLE_CHECK", 0.2)
+    source = TestSource()
+    hung = RawPublisher(live.ports["rtmp"], "hung")
+    try:
+        hung.start()
+        hung.conn.send_tracks(source.tracks)
+        for frame in source.frames_until(1.0):
+            hung.conn.send_frame(frame)
+        hung.sock.sendall(hung.conn.data_to_send())
+        stream = live.hub.streams["live/hung"]
+        deadline = time.monotonic() + 5
+        while stream.frames_in < 20:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert stream.live
+        # Then it hangs (its socket stays open, it sends nothing): the stream ends ...
+        while stream.live:
+            assert time.monotonic() < deadline, "a silent publisher kept its stream"
+            time.sleep(0.05)
+        # ... and another publisher can take the name.
+        again = RawPublisher(live.ports["rtmp"], "hung")
+        again.start()
+        again.close()
+    finally:
+        hung.close()
+
+
+def test_an_http_client_that_does_not_read_is_closed(running: tuple[LiveServer, asyncio.AbstractEventLoop],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import live.http as live_http
+
+    live, loop = running
+    monkeypatch.setattr(live_http, "IDLE_TIMEOUT", 1.0)
+    asyncio.run_coroutine_threadsafe(_flood(live, "live/big", 2.2, 100_000), loop).result(10)
+    output = live.hls["live/big"]
+    name, segment = max(((n, d) for n, d in output.files.items() if n.count(".") == 1), key=lambda x: len(x[1]))
+    assert len(segment) > 1_000_000
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 * 1024)
+    sock.connect(("127.0.0.1", live.ports["http"]))
+    try:
+        request = f"GET /live/big/{name} HTTP/1.1\r\nHost: x\r\n\r\n".encode()
+        sock.sendall(request * 20)  # 20 pipelined requests, and no reading
+        time.sleep(2.5)
+        got = 0
+        sock.settimeout(5)
+        try:
+            while chunk := sock.recv(1 << 20):
+                got += len(chunk)
+        except ConnectionError:
+            pass
+        assert got < 20 * len(segment), "the server kept sending to a client that did not read"
+    finally:
+        sock.close()
