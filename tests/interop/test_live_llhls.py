@@ -1,8 +1,9 @@
 """LL-HLS from the live server (``ll_hls=True``), checked with a small HTTP client and ffmpeg/ffprobe.
 
-The server runs in-process on its own asyncio loop in a thread, on free ports, and serves the
-built-in test source ``live/test`` (25 fps, an IDR picture every second) as LL-HLS with 1 s
-segments and 0.2 s parts. The expectations come from the LL-HLS spec (RFC 8216bis: EXT-X-PART-INF,
+The server runs in-process on its own asyncio loop in a thread, on free ports, and serves as
+LL-HLS with 1 s segments and 0.2 s parts both the built-in test source ``live/test`` (25 fps, an
+IDR picture every second) and a stream ffmpeg publishes over RTMP (x264 with B-frames, a keyframe
+every second, AAC); every test runs on both. The expectations come from the LL-HLS spec (RFC 8216bis: EXT-X-PART-INF,
 EXT-X-PART INDEPENDENT, EXT-X-PRELOAD-HINT, EXT-X-SERVER-CONTROL, blocking playlist reload, 400 for
 an ``_HLS_msn`` too far ahead), Apple's HLS authoring rule that parts last at least 85 % of the
 part target (except a segment's last), and from ffprobe/ffmpeg, which say which parts start with
@@ -37,8 +38,8 @@ NAME = "live/test"
 
 
 class Client:
-    def __init__(self, port: int) -> None:
-        self.base = f"http://127.0.0.1:{port}/{NAME}/"
+    def __init__(self, port: int, name: str) -> None:
+        self.base = f"http://127.0.0.1:{port}/{name}/"
 
     def get(self, path: str, timeout: float = 15) -> tuple[int, bytes]:
         try:
@@ -52,9 +53,15 @@ class Client:
         assert status == 200, body
         return body.decode()
 
+    def wait_segments(self, n: int, timeout: float = 20) -> None:
+        deadline = time.monotonic() + timeout
+        while len(re.findall(r"^#EXTINF", self.playlist() if self.get("index.m3u8")[0] == 200 else "", re.M)) < n:
+            assert time.monotonic() < deadline, f"{self.base} never had {n} segments"
+            time.sleep(0.2)
+
 
 @pytest.fixture(scope="module")
-def client() -> Iterator[Client]:
+def server() -> Iterator[LiveServer]:
     loop = asyncio.new_event_loop()
     config = Config(rtmp_port=0, http_port=0, rtsp_port=0, rtp_port=0, rtcp_port=0, ll_hls=True,
                     part_target=PART, hls_segment=SEGMENT)
@@ -72,15 +79,34 @@ def client() -> Iterator[Client]:
     thread.start()
     assert started.wait(10), "the live server did not start"
     try:
-        c = Client(live.ports["http"])
-        deadline = time.monotonic() + 20
-        while len(re.findall(r"^#EXTINF", c.playlist() if c.get("index.m3u8")[0] == 200 else "", re.M)) < 3:
-            assert time.monotonic() < deadline, "live/test never had three segments"
-            time.sleep(0.2)
-        yield c
+        yield live
     finally:
         loop.call_soon_threadsafe(stop.set)
         thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def x264(server: LiveServer, ffmpeg: str) -> Iterator[str]:
+    """A real encoder as publisher: ffmpeg's x264 (B-frames, a keyframe every second) and AAC."""
+    proc = subprocess.Popen(
+        [ffmpeg, "-v", "error", "-re", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25",
+         "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", "40",
+         "-c:v", "libx264", "-preset", "veryfast", "-g", "25", "-bf", "2", "-pix_fmt", "yuv420p",
+         "-c:a", "aac", "-f", "flv", f"rtmp://127.0.0.1:{server.ports['rtmp']}/live/x264"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        yield "live/x264"
+    finally:
+        proc.kill()
+        proc.wait(10)
+
+
+@pytest.fixture(scope="module", params=["test source", "x264"])
+def client(request: pytest.FixtureRequest, server: LiveServer) -> Client:
+    name = request.getfixturevalue("x264") if request.param == "x264" else NAME
+    c = Client(server.ports["http"], name)
+    c.wait_segments(3)
+    return c
 
 
 def attrs(line: str) -> dict[str, str]:
