@@ -29,6 +29,7 @@ import argparse
 import asyncio
 import logging
 import secrets
+import socket
 import sys
 import time
 from dataclasses import dataclass, field
@@ -291,6 +292,8 @@ class RtspSession(asyncio.Protocol):
         self.handle_all(events)
 
     def data_received(self, data: bytes) -> None:
+        if self.routes and self.hub.udp is not None:
+            self.hub.udp.drain()  # media that came before this request go first (TEARDOWN!)
         try:
             events = self.conn.receive_data(data, self.loop.time())
         except MediaProtoError as exc:
@@ -451,24 +454,51 @@ class RtspSession(asyncio.Protocol):
         self.routes.clear()
 
 
-class UdpSocket(asyncio.DatagramProtocol):
-    """One of the two shared UDP sockets (RTP or RTCP)."""
+class UdpSocket:
+    """One of the two shared UDP sockets (RTP or RTCP), read until empty whenever it is readable.
 
-    def __init__(self, hub: Hub, port: int = 0) -> None:
+    asyncio's datagram transport reads one datagram per event-loop turn; a publisher's backlog of
+    RTP would then lose the race against its TEARDOWN on the TCP connection. Reading the socket
+    dry (and draining it before a UDP session's request is handled) keeps the order.
+    """
+
+    MAX_BATCH = 1024
+
+    def __init__(self, hub: Hub, sock: socket.socket) -> None:
         self.hub = hub
-        self.port = port
-        self.transport: asyncio.DatagramTransport | None = None
+        self.sock = sock
+        self.port: int = sock.getsockname()[1]
+        sock.setblocking(False)
+        asyncio.get_running_loop().add_reader(sock.fileno(), self.drain)
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
+    def drain(self) -> None:
+        routes = self.hub.routes
+        for _ in range(self.MAX_BATCH):
+            try:
+                data, addr = self.sock.recvfrom(65536)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:  # e.g. ICMP port unreachable from a player that left
+                log.debug("UDP error on port %d: %s", self.port, exc)
+                continue
+            session = routes.get((addr[0], addr[1]))
+            if session is not None:
+                session.datagram_received(data, addr[1], self.port)
 
-    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        session = self.hub.routes.get((addr[0], addr[1]))
-        if session is not None:
-            session.datagram_received(data, addr[1], self.port)
+    def sendto(self, data: bytes, addr: tuple[str, int]) -> None:
+        try:
+            self.sock.sendto(data, addr)
+        except (BlockingIOError, InterruptedError):
+            pass  # the socket buffer is full: UDP drops, as the network would
+        except OSError as exc:
+            log.debug("UDP send to %s failed: %s", addr, exc)
 
-    def error_received(self, exc: Exception) -> None:
-        log.debug("UDP error on port %d: %s", self.port, exc)
+    def close(self) -> None:
+        try:
+            asyncio.get_running_loop().remove_reader(self.sock.fileno())
+        except RuntimeError:
+            pass
+        self.sock.close()
 
 
 class UdpPair:
@@ -482,37 +512,36 @@ class UdpPair:
         return self.rtp.port, self.rtcp.port
 
     def send(self, source_port: int, data: bytes, addr: tuple[str, int]) -> None:
-        sock = self.rtp if source_port == self.rtp.port else self.rtcp
-        if sock.transport is not None:
-            sock.transport.sendto(data, addr)
+        (self.rtp if source_port == self.rtp.port else self.rtcp).sendto(data, addr)
+
+    def drain(self) -> None:
+        self.rtp.drain()
+        self.rtcp.drain()
 
     def close(self) -> None:
-        for s in (self.rtp, self.rtcp):
-            if s.transport is not None:
-                s.transport.close()
+        self.rtp.close()
+        self.rtcp.close()
 
 
 async def open_udp_pair(hub: Hub, host: str, rtp_port: int) -> UdpPair:
     """Bind the RTP socket and RTCP on the next port (any free even pair when ``rtp_port`` is 0)."""
-    loop = asyncio.get_running_loop()
     for _ in range(50):
-        rtp = UdpSocket(hub)
-        transport, _ = await loop.create_datagram_endpoint(lambda: rtp, local_addr=(host, rtp_port))
-        rtp.port = transport.get_extra_info("sockname")[1]
-        rtcp = UdpSocket(hub, rtp.port + 1)
+        rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        rtp.bind((host, rtp_port))
+        port = rtp.getsockname()[1]
+        if port % 2 and not rtp_port:  # RTP on an even port (RFC 3550 11)
+            rtp.close()
+            continue
+        rtcp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
-            await loop.create_datagram_endpoint(lambda: rtcp, local_addr=(host, rtp.port + 1))
+            rtcp.bind((host, port + 1))
         except OSError:
-            transport.close()
+            rtp.close()
+            rtcp.close()
             if rtp_port:
                 raise
             continue
-        if rtp.port % 2 and not rtp_port:  # RTP on an even port (RFC 3550 11)
-            transport.close()
-            assert rtcp.transport is not None
-            rtcp.transport.close()
-            continue
-        return UdpPair(rtp, rtcp)
+        return UdpPair(UdpSocket(hub, rtp), UdpSocket(hub, rtcp))
     raise OSError("no free UDP port pair")
 
 

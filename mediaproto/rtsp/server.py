@@ -343,12 +343,14 @@ class ServerConnection(RtspConnection):
     def _end_session(self, reason: str) -> list[RtspEvent]:
         path = self.path or ""
         had_session = self.session_id is not None
+        # What a publisher's jitter buffers still hold comes out before the end.
+        events = self._release_jitter(float("inf"))
         self.state = ServerState.INIT
         self.session_id = None
         self.tracks = []
         self._recording = False
         self._media = []
-        return [SessionEnded(path, reason)] if had_session else []
+        return events + [SessionEnded(path, reason)] if had_session else events
 
     def _on_response(self, response: Response, now: float) -> list[RtspEvent]:
         return []  # answers to server-sent requests (none are sent) are ignored

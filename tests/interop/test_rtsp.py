@@ -283,11 +283,15 @@ def test_our_client_stops_at_the_servers_bye(tmp_path: Path) -> None:
     assert got == Counter(ended[0].frames_sent) and got[0] == 25
 
 
-def test_ffmpeg_publishes_h265_and_opus_and_a_second_ffmpeg_plays(ffmpeg: str) -> None:
-    """H.265 (sprop-vps/sps/pps, RFC 7798 fragmentation) and Opus (RFC 7587) end to end."""
+@pytest.mark.parametrize("video,audio,transport", [("libx265", "libopus", "tcp"), ("libx264", "pcm_mulaw", "udp")])
+def test_ffmpeg_publishes_other_codecs_and_a_second_ffmpeg_plays(ffmpeg: str, video: str, audio: str,
+                                                                 transport: str) -> None:
+    """H.265 (sprop-vps/sps/pps, RFC 7798 fragmentation) with Opus (RFC 7587), and H.264 with
+    G.711 mu-law (static payload type 0, 8 kHz), end to end."""
     encoders = subprocess.run([ffmpeg, "-hide_banner", "-encoders"], capture_output=True, timeout=30).stdout
-    if b"libx265" not in encoders or b"libopus" not in encoders:
-        pytest.skip("this ffmpeg has no libx265 or libopus")
+    if video.encode() not in encoders or audio.encode() not in encoders:
+        pytest.skip(f"this ffmpeg has no {video} or {audio}")
+    rate = "8000" if audio == "pcm_mulaw" else "48000"
     got: list[Frame] = []
     ended: list[Any] = []
     done = threading.Event()
@@ -295,16 +299,16 @@ def test_ffmpeg_publishes_h265_and_opus_and_a_second_ffmpeg_plays(ffmpeg: str) -
         srv.hub.on_frame.append(lambda path, f: got.append(f))
         srv.hub.on_unpublish.append(lambda path: done.set())
         srv.hub.on_player_end.append(lambda path, player: ended.append(player))
-        url = f"rtsp://127.0.0.1:{srv.port}/live/h265"
+        url = f"rtsp://127.0.0.1:{srv.port}/live/other"
         pub = subprocess.Popen([ffmpeg, "-nostdin", "-v", "error", "-re", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25",
-                                "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", "4",
-                                "-c:v", "libx265", "-x265-params", "log-level=error", "-g", "25", "-c:a", "libopus",
-                                "-f", "rtsp", "-rtsp_transport", "tcp", url],
+                                "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=" + rate, "-t", "4",
+                                "-c:v", video, "-x265-params", "log-level=error", "-g", "25", "-c:a", audio, "-ac", "1",
+                                "-f", "rtsp", "-rtsp_transport", transport, url],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         play = None
         try:
-            assert wait_for(lambda: "live/h265" in srv.hub.streams, 15)
-            play = subprocess.Popen([ffmpeg, "-nostdin", "-v", "error", "-rtsp_transport", "tcp", "-i", url,
+            assert wait_for(lambda: "live/other" in srv.hub.streams, 15)
+            play = subprocess.Popen([ffmpeg, "-nostdin", "-v", "error", "-rtsp_transport", transport, "-i", url,
                                      "-map", "0", "-f", "framecrc", "-"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
             pub_err = pub.communicate(timeout=60)[1]
             play_out, play_err = play.communicate(timeout=30)
@@ -315,7 +319,8 @@ def test_ffmpeg_publishes_h265_and_opus_and_a_second_ffmpeg_plays(ffmpeg: str) -
         assert done.wait(10) and wait_for(lambda: bool(ended), 5)
     assert pub.returncode == 0 and pub_err == b"", pub_err.decode(errors="replace")
     assert sum(f.track_id == 0 for f in got) == 100  # 4 s at 25 fps
-    assert abs(sum(f.track_id == 1 for f in got) - 200) <= 2  # 20 ms Opus frames
+    if audio == "libopus":
+        assert abs(sum(f.track_id == 1 for f in got) - 200) <= 2  # 20 ms Opus frames
     assert play.returncode == 0 and play_err == b"", play_err.decode(errors="replace")
     sent = ended[0].frames_sent
     assert sent[0] > 0 and framecrc_counts(play_out) == Counter({0: sent[0], 1: sent[1]})

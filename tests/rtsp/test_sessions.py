@@ -392,3 +392,24 @@ def test_udp_reordering_needs_the_jitter_buffer(jitter_latency: float | None) ->
         for track_id in (0, 1):  # each track complete and in order (the tracks come out per buffer)
             assert [f.data for f in got if f.track_id == track_id] == \
                 [(SPS, PPS, *f.data) if f.keyframe and track_id == 0 else f.data for f in sent if f.track_id == track_id]
+
+
+def test_teardown_releases_what_the_jitter_buffer_holds() -> None:
+    server = ServerConnection(rng=random.Random(1), udp_ports=(8000, 8001), jitter_latency=5.0)
+    client = ClientConnection("rtsp://h/live/pub", mode="record", tracks=(AUDIO,), transport="udp",
+                              udp_ports=[(5000, 5001)], rng=random.Random(2))
+    pump = Pump(client, server, path="live/pub", tracks=(AUDIO,))
+    client.start()
+    pump.run()
+    for i in range(6):
+        client.send_frame(Frame(1, i * 1024, i * 1024, bytes([i]) * 30, True))
+    datagrams = client.datagrams_to_send()
+    del datagrams[2]  # a gap: what follows waits in the jitter buffer
+    events: list[RtspEvent] = []
+    for d in datagrams:
+        events += server.receive_datagram(d.data, d.source_port, d.destination_port, 1.0)
+    assert len(received(events)) < 5
+    client.teardown()
+    events += server.receive_data(client.data_to_send(), 1.5)
+    assert [f.data[0] for f in received(events)] == [0, 1, 3, 4, 5]
+    assert isinstance(events[-1], SessionEnded)
