@@ -31,6 +31,9 @@ from mediaproto.rtsp import (
     SetupCompleted,
 )
 
+from mediaproto.rtp.payload.base import Packetizer
+from mediaproto.rtsp.streams import make_packetizer
+
 from .hub import Hub, Stream
 
 log = logging.getLogger("live.rtsp")
@@ -77,6 +80,30 @@ def rtp_view(stream: Stream) -> RtpView:
     if view is None or view.source != stream.track_list:
         view = _views[stream] = RtpView(stream)
     return view
+
+
+def _shared_packets(stream: Stream, conn: ServerConnection, frame: Frame) -> list[bytes] | None:
+    """The RTP packets of ``frame``, packetized once for every session that set up its track with
+    the same payload type and MTU (each session then writes its own SSRC, sequence number and
+    timestamp offset into the headers: :meth:`ServerConnection.send_packetized`).
+
+    Kept in ``stream.cache`` (cleared when the tracks change); ``None`` when the session did not
+    set up the frame's track.
+    """
+    media = next((st.media for st in conn.tracks if st.packetizer is not None and st.media.track.id == frame.track_id),
+                 None)
+    if media is None:
+        return None
+    cache: dict[tuple[int, int, int], tuple[Packetizer, Frame | None, list[bytes]]] = stream.cache.setdefault("rtsp", {})
+    key = (frame.track_id, media.payload_type, conn.mtu)
+    entry = cache.get(key)
+    if entry is None:
+        entry = cache[key] = (make_packetizer(media, 0, mtu=conn.mtu), None, [])
+    packetizer, last, packets = entry
+    if last is not frame:
+        packets = [bytes(p) for p in packetizer.packetize(frame)]
+        cache[key] = (packetizer, frame, packets)
+    return packets
 
 
 class UdpPair:
@@ -162,7 +189,12 @@ class RtspPlayer:
                 stream.frames_skipped += self.skipping
                 return
             self.waiting_keyframe = self.skipping = False
-        session.conn.send_frame(rtp_view(stream).frame(frame))
+        converted = rtp_view(stream).frame(frame)
+        packets = _shared_packets(stream, session.conn, converted)
+        if packets is None:
+            session.conn.send_frame(converted)
+        else:
+            session.conn.send_packetized(converted.track_id, packets)
         self.frames_sent += 1
         session.flush()
 
