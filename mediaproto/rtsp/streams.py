@@ -12,20 +12,7 @@ from dataclasses import dataclass
 
 from ..errors import LocalProtocolError, ParseError
 from ..media import Codec, Track
-from ..rtp.payload import (
-    AacDepacketizer,
-    AacPacketizer,
-    Depacketizer,
-    G711Depacketizer,
-    G711Packetizer,
-    H264Depacketizer,
-    H264Packetizer,
-    H265Depacketizer,
-    H265Packetizer,
-    OpusDepacketizer,
-    OpusPacketizer,
-    Packetizer,
-)
+from ..rtp.payload import Depacketizer, Packetizer, depacketizer_for, packetizer_for
 from ..sdp import Connection, MediaDescription, RtpFormat, SessionDescription, media_from_track, track_from_media
 from ..sdp import parse as parse_sdp
 
@@ -85,79 +72,43 @@ def describe(tracks: Sequence[Track], *, origin_address: str = "127.0.0.1", sess
 def tracks_from_sdp(text: str | bytes, *, first_track_id: int = 0) -> tuple[SessionDescription, list[MediaTrack]]:
     """Parse an SDP (leniently: it comes from a camera or an encoder) into the tracks it carries.
 
-    Media descriptions without a usable codec are skipped. Raises
+    Media descriptions without a codec and payload format we can depacketize are skipped. Raises
     :class:`~mediaproto.errors.ParseError` when none is usable.
     """
     session = parse_sdp(text, lenient=True)
     out: list[MediaTrack] = []
-    for index, md in enumerate(session.media):
+    for md in session.media:
         try:
             formats = md.formats()
             if not formats:
                 continue
             track = track_from_media(md, first_track_id + len(out), formats[0])
-        except ParseError:
+            media = MediaTrack(track, formats[0].payload_type, md.control or "", formats[0])
+            make_depacketizer(media)  # e.g. MP4A-LATM with cpresent=1: not supported
+        except (ParseError, LocalProtocolError):
             continue
-        out.append(MediaTrack(track, formats[0].payload_type, md.control or "", formats[0]))
+        out.append(media)
     if not out:
         raise ParseError("the session description carries no supported media")
     return session, out
 
 
 def make_packetizer(media: MediaTrack, ssrc: int, *, mtu: int = 1400, initial_sequence: int = 0,
-                    initial_timestamp: int = 0, track_clock_rate: int | None = None) -> Packetizer:
-    """The packetizer for ``media`` (H.264 with SPS/PPS sent in-band before each IDR).
-
-    ``track_clock_rate`` is the clock of the frames' timestamps when it differs from the track's
-    RTP clock (e.g. frames from RTMP, in milliseconds).
-    """
-    t = media.track
-    pt = media.payload_type
-    if t.codec is Codec.H264:
-        return H264Packetizer(pt, ssrc, t.clock_rate, mtu, initial_sequence, track_clock_rate=track_clock_rate,
-                              initial_timestamp=initial_timestamp, parameter_sets=t.parameter_sets,
-                              insert_parameter_sets=True)
-    if t.codec is Codec.H265:
-        return H265Packetizer(pt, ssrc, t.clock_rate, mtu, initial_sequence, track_clock_rate=track_clock_rate,
-                              initial_timestamp=initial_timestamp, parameter_sets=t.parameter_sets,
-                              insert_parameter_sets=True)
-    simple: dict[Codec, type[Packetizer]] = {Codec.AAC: AacPacketizer, Codec.OPUS: OpusPacketizer,
-                                             Codec.PCMU: G711Packetizer, Codec.PCMA: G711Packetizer}
-    cls = simple.get(t.codec)
-    if cls is not None:
-        rate = 48000 if t.codec is Codec.OPUS else t.clock_rate
-        return cls(pt, ssrc, rate, mtu, initial_sequence, track_clock_rate=track_clock_rate,
-                   initial_timestamp=initial_timestamp)
-    raise LocalProtocolError(f"no RTP packetizer for {t.codec.name}")
-
-
-def _int_param(fmt: RtpFormat | None, name: str, default: int) -> int:
-    value = fmt.parameter(name) if fmt is not None else None
-    if value is None or value == "":
-        return default
-    if not value.isdigit():
-        raise ParseError(f"fmtp {name}={value!r} is not a number")
-    return int(value)
+                    initial_timestamp: int = 0) -> Packetizer:
+    """The packetizer for ``media`` (H.264/H.265 send their parameter sets in-band before each
+    keyframe that lacks them), taking frames in the track's clock rate; see
+    :func:`mediaproto.rtp.payload.packetizer_for`."""
+    return packetizer_for(media.track, media.payload_type, ssrc, mtu=mtu, initial_sequence=initial_sequence,
+                          initial_timestamp=initial_timestamp)
 
 
 def make_depacketizer(media: MediaTrack) -> Depacketizer:
-    """The depacketizer for ``media``, configured from its ``fmtp`` (``sizelength`` ...)."""
-    t = media.track
+    """The depacketizer for ``media``, configured from its ``rtpmap`` and ``fmtp`` (``sizelength``,
+    MP4A-LATM ...); see :func:`mediaproto.rtp.payload.depacketizer_for`."""
     fmt = media.rtp_format
-    if t.codec is Codec.H264:
-        return H264Depacketizer(t.id, t.clock_rate)
-    if t.codec is Codec.H265:
-        return H265Depacketizer(t.id, t.clock_rate)
-    if t.codec is Codec.AAC:
-        return AacDepacketizer(t.id, t.clock_rate, size_length=_int_param(fmt, "sizelength", 13),
-                               index_length=_int_param(fmt, "indexlength", 3),
-                               index_delta_length=_int_param(fmt, "indexdeltalength", 3),
-                               sample_rate=t.sample_rate or None)
-    if t.codec is Codec.OPUS:
-        return OpusDepacketizer(t.id)
-    if t.codec in (Codec.PCMU, Codec.PCMA):
-        return G711Depacketizer(t.id, t.clock_rate)
-    raise LocalProtocolError(f"no RTP depacketizer for {t.codec.name}")
+    return depacketizer_for(media.track, fmt.clock_rate if fmt is not None else None,
+                            dict(fmt.parameters) if fmt is not None else None,
+                            encoding_name=fmt.encoding_name if fmt is not None else "")
 
 
 def match_track(url: str, base: str, tracks: Sequence[MediaTrack]) -> int | None:
