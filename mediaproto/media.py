@@ -27,6 +27,8 @@ class MediaKind(enum.Enum):
 
     VIDEO = "video"
     AUDIO = "audio"
+    #: Several elementary streams multiplexed together (an MPEG-TS carried whole over RTP).
+    MULTIPLEXED = "multiplexed"
 
 
 class Codec(enum.Enum):
@@ -46,11 +48,16 @@ class Codec(enum.Enum):
     AC3 = "ac3"
     EAC3 = "eac3"
     FLAC = "flac"
+    #: An MPEG-2 transport stream carried whole (RTP payload type 33, RFC 2250): frames are bytes
+    #: of whole 188-byte TS packets; :mod:`mediaproto.mpegts` demuxes them.
+    MP2T = "mp2t"
 
     @property
     def kind(self) -> MediaKind:
-        """Video or audio."""
-        return MediaKind.VIDEO if self in _VIDEO else MediaKind.AUDIO
+        """Video, audio, or multiplexed (MP2T)."""
+        if self in _VIDEO:
+            return MediaKind.VIDEO
+        return MediaKind.MULTIPLEXED if self is Codec.MP2T else MediaKind.AUDIO
 
     @property
     def is_video(self) -> bool:
@@ -60,7 +67,7 @@ class Codec(enum.Enum):
     @property
     def is_audio(self) -> bool:
         """Whether this is an audio codec."""
-        return self not in _VIDEO
+        return self.kind is MediaKind.AUDIO
 
     @property
     def uses_nal_units(self) -> bool:
@@ -105,7 +112,7 @@ class Track:
 
     @property
     def kind(self) -> MediaKind:
-        """Video or audio."""
+        """Video, audio, or multiplexed."""
         return self.codec.kind
 
 

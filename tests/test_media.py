@@ -14,6 +14,7 @@ def test_codec_kinds() -> None:
     assert Codec.H264.kind is MediaKind.VIDEO and Codec.H264.uses_nal_units
     assert Codec.VP9.is_video and not Codec.VP9.uses_nal_units
     assert Codec.OPUS.is_audio and Codec.PCMU.kind is MediaKind.AUDIO
+    assert Codec.MP2T.kind is MediaKind.MULTIPLEXED and not Codec.MP2T.is_audio and not Codec.MP2T.is_video
 
 
 def test_track_and_frame() -> None:

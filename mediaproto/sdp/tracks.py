@@ -2,7 +2,8 @@
 
 H.264 (``sprop-parameter-sets``, ``profile-level-id``, ``packetization-mode``), H.265
 (``sprop-vps/sps/pps``), AAC as mpeg4-generic (``config``, ``sizelength``, ``indexlength``,
-``indexdeltalength``) and MP4A-LATM (StreamMuxConfig), Opus, PCMU/PCMA and L16.
+``indexdeltalength``) and MP4A-LATM (StreamMuxConfig), Opus, PCMU/PCMA, L16, and MP2T (a whole
+transport stream, static payload type 33).
 """
 
 from __future__ import annotations
@@ -91,6 +92,8 @@ def track_from_media(md: MediaDescription, track_id: int = 0, fmt: RtpFormat | N
                      channels=fmt.encoding_parameters or 1)
     if name == "MPA":
         return Track(track_id, Codec.MP3, fmt.clock_rate)
+    if name == "MP2T":
+        return Track(track_id, Codec.MP2T, fmt.clock_rate)
     raise ParseError(f"no codec for RTP format {fmt.encoding_name!r}")
 
 
@@ -124,7 +127,7 @@ def media_from_track(track: Track, payload_type: int = 96, *, port: int = 0, con
     H.264 uses packetization-mode 1, AAC mpeg4-generic AAC-hbr, Opus ``opus/48000/2``.
     """
     codec = track.codec
-    media = "video" if codec.is_video else "audio"
+    media = "audio" if codec.is_audio else "video"  # MP2T goes as video, as FFmpeg announces it
     md = MediaDescription(media, port, proto, [str(payload_type)])
     pt = payload_type
     if codec is Codec.H264:
@@ -161,6 +164,9 @@ def media_from_track(track: Track, payload_type: int = 96, *, port: int = 0, con
         static = 0 if codec is Codec.PCMU else 8
         md.fmts = [str(static)]
         md.attributes.append(Attribute("rtpmap", f"{static} {codec.name}/{track.clock_rate}"))
+    elif codec is Codec.MP2T:
+        md.fmts = ["33"]
+        md.attributes.append(Attribute("rtpmap", "33 MP2T/90000"))
     elif codec is Codec.L16:
         md.attributes.append(Attribute("rtpmap", f"{pt} L16/{track.clock_rate}/{track.channels or 1}"))
     else:

@@ -143,6 +143,7 @@ def test_sprop_with_annexb_prefix_is_stripped() -> None:
         Track(3, Codec.OPUS, 48000, sample_rate=48000, channels=2),
         Track(4, Codec.PCMU, 8000, sample_rate=8000, channels=1),
         Track(5, Codec.PCMA, 8000, sample_rate=8000, channels=1),
+        Track(6, Codec.MP2T, 90000),
     ],
     ids=lambda t: t.codec.name,
 )
@@ -157,6 +158,8 @@ def test_track_round_trip_through_sdp(track: Track) -> None:
     assert again.media[0].control == f"trackID={track.id}"
     if track.codec.is_audio:
         assert back.channels == track.channels
+    if track.codec is Codec.MP2T:  # RFC 3551: static payload type 33, 90 kHz
+        assert again.media[0].fmts == ["33"] and again.media[0].formats()[0].encoding_name == "MP2T"
 
 
 def test_latm_stream_mux_config() -> None:

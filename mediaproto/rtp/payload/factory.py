@@ -22,6 +22,7 @@ from .g711 import G711Depacketizer, G711Packetizer
 from .h264 import H264Depacketizer, H264Packetizer
 from .h265 import H265Depacketizer, H265Packetizer
 from .latm import LatmDepacketizer
+from .mp2t import Mp2tDepacketizer, Mp2tPacketizer
 from .opus import OPUS_CLOCK_RATE, OpusDepacketizer, OpusPacketizer
 
 __all__ = ["packetizer_for", "depacketizer_for"]
@@ -72,6 +73,11 @@ def packetizer_for(
     if track.codec in (Codec.PCMU, Codec.PCMA):
         return G711Packetizer(
             payload_type, ssrc, 8000, track_clock_rate=rate, initial_timestamp=initial_timestamp, mtu=mtu,
+            initial_sequence=initial_sequence,
+        )
+    if track.codec is Codec.MP2T:
+        return Mp2tPacketizer(
+            payload_type, ssrc, 90000, track_clock_rate=rate, initial_timestamp=initial_timestamp, mtu=mtu,
             initial_sequence=initial_sequence,
         )
     raise LocalProtocolError(f"no RTP packetizer for {track.codec.name}")
@@ -128,4 +134,6 @@ def depacketizer_for(
         return OpusDepacketizer(track.id, rate, limits=limits)
     if track.codec in (Codec.PCMU, Codec.PCMA):
         return G711Depacketizer(track.id, rate, limits=limits)
+    if track.codec is Codec.MP2T:
+        return Mp2tDepacketizer(track.id, rate, limits=limits)
     raise LocalProtocolError(f"no RTP depacketizer for {track.codec.name}")
