@@ -35,8 +35,8 @@ LOAD = str(HERE / "live_load.py")
 SECONDS = 8.0
 SEGMENT = 1.0
 PART = 0.2
-RTMP_RAMP = [1, 50, 100, 200, 400, 800, 1200, 1600]
-HLS_RAMP = [1, 50, 100, 200, 400, 800, 1200, 1600]
+RTMP_RAMP = [1, 50, 100, 200, 400, 800, 1200, 1600, 2000, 2400]
+HLS_RAMP = [1, 50, 100, 200, 400, 800, 1200, 1600, 2000, 2400]
 RESULTS: dict[str, Any] = {}
 
 
@@ -124,7 +124,17 @@ def _fmt_row(kind: str, r: dict[str, Any], base: float) -> str:
     lat = (f", latency p50 {_ms(r['steady_latency_p50'])} p99 {_ms(r['steady_latency_p99'])} ms"
            if kind == "rtmp" and r["steady_latency_p99"] is not None else "")
     return (f"{n}: cpu {r['server_cpu'] * 100:.1f}% ({per:.2f}%/client over idle{lat}, load cpu "
-            f"{r['load_cpu'] * 100:.0f}%){'' if ok(r) else ' DROPS'}")
+            f"{r['load_cpu'] * 100:.0f}%){'' if ok(r) else ' FAILED: ' + _why(r)}")
+
+
+def _why(r: dict[str, Any]) -> str:
+    why = [f"{r[k]} {label}" for k, label in (
+        ("rtmp_players_with_drops", "players missed frames"), ("hls_clients_with_misses", "HLS clients missed segments"),
+        ("server_frames_skipped", "frames skipped by the server"), ("server_players_dropped", "players dropped"),
+        ("rtmp_players_late", "players not playing 10 s after connecting")) if r.get(k)]
+    if (r.get("steady_latency_p99") or 0) >= 1.0:
+        why.append("p99 latency over 1 s")
+    return ", ".join(why)
 
 
 def note(kind: str) -> str:

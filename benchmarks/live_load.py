@@ -330,10 +330,11 @@ async def trial(a: argparse.Namespace) -> dict[str, object]:
         decode = every > 0 and n % every == 0
         _, p = await loop.create_connection(lambda: Player(ports["rtmp"], a.name, decode), "127.0.0.1", ports["rtmp"])
         players.append(p)
-    for _ in range(100):  # every player is playing before the publisher starts
+    for _ in range(200):  # every player is playing before the publisher starts
         if all(p.sink or p.conn._playing for p in players):
             break
         await asyncio.sleep(0.05)
+    late = sum(not (p.sink or p.conn._playing) for p in players)
     _, pub = await loop.create_connection(lambda: Publisher(ports["rtmp"], a.name, tracks), "127.0.0.1", ports["rtmp"])
     await asyncio.wait_for(pub.started, 10)
     await asyncio.sleep(0.2)  # the players' play commands are in
@@ -438,6 +439,7 @@ async def trial(a: argparse.Namespace) -> dict[str, object]:
         "rtmp_players_with_drops": dropped_players,
         "rtmp_frames_received_min": min((len(p.received) for p in players if p.decode), default=0),
         "rtmp_decoding_players": sum(p.decode for p in players),
+        "rtmp_players_late": late,
         "rtmp_bytes_min": min((p.bytes for p in players), default=0),
         "rtmp_bytes_max": max((p.bytes for p in players), default=0),
         "server_frames_skipped": stats.get("frames_skipped"),
