@@ -28,15 +28,21 @@ that left the playlist is reported removed (:class:`SegmentRemoved`) once it has
 for its own duration plus the playlist's (RFC 8216 section 6.2.2). ``event``: segments are never
 removed (EXT-X-PLAYLIST-TYPE:EVENT). ``vod``: the playlist is written once, by :meth:`end`.
 
-**Low-latency HLS** (``part_target`` set): every segment is also cut into partial segments of at
-most ``part_target`` seconds (each at least ``part_target`` minus one frame, i.e. above Apple's 85%
-when the part target is a multiple of the frame duration; a part closes before the frame that would
-overflow it, judged by the previous frame interval, so with a variable frame rate a part can run
-over by the difference between two frame intervals), INDEPENDENT=YES on parts that start
-with a keyframe, EXT-X-PART-INF, EXT-X-SERVER-CONTROL with CAN-BLOCK-RELOAD=YES, PART-HOLD-BACK of
-three part targets and CAN-SKIP-UNTIL of six target durations, and an EXT-X-PRELOAD-HINT for the
-next part in every live playlist. Parts are listed for the segments within three target durations
-of the live edge.
+**Low-latency HLS** (``part_target`` set): every segment is also cut into partial segments
+(INDEPENDENT=YES on parts that start with a keyframe), with EXT-X-PART-INF, EXT-X-SERVER-CONTROL
+with CAN-BLOCK-RELOAD=YES, PART-HOLD-BACK of three part targets and CAN-SKIP-UNTIL of six target
+durations, and an EXT-X-PRELOAD-HINT for the next part in every live playlist. Parts are listed for
+the segments within three target durations of the live edge. A part closes before the frame that
+would take it past the part target, judged by the last frame interval.
+
+A part target that is not a whole number of frames cannot meet both RFC 8216bis ("at most
+PART-TARGET") and Apple's validator ("at least 85% of it", but for a segment's last part): 0.2 s
+at 29.97 fps gives parts of 5 frames, 83%; RTMP's millisecond timestamps at 30 fps jitter by a
+millisecond. So once the main track's frame interval is known (before the first part is
+published), such a target becomes the nearest whole number of frames plus an eighth of a frame,
+rounded up to the millisecond (0.2 s at 29.97 fps: 0.205 s, parts of 6 frames, 98%), and
+:attr:`Segmenter.part_target` holds the value announced. A target that is a whole number of frames
+(0.2 s at 25 fps) is kept as it is.
 
 **Blocking playlist reload.** A server answering ``_HLS_msn=M&_HLS_part=P`` does not poll: it
 keeps one waiter (an ``asyncio.Condition`` or ``Event``) per stream, wakes it whenever
@@ -218,6 +224,7 @@ class Segmenter:
         self._last_dts: dict[int, int] = {}
         self._last_main = 0
         self._frame_ticks = 0
+        self._part_fitted = False
         self._pending_discontinuity = False
         self._disc_seq = 0
         self._target_int = max(1, math.ceil(target_duration - 1e-9))
@@ -303,6 +310,8 @@ class Segmenter:
         elif is_main:
             if dts > self._last_main:
                 self._frame_ticks = dts - self._last_main
+                if not self._part_fitted and self._part_ticks:
+                    self._fit_part_target()
             cur = self._cur
             can_cut = frame.keyframe or not self._main_video
             slack = 0 if self._main_video else self._frame_ticks // 2
@@ -341,6 +350,17 @@ class Segmenter:
     def _ms(self, ticks: int) -> int:
         assert self._epoch is not None
         return rescale(ticks - self._epoch, _HZ, 1000)
+
+    def _fit_part_target(self) -> None:
+        """Make the part target a whole number of main-track frames (see the module docs)."""
+        self._part_fitted = True
+        frame = self._frame_ticks
+        if frame <= 0 or self._part_ticks % frame == 0:
+            return
+        frames = max(1, round(self._part_ticks / frame))
+        ticks = frames * frame + frame // 8
+        self._part_ticks = ticks
+        self.part_target = math.ceil(ticks * 1000 / _HZ) / 1000
 
     def _open_segment(self, start: int, events: list[SegmenterEvent]) -> None:
         if self._epoch is None:

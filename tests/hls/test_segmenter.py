@@ -161,8 +161,8 @@ def test_ll_hls_parts(part_target: float) -> None:
     for msn, ps in by_segment.items():
         assert [p.part_index for p in ps] == list(range(len(ps)))
         assert ps[0].independent
-        for p in ps[:-1]:
-            assert 0.85 * part_target <= p.duration <= part_target  # Apple's validator rule
+        for p in ps[:-1]:  # Apple's validator rule, against the target announced
+            assert 0.85 * seg.part_target <= p.duration <= seg.part_target  # type: ignore[operator]
     ready = of(events, SegmentReady)
     for s in ready:  # a segment is its parts, byte for byte
         assert s.data == b"".join(p.data for p in by_segment[s.sequence])
@@ -176,10 +176,11 @@ def test_ll_hls_parts(part_target: float) -> None:
     text = seg.playlist()
     pl = hls.parse(text)
     assert isinstance(pl, hls.MediaPlaylist)
-    assert pl.part_inf == hls.PartInf(part_target)
+    # 0.33334 and 0.5 s are not whole numbers of 40 ms frames: the target announced is fitted
+    assert pl.part_inf == hls.PartInf(seg.part_target) and abs(seg.part_target - part_target) <= 0.025  # type: ignore[arg-type, operator]
     sc = pl.server_control
     assert sc is not None and sc.can_block_reload
-    assert sc.part_hold_back is not None and sc.part_hold_back >= round(3 * part_target, 9)
+    assert sc.part_hold_back is not None and sc.part_hold_back >= round(3 * seg.part_target, 9)  # type: ignore[operator]
     assert sc.can_skip_until is not None and sc.can_skip_until >= 6 * (pl.target_duration or 0)
     assert len(pl.preload_hints) == 1 and pl.preload_hints[0].type == "PART"
     assert pl.partial_segment is not None and pl.partial_segment.parts
