@@ -37,7 +37,8 @@ from live.hls import HlsOutput  # noqa: E402
 from live.http import HttpServer, index_page  # noqa: E402
 from live.hub import Hub, Stream  # noqa: E402
 from live.rtmp import RtmpPlayer, RtmpSession  # noqa: E402
-from live.rtsp import RtspPlayer, RtspSession, UdpPair  # noqa: E402
+from live.rtsp import RtspPlayer, RtspSession  # noqa: E402
+from live.udp import Routes, UdpPair, open_udp_pair  # noqa: E402
 from live.testsource import publish_test_source  # noqa: E402
 from mediaproto.rtsp import DigestAuthenticator  # noqa: E402
 
@@ -76,7 +77,8 @@ class LiveServer:
     config: Config
     hub: Hub = field(default_factory=Hub)
     hls: dict[str, HlsOutput] = field(default_factory=dict)
-    udp: UdpPair = field(default_factory=UdpPair)
+    udp: UdpPair | None = None
+    routes: Routes = field(default_factory=dict)
     ports: dict[str, int] = field(default_factory=dict)
     _servers: list[asyncio.AbstractServer] = field(default_factory=list)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -92,11 +94,11 @@ class LiveServer:
         if cfg.rtsp_user is not None:
             authenticator = DigestAuthenticator("mediaproto", secrets.token_bytes(16))
             passwords = {cfg.rtsp_user: cfg.rtsp_password or ""}
-        await self.udp.open(cfg.host, cfg.rtp_port, cfg.rtcp_port)
+        self.udp = udp = await open_udp_pair(self.routes, cfg.host, cfg.rtp_port, cfg.rtcp_port or None)
         rtmp = await loop.create_server(lambda: RtmpSession(self.hub, token=cfg.token), cfg.host, cfg.rtmp_port,
                                         backlog=BACKLOG)
         rtsp = await loop.create_server(
-            lambda: RtspSession(self.hub, self.udp, authenticator=authenticator, passwords=passwords),
+            lambda: RtspSession(self.hub, udp, self.routes, authenticator=authenticator, passwords=passwords),
             cfg.host, cfg.rtsp_port, backlog=BACKLOG)
         self.http = HttpServer(self.hls, self.stats, lambda host: index_page(self.stats()["streams"], cfg.host, self.ports))  # type: ignore[arg-type]
         http = await asyncio.start_server(self.http.handle, cfg.host, cfg.http_port, limit=16 * 1024, backlog=BACKLOG)
@@ -105,8 +107,8 @@ class LiveServer:
             "rtmp": rtmp.sockets[0].getsockname()[1],
             "rtsp": rtsp.sockets[0].getsockname()[1],
             "http": http.sockets[0].getsockname()[1],
-            "rtp": self.udp.ports[0],
-            "rtcp": self.udp.ports[1],
+            "rtp": udp.ports[0],
+            "rtcp": udp.ports[1],
         }
         if cfg.test_source:
             self._tasks.append(asyncio.create_task(publish_test_source(
@@ -155,7 +157,8 @@ class LiveServer:
                 await task
         for server in self._servers:
             server.close()
-        self.udp.close()
+        if self.udp is not None:
+            self.udp.close()
         for server in self._servers:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(server.wait_closed(), 2.0)

@@ -29,7 +29,6 @@ import argparse
 import asyncio
 import logging
 import secrets
-import socket
 import sys
 import time
 from dataclasses import dataclass, field
@@ -37,8 +36,8 @@ from pathlib import Path
 from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from mediaproto.clock import RtpClockMap, ntp_to_unix  # noqa: E402
 from mediaproto.errors import MediaProtoError  # noqa: E402
 from mediaproto.media import Frame, Track  # noqa: E402
 from mediaproto.rtp.rtcp import SenderReport  # noqa: E402
@@ -58,6 +57,9 @@ from mediaproto.rtsp import (  # noqa: E402
 from mediaproto.rtsp.events import SetupCompleted  # noqa: E402
 from mediaproto.rtsp.streams import describe, make_packetizer  # noqa: E402
 from mediaproto.testsrc import TestSource  # noqa: E402
+
+from live.timeline import TrackTimeline  # noqa: E402
+from live.udp import UdpPair, open_udp_pair  # noqa: E402
 
 log = logging.getLogger("rtsp_server")
 
@@ -217,24 +219,6 @@ class TestSourceStream:
             await asyncio.sleep(0.01)
 
 
-class TrackTimeline:
-    """Puts a publisher's frames (RTP clock, random offset per track) on the stream's timeline,
-    using its RTCP sender reports; without one, the arrival time stands in."""
-
-    def __init__(self, rate: int) -> None:
-        self.rate = rate
-        self.clock = RtpClockMap(rate)
-        self.offset: int | None = None
-
-    def pts(self, frame_pts: int, epoch: float) -> int:
-        if self.offset is None:
-            wall = self.clock.wallclock(frame_pts & 0xFFFFFFFF) if self.clock.has_report else None
-            if wall is None:
-                wall = time.time()
-            self.offset = round((wall - epoch) * self.rate) - frame_pts
-        return frame_pts + self.offset
-
-
 class RtspSession(asyncio.Protocol):
     """One TCP connection: bytes in, events out, bytes back."""
 
@@ -337,14 +321,12 @@ class RtspSession(asyncio.Protocol):
                 for cb in hub.on_frame:
                     cb(stream.path, event.frame)
                 f = event.frame
-                timeline = self.timelines[f.track_id]
-                pts = timeline.pts(f.pts, stream.epoch)
-                stream.push(Frame(f.track_id, pts, pts + (f.dts - f.pts), f.data, f.keyframe))
+                stream.push(self.timelines[f.track_id].frame(f, stream.epoch))
         elif isinstance(event, RtcpReceived):
             known = self.timelines.get(event.track_id)
             for packet in event.packets:
                 if isinstance(packet, SenderReport) and known is not None:
-                    known.clock.add_report(ntp_to_unix(packet.ntp_timestamp), packet.rtp_timestamp)
+                    known.add_report(packet)
         elif isinstance(event, DescribeRequested):
             stream = hub.streams.get(event.path)
             if stream is None or (stream.publisher is None and event.path not in TEST_PATHS):
@@ -454,97 +436,6 @@ class RtspSession(asyncio.Protocol):
         self.routes.clear()
 
 
-class UdpSocket:
-    """One of the two shared UDP sockets (RTP or RTCP), read until empty whenever it is readable.
-
-    asyncio's datagram transport reads one datagram per event-loop turn; a publisher's backlog of
-    RTP would then lose the race against its TEARDOWN on the TCP connection. Reading the socket
-    dry (and draining it before a UDP session's request is handled) keeps the order.
-    """
-
-    MAX_BATCH = 1024
-
-    def __init__(self, hub: Hub, sock: socket.socket) -> None:
-        self.hub = hub
-        self.sock = sock
-        self.port: int = sock.getsockname()[1]
-        sock.setblocking(False)
-        asyncio.get_running_loop().add_reader(sock.fileno(), self.drain)
-
-    def drain(self) -> None:
-        routes = self.hub.routes
-        for _ in range(self.MAX_BATCH):
-            try:
-                data, addr = self.sock.recvfrom(65536)
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError as exc:  # e.g. ICMP port unreachable from a player that left
-                log.debug("UDP error on port %d: %s", self.port, exc)
-                continue
-            session = routes.get((addr[0], addr[1]))
-            if session is not None:
-                session.datagram_received(data, addr[1], self.port)
-
-    def sendto(self, data: bytes, addr: tuple[str, int]) -> None:
-        try:
-            self.sock.sendto(data, addr)
-        except (BlockingIOError, InterruptedError):
-            pass  # the socket buffer is full: UDP drops, as the network would
-        except OSError as exc:
-            log.debug("UDP send to %s failed: %s", addr, exc)
-
-    def close(self) -> None:
-        try:
-            asyncio.get_running_loop().remove_reader(self.sock.fileno())
-        except RuntimeError:
-            pass
-        self.sock.close()
-
-
-class UdpPair:
-    """The shared RTP and RTCP sockets."""
-
-    def __init__(self, rtp: UdpSocket, rtcp: UdpSocket) -> None:
-        self.rtp, self.rtcp = rtp, rtcp
-
-    @property
-    def ports(self) -> tuple[int, int]:
-        return self.rtp.port, self.rtcp.port
-
-    def send(self, source_port: int, data: bytes, addr: tuple[str, int]) -> None:
-        (self.rtp if source_port == self.rtp.port else self.rtcp).sendto(data, addr)
-
-    def drain(self) -> None:
-        self.rtp.drain()
-        self.rtcp.drain()
-
-    def close(self) -> None:
-        self.rtp.close()
-        self.rtcp.close()
-
-
-async def open_udp_pair(hub: Hub, host: str, rtp_port: int) -> UdpPair:
-    """Bind the RTP socket and RTCP on the next port (any free even pair when ``rtp_port`` is 0)."""
-    for _ in range(50):
-        rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        rtp.bind((host, rtp_port))
-        port = rtp.getsockname()[1]
-        if port % 2 and not rtp_port:  # RTP on an even port (RFC 3550 11)
-            rtp.close()
-            continue
-        rtcp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            rtcp.bind((host, port + 1))
-        except OSError:
-            rtp.close()
-            rtcp.close()
-            if rtp_port:
-                raise
-            continue
-        return UdpPair(UdpSocket(hub, rtp), UdpSocket(hub, rtcp))
-    raise OSError("no free UDP port pair")
-
-
 class RtspServer:
     """The listening server: TCP for RTSP, the UDP pair, the test source."""
 
@@ -565,7 +456,7 @@ async def serve(hub: Hub, host: str = "127.0.0.1", port: int = 8554, rtp_port: i
                 source: TestSource | None = None) -> RtspServer:
     """Start listening (``port`` 0: any free port; ``rtp_port`` 0: any free pair)."""
     loop = asyncio.get_running_loop()
-    hub.udp = await open_udp_pair(hub, host, rtp_port)
+    hub.udp = await open_udp_pair(hub.routes, host, rtp_port)  # type: ignore[arg-type]
     server = await loop.create_server(lambda: RtspSession(hub), host, port)
     test_source = TestSourceStream(hub, source or TestSource())
     return RtspServer(hub, server, hub.udp, test_source)

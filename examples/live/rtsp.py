@@ -19,6 +19,7 @@ from typing import Callable
 from mediaproto.clock import rescale
 from mediaproto.errors import MediaProtoError
 from mediaproto.media import Codec, Frame, Track
+from mediaproto.rtp.rtcp import SenderReport
 from mediaproto.rtsp import (
     AnnounceRequested,
     DescribeRequested,
@@ -26,6 +27,7 @@ from mediaproto.rtsp import (
     FrameReceived,
     PlayRequested,
     RecordRequested,
+    RtcpReceived,
     ServerConnection,
     SessionEnded,
     SetupCompleted,
@@ -35,6 +37,8 @@ from mediaproto.rtp.payload.base import Packetizer
 from mediaproto.rtsp.streams import make_packetizer
 
 from .hub import Hub, Stream
+from .timeline import TrackTimeline
+from .udp import Routes, UdpPair
 
 log = logging.getLogger("live.rtsp")
 
@@ -106,43 +110,6 @@ def _shared_packets(stream: Stream, conn: ServerConnection, frame: Frame) -> lis
     return packets
 
 
-class UdpPair:
-    """The server's shared RTP and RTCP sockets."""
-
-    def __init__(self) -> None:
-        self.rtp: asyncio.DatagramTransport | None = None
-        self.rtcp: asyncio.DatagramTransport | None = None
-        self.ports = (0, 0)
-        self.routes: dict[tuple[str, int], RtspSession] = {}
-
-    async def open(self, host: str, rtp_port: int, rtcp_port: int) -> None:
-        loop = asyncio.get_running_loop()
-        pair = self
-
-        class _Receiver(asyncio.DatagramProtocol):
-            def __init__(self, port_index: int) -> None:
-                self.port_index = port_index
-
-            def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:  # type: ignore[override]
-                session = pair.routes.get((addr[0], addr[1]))
-                if session is not None:
-                    session.datagram_received(data, addr[1], pair.ports[self.port_index])
-
-        self.rtp, _ = await loop.create_datagram_endpoint(lambda: _Receiver(0), local_addr=(host, rtp_port))
-        self.rtcp, _ = await loop.create_datagram_endpoint(lambda: _Receiver(1), local_addr=(host, rtcp_port))
-        self.ports = (self.rtp.get_extra_info("sockname")[1], self.rtcp.get_extra_info("sockname")[1])
-
-    def send(self, host: str, source_port: int, destination_port: int, data: bytes) -> None:
-        transport = self.rtp if source_port == self.ports[0] else self.rtcp
-        if transport is not None:
-            transport.sendto(data, (host, destination_port))
-
-    def close(self) -> None:
-        for t in (self.rtp, self.rtcp):
-            if t is not None:
-                t.close()
-
-
 class RtspPlayer:
     """A hub output: one RTSP session that is playing."""
 
@@ -205,13 +172,13 @@ class RtspPlayer:
 class RtspSession(asyncio.Protocol):
     """One RTSP connection: a player or a publisher."""
 
-    def __init__(self, hub: Hub, udp: UdpPair, *, authenticator: DigestAuthenticator | None = None,
+    def __init__(self, hub: Hub, udp: UdpPair, routes: Routes, *, authenticator: DigestAuthenticator | None = None,
                  passwords: dict[str, str] | None = None, clock: Callable[[], float] = time.monotonic) -> None:
         self.hub = hub
         self.udp = udp
+        self.routes = routes
         self.clock = clock
-        self.conn = ServerConnection(udp_ports=udp.ports if udp.rtp is not None else None,
-                                     authenticator=authenticator, passwords=passwords)
+        self.conn = ServerConnection(udp_ports=udp.ports, authenticator=authenticator, passwords=passwords)
         self.transport: asyncio.Transport | None = None
         self.host = "?"
         self.peer = "?"
@@ -220,7 +187,8 @@ class RtspSession(asyncio.Protocol):
         self.player: tuple[Stream, RtspPlayer] | None = None
         self.publishing: Stream | None = None
         self._announced: tuple[Track, ...] = ()
-        self._origin: dict[int, int] = {}
+        self._timelines: dict[int, TrackTimeline] = {}
+        self._epoch = 0.0
         self._routes: list[tuple[str, int]] = []
         self._timer: asyncio.TimerHandle | None = None
 
@@ -233,6 +201,8 @@ class RtspSession(asyncio.Protocol):
             self.host, self.peer = peer[0], f"{peer[0]}:{peer[1]}"
 
     def data_received(self, data: bytes) -> None:
+        if self._routes:
+            self.udp.drain()  # media that came before this request go first (TEARDOWN!)
         self._feed(lambda now: self.conn.receive_data(data, now))
 
     def datagram_received(self, data: bytes, source_port: int, destination_port: int) -> None:
@@ -264,7 +234,7 @@ class RtspSession(asyncio.Protocol):
         if data:
             self.transport.write(data)
         for d in self.conn.datagrams_to_send():
-            self.udp.send(self.host, d.source_port, d.destination_port, d.data)
+            self.udp.send(d.source_port, d.data, (self.host, d.destination_port))
         self._arm_timer()
 
     def close(self, abort: bool = False) -> None:
@@ -283,8 +253,8 @@ class RtspSession(asyncio.Protocol):
             self._timer.cancel()
             self._timer = None
         for route in self._routes:
-            if self.udp.routes.get(route) is self:
-                del self.udp.routes[route]
+            if self.routes.get(route) is self:
+                del self.routes[route]
         self._routes = []
         if self.player is not None:
             self.player[0].unsubscribe(self.player[1])
@@ -331,29 +301,32 @@ class RtspSession(asyncio.Protocol):
                 return
             self.publishing = stream
             self._announced = event.tracks
+            self._timelines = {t.id: TrackTimeline(t.clock_rate) for t in event.tracks}
+            self._epoch = time.time()
             self.conn.accept_announce(event)
         elif isinstance(event, RecordRequested):
             self.conn.accept_record(event)
             if self.publishing is not None:
                 self.publishing.set_tracks(self._announced)
         elif isinstance(event, FrameReceived):
-            if self.publishing is not None:
-                self.publishing.push(self._rebase(event.frame), self.clock())
+            timeline = self._timelines.get(event.frame.track_id)
+            if self.publishing is not None and timeline is not None:
+                self.publishing.push(timeline.frame(event.frame, self._epoch), self.clock())
+        elif isinstance(event, RtcpReceived):
+            timeline = self._timelines.get(event.track_id)
+            for packet in event.packets:
+                if timeline is not None and isinstance(packet, SenderReport):
+                    timeline.add_report(packet)
         elif isinstance(event, SetupCompleted):
             if event.transport.client_port is not None:
                 for port in event.transport.client_port:
                     route = (self.host, port)
-                    self.udp.routes[route] = self
+                    self.routes[route] = self
                     self._routes.append(route)
         elif isinstance(event, SessionEnded):
             self._cleanup()
             if event.reason != "teardown":
                 self.close()
-
-    def _rebase(self, frame: Frame) -> Frame:
-        """RTP timestamps start at a random value per track: start each track at zero."""
-        origin = self._origin.setdefault(frame.track_id, frame.dts)
-        return replace(frame, pts=frame.pts - origin, dts=frame.dts - origin)
 
     def players(self) -> int:
         return 1 if self.player is not None else 0
