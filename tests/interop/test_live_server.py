@@ -185,12 +185,12 @@ def finish(players: dict[str, subprocess.Popen[str]], timeout: float) -> dict[st
 PLAYERS = ["hls", "rtsp-tcp", "rtsp-udp", "rtmp"]
 
 
-@pytest.mark.parametrize("ingest", ["rtmp", "rtsp"])
+@pytest.mark.parametrize("ingest", ["rtmp", "rtsp-tcp", "rtsp-udp"])
 def test_publish_and_play_everywhere(ffmpeg: str, server: Running, source: Path,
                                      reference: dict[int, list[tuple[float, str]]], ingest: str) -> None:
     name = f"live/interop-{ingest}"
     out = ["-f", "flv", server.url("rtmp", name)] if ingest == "rtmp" else [
-        "-f", "rtsp", "-rtsp_transport", "tcp", server.url("rtsp", name)]
+        "-f", "rtsp", "-rtsp_transport", ingest[5:], server.url("rtsp", name)]
     publisher = subprocess.Popen([ffmpeg, "-v", "error", "-re", "-i", str(source), "-c", "copy", *out],
                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
