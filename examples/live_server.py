@@ -88,7 +88,7 @@ class LiveServer:
         cfg = self.config
         loop = asyncio.get_running_loop()
         self.hub.on_stream.append(self._attach_hls)
-        self.hub.on_release.append(lambda stream: self.hls.pop(stream.name, None))
+        self.hub.on_release.append(self._detach_hls)
         authenticator = None
         passwords: dict[str, str] = {}
         if cfg.rtsp_user is not None:
@@ -116,6 +116,9 @@ class LiveServer:
         log.info("RTMP  rtmp://%s:%d/live/<name>", cfg.host, self.ports["rtmp"])
         log.info("RTSP  rtsp://%s:%d/live/<name>", cfg.host, self.ports["rtsp"])
         log.info("HTTP  http://%s:%d/  (HLS: /live/<name>/index.m3u8)", cfg.host, self.ports["http"])
+
+    def _detach_hls(self, stream: Stream) -> None:
+        self.hls.pop(stream.name, None)
 
     def _attach_hls(self, stream: Stream) -> None:
         cfg = self.config

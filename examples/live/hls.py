@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Callable
+from typing import Callable, Sequence
 
 from mediaproto.hls.segmenter import PartReady, PlaylistChanged, SegmentReady, SegmentRemoved, Segmenter
 from mediaproto.media import Frame
@@ -63,7 +63,7 @@ class HlsOutput:
     def _now(self) -> float:
         return (self._loop or asyncio.get_event_loop()).time()
 
-    def _apply(self, events: list[object]) -> None:
+    def _apply(self, events: Sequence[object]) -> None:
         changed = False
         for event in events:
             if isinstance(event, SegmentReady):

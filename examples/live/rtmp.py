@@ -75,7 +75,7 @@ def _shared_for(stream: Stream) -> _SharedChunks:
     shared = stream.cache.get("rtmp")
     if shared is None:
         shared = stream.cache["rtmp"] = _SharedChunks(stream)
-    return shared  # type: ignore[no-any-return]
+    return shared
 
 
 class RtmpPlayer:
@@ -268,17 +268,17 @@ class RtmpSession(asyncio.Protocol):
             self.publishing[event.stream_id] = stream
             self.conn.accept_publish(event)
         elif isinstance(event, TrackReceived):
-            stream = self.publishing.get(event.stream_id)
-            if stream is not None:
-                stream.set_track(event.track)
+            target = self.publishing.get(event.stream_id)
+            if target is not None:
+                target.set_track(event.track)
         elif isinstance(event, FrameReceived):
-            stream = self.publishing.get(event.stream_id)
-            if stream is not None:
-                stream.push(event.frame, self.clock())
+            target = self.publishing.get(event.stream_id)
+            if target is not None:
+                target.push(event.frame, self.clock())
         elif isinstance(event, MetadataReceived):
-            stream = self.publishing.get(event.stream_id)
-            if stream is not None:
-                stream.metadata = event.metadata
+            target = self.publishing.get(event.stream_id)
+            if target is not None:
+                target.metadata = event.metadata
         elif isinstance(event, PlayRequested):
             name = f"{event.app}/{event.stream_name.split('?')[0]}"
             stream = self.hub.stream(name)

@@ -14,7 +14,7 @@ import logging
 import time
 import weakref
 from dataclasses import replace
-from typing import Callable
+from typing import Callable, Sequence
 
 from mediaproto.clock import rescale
 from mediaproto.errors import MediaProtoError
@@ -208,7 +208,7 @@ class RtspSession(asyncio.Protocol):
     def datagram_received(self, data: bytes, source_port: int, destination_port: int) -> None:
         self._feed(lambda now: self.conn.receive_datagram(data, source_port, destination_port, now))
 
-    def _feed(self, call: Callable[[float], list[object]]) -> None:
+    def _feed(self, call: Callable[[float], Sequence[object]]) -> None:
         if self.closed:
             return
         try:
