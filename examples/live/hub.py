@@ -11,6 +11,7 @@ output can only hurt itself.
 from __future__ import annotations
 
 import logging
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
@@ -23,6 +24,13 @@ log = logging.getLogger("live.hub")
 MAX_GOP_FRAMES = 1500
 #: Without video, the cache keeps about a second of audio.
 MAX_AUDIO_ONLY_FRAMES = 50
+
+#: Past this many bytes waiting in a player's socket buffer it skips to the next keyframe ...
+HIGH_WATER = 2 * 1024 * 1024
+#: ... past this many it is dropped ...
+DROP_WATER = 16 * 1024 * 1024
+#: ... and so is a player that stays past HIGH_WATER (skipping every frame) this many seconds.
+SLOW_TIMEOUT = 10.0
 
 
 class Output(Protocol):
@@ -71,6 +79,11 @@ class Stream:
     def track_list(self) -> tuple[Track, ...]:
         """The tracks by id."""
         return tuple(self.tracks[k] for k in sorted(self.tracks))
+
+    @property
+    def has_video(self) -> bool:
+        """Whether a track is video (then players start, and restart after skipping, on a keyframe)."""
+        return any(t.codec.is_video for t in self.tracks.values())
 
     def is_video_keyframe(self, frame: Frame) -> bool:
         """Whether ``frame`` is a keyframe of a video track (where the GOP cache restarts)."""
@@ -163,6 +176,50 @@ class Stream:
         if not recent or self.started_at is None:
             return 0.0
         return 8 * sum(recent) / min(5.0, max(now - self.started_at, 1e-3))
+
+
+class Gate:
+    """Backpressure for one player: whether to send it a frame, skip it, or drop the player.
+
+    A player starts on a video keyframe. When its socket buffer passes :data:`HIGH_WATER` it skips
+    frames until the buffer drains and the next keyframe comes, so it loses frames and the others
+    lose nothing; past :data:`DROP_WATER`, or past the high-water mark for :data:`SLOW_TIMEOUT`
+    seconds, it is dropped. Skipped frames and dropped players are counted on the stream.
+    """
+
+    __slots__ = ("waiting_keyframe", "skipping", "slow_since")
+
+    SEND, SKIP, DROP = "send", "skip", "drop"
+
+    def __init__(self) -> None:
+        self.waiting_keyframe = True
+        self.skipping = False  # waiting for a keyframe after the high-water mark
+        self.slow_since: float | None = None  # when the write buffer went past HIGH_WATER
+
+    def admit(self, stream: Stream, frame: Frame, buffered: int) -> str:
+        """:attr:`SEND`, :attr:`SKIP` or :attr:`DROP` for ``frame``, with ``buffered`` bytes waiting."""
+        if buffered > HIGH_WATER:
+            if buffered > DROP_WATER:
+                log.warning("%s: dropping a player: %d bytes waiting", stream.name, buffered)
+                stream.players_dropped += 1
+                return self.DROP
+            now = time.monotonic()
+            if self.slow_since is None:
+                self.slow_since = now
+            elif now - self.slow_since > SLOW_TIMEOUT:
+                log.warning("%s: dropping a player: behind for %.0f s", stream.name, now - self.slow_since)
+                stream.players_dropped += 1
+                return self.DROP
+            self.waiting_keyframe = self.skipping = True
+            stream.frames_skipped += 1
+            return self.SKIP
+        self.slow_since = None
+        if self.waiting_keyframe:
+            if not stream.is_video_keyframe(frame) and stream.has_video:
+                stream.frames_skipped += self.skipping
+                return self.SKIP
+            self.waiting_keyframe = self.skipping = False
+        return self.SEND
 
 
 class Hub:

@@ -31,16 +31,10 @@ from mediaproto.rtmp.events import (
 from mediaproto.rtmp.flv import MediaTagEncoder
 from mediaproto.rtmp.server import ServerConnection
 
-from .hub import Hub, Stream
+from .hub import Gate, Hub, Stream
 
 log = logging.getLogger("live.rtmp")
 
-#: Past this many bytes waiting in a player's socket buffer it skips to the next keyframe ...
-HIGH_WATER = 2 * 1024 * 1024
-#: ... and past this many it is dropped.
-DROP_WATER = 16 * 1024 * 1024
-#: A player that stays past HIGH_WATER (skipping every frame) this many seconds is dropped too.
-SLOW_TIMEOUT = 10.0
 #: A connection that sent nothing for this long is closed (a publisher that hangs without closing
 #: would hold its stream name forever). Healthy peers answer our pings (every 30 s) at least.
 IDLE_TIMEOUT = 70.0
@@ -84,9 +78,7 @@ class RtmpPlayer:
     def __init__(self, session: RtmpSession, stream_id: int) -> None:
         self.session = session
         self.stream_id = stream_id
-        self.waiting_keyframe = True  # start on a keyframe
-        self.skipping = False  # waiting for a keyframe after the high-water mark
-        self.slow_since: float | None = None  # when the write buffer went past HIGH_WATER
+        self.gate = Gate()
         self.tracks_sent: tuple[Any, ...] = ()
         self.frames_sent = 0
 
@@ -95,7 +87,7 @@ class RtmpPlayer:
         if tracks and tracks != self.tracks_sent:
             self.session.conn.send_tracks(self.stream_id, tracks)
             self.tracks_sent = tracks
-            self.waiting_keyframe = any(t.codec.is_video for t in tracks)
+            self.gate.waiting_keyframe = stream.has_video
             self.session.flush()
 
     def on_frame(self, stream: Stream, frame: Frame) -> None:
@@ -104,32 +96,12 @@ class RtmpPlayer:
         transport = session.transport
         if session.closed or transport is None:
             return
-        buffered = transport.get_write_buffer_size()
-        if buffered > DROP_WATER:
-            log.warning("rtmp: dropping a player of %s: %d bytes waiting", stream.name, buffered)
-            stream.players_dropped += 1
-            stream.unsubscribe(self)
-            session.close(abort=True)
-            return
-        if buffered > HIGH_WATER:
-            now = time.monotonic()
-            if self.slow_since is None:
-                self.slow_since = now
-            elif now - self.slow_since > SLOW_TIMEOUT:
-                log.warning("rtmp: dropping a player of %s: behind for %.0f s", stream.name, now - self.slow_since)
-                stream.players_dropped += 1
+        verdict = self.gate.admit(stream, frame, transport.get_write_buffer_size())
+        if verdict is not Gate.SEND:
+            if verdict is Gate.DROP:
                 stream.unsubscribe(self)
                 session.close(abort=True)
-                return
-            self.waiting_keyframe = self.skipping = True
-            stream.frames_skipped += 1
             return
-        self.slow_since = None
-        if self.waiting_keyframe:
-            if not stream.is_video_keyframe(frame):
-                stream.frames_skipped += self.skipping
-                return
-            self.waiting_keyframe = self.skipping = False
         shared = stream.cache.get("rtmp") or _shared_for(stream)
         conn = session.conn
         data = shared.get(frame, self.stream_id, conn.outgoing_chunk_size)

@@ -36,16 +36,12 @@ from mediaproto.rtsp import (
 from mediaproto.rtp.payload.base import Packetizer
 from mediaproto.rtsp.streams import make_packetizer
 
-from .hub import Hub, Stream
+from .hub import Gate, Hub, Stream
 from .timeline import TrackTimeline
 from .udp import Routes, UdpPair
 
 log = logging.getLogger("live.rtsp")
 
-HIGH_WATER = 2 * 1024 * 1024
-DROP_WATER = 16 * 1024 * 1024
-#: A player that stays past HIGH_WATER (skipping every frame) this many seconds is dropped too.
-SLOW_TIMEOUT = 10.0
 
 
 def rtp_clock(track: Track) -> int:
@@ -115,9 +111,7 @@ class RtspPlayer:
 
     def __init__(self, session: RtspSession) -> None:
         self.session = session
-        self.waiting_keyframe = True
-        self.skipping = False
-        self.slow_since: float | None = None  # when the write buffer went past HIGH_WATER
+        self.gate = Gate()
         self.frames_sent = 0
 
     def on_tracks(self, stream: Stream) -> None:
@@ -129,33 +123,12 @@ class RtspPlayer:
         session = self.session
         if session.closed:
             return
-        buffered = session.write_buffer_size()
-        if buffered > DROP_WATER:
-            log.warning("rtsp: dropping a player of %s: %d bytes waiting", stream.name, buffered)
-            stream.players_dropped += 1
-            stream.unsubscribe(self)
-            session.close(abort=True)
-            return
-        if buffered > HIGH_WATER:
-            now = time.monotonic()
-            if self.slow_since is None:
-                self.slow_since = now
-            elif now - self.slow_since > SLOW_TIMEOUT:
-                log.warning("rtsp: dropping a player of %s: behind for %.0f s", stream.name, now - self.slow_since)
-                stream.players_dropped += 1
+        verdict = self.gate.admit(stream, frame, session.write_buffer_size())
+        if verdict is not Gate.SEND:
+            if verdict is Gate.DROP:
                 stream.unsubscribe(self)
                 session.close(abort=True)
-                return
-            self.waiting_keyframe = self.skipping = True
-            stream.frames_skipped += 1
             return
-        self.slow_since = None
-        if self.waiting_keyframe:
-            has_video = any(t.codec.is_video for t in stream.tracks.values())
-            if has_video and not stream.is_video_keyframe(frame):
-                stream.frames_skipped += self.skipping
-                return
-            self.waiting_keyframe = self.skipping = False
         converted = rtp_view(stream).frame(frame)
         packets = _shared_packets(stream, session.conn, converted)
         if packets is None:

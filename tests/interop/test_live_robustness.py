@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "examples"))
 
 import live.rtmp as live_rtmp  # noqa: E402
+import live.hub as live_hub  # noqa: E402
 from live_server import Config, LiveServer  # noqa: E402
 
 
@@ -140,7 +141,7 @@ async def _flood(live: LiveServer, name: str, seconds: float, size: int) -> None
 def test_a_stalled_player_is_skipped_then_dropped_and_the_other_gets_everything(
         running: tuple[LiveServer, asyncio.AbstractEventLoop], monkeypatch: pytest.MonkeyPatch) -> None:
     live, loop = running
-    monkeypatch.setattr(live_rtmp, "SLOW_TIMEOUT", 1.5)
+    monkeypatch.setattr(live_hub, "SLOW_TIMEOUT", 1.5)
     name = "live/flood"
     fast = RawPlayer(live.ports["rtmp"], "flood")
     stalled = RawPlayer(live.ports["rtmp"], "flood", rcvbuf=32 * 1024)
