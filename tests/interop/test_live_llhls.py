@@ -12,11 +12,9 @@ a keyframe and that every part and segment decodes.
 
 from __future__ import annotations
 
-import asyncio
 import re
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -30,7 +28,7 @@ pytestmark = pytest.mark.interop
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "examples"))
 
-from live_server import Config, LiveServer  # noqa: E402
+from ._live import Config, LiveServer, live_server_thread  # noqa: E402
 
 PART = 0.2
 SEGMENT = 1.0
@@ -62,27 +60,10 @@ class Client:
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[LiveServer]:
-    loop = asyncio.new_event_loop()
     config = Config(rtmp_port=0, http_port=0, rtsp_port=0, rtp_port=0, rtcp_port=0, ll_hls=True,
                     part_target=PART, hls_segment=SEGMENT)
-    live = LiveServer(config)
-    started = threading.Event()
-    stop = asyncio.Event()
-
-    async def main() -> None:
-        await live.start()
-        started.set()
-        await stop.wait()
-        await live.stop()
-
-    thread = threading.Thread(target=lambda: loop.run_until_complete(main()), daemon=True)
-    thread.start()
-    assert started.wait(10), "the live server did not start"
-    try:
+    with live_server_thread(config) as (live, _):
         yield live
-    finally:
-        loop.call_soon_threadsafe(stop.set)
-        thread.join(10)
 
 
 @pytest.fixture(scope="module")

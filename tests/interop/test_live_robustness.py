@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import socket
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,30 +29,14 @@ sys.path.insert(0, str(ROOT / "examples"))
 
 import live.rtmp as live_rtmp  # noqa: E402
 import live.hub as live_hub  # noqa: E402
-from live_server import Config, LiveServer  # noqa: E402
+from ._live import Config, LiveServer, live_server_thread  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def running() -> Iterator[tuple[LiveServer, asyncio.AbstractEventLoop]]:
-    loop = asyncio.new_event_loop()
-    live = LiveServer(Config(rtmp_port=0, http_port=0, rtsp_port=0, rtp_port=0, rtcp_port=0, test_source=False))
-    started = threading.Event()
-    stop = asyncio.Event()
-
-    async def main() -> None:
-        await live.start()
-        started.set()
-        await stop.wait()
-        await live.stop()
-
-    thread = threading.Thread(target=lambda: loop.run_until_complete(main()), daemon=True)
-    thread.start()
-    assert started.wait(10), "the live server did not start"
-    try:
-        yield live, loop
-    finally:
-        loop.call_soon_threadsafe(stop.set)
-        thread.join(10)
+    config = Config(rtmp_port=0, http_port=0, rtsp_port=0, rtp_port=0, rtcp_port=0, test_source=False)
+    with live_server_thread(config) as running:
+        yield running
 
 
 class RawPlayer:
