@@ -98,7 +98,8 @@ class LiveServer:
         rtmp = await loop.create_server(lambda: RtmpSession(self.hub, token=cfg.token), cfg.host, cfg.rtmp_port,
                                         backlog=BACKLOG)
         rtsp = await loop.create_server(
-            lambda: RtspSession(self.hub, udp, self.routes, authenticator=authenticator, passwords=passwords),
+            lambda: RtspSession(self.hub, udp, self.routes, authenticator=authenticator, passwords=passwords,
+                                token=cfg.token),
             cfg.host, cfg.rtsp_port, backlog=BACKLOG)
         self.http = HttpServer(self.hls, self.stats, lambda host: index_page(self.stats()["streams"], cfg.host, self.ports))  # type: ignore[arg-type]
         http = await asyncio.start_server(self.http.handle, cfg.host, cfg.http_port, limit=16 * 1024, backlog=BACKLOG)
@@ -174,7 +175,7 @@ def parse_args(argv: list[str] | None = None) -> Config:
     p.add_argument("--http-port", type=int, default=8080)
     p.add_argument("--rtsp-port", type=int, default=8554)
     p.add_argument("--rtp-port", type=int, default=8000, help="UDP RTP port for RTSP (RTCP is the next one)")
-    p.add_argument("--token", help="publishers must add ?token=TOKEN to the stream key")
+    p.add_argument("--token", help="publishers must add ?token=TOKEN to the stream key (RTMP) or URL (RTSP)")
     p.add_argument("--rtsp-user", help="require RTSP Digest authentication with this user ...")
     p.add_argument("--rtsp-password", help="... and this password")
     p.add_argument("--hls-segment", type=float, default=1.0, help="HLS target segment duration in seconds")

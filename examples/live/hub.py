@@ -10,6 +10,7 @@ output can only hurt itself.
 
 from __future__ import annotations
 
+import hmac
 import logging
 import time
 from collections import deque
@@ -176,6 +177,15 @@ class Stream:
         if not recent or self.started_at is None:
             return 0.0
         return 8 * sum(recent) / min(5.0, max(now - self.started_at, 1e-3))
+
+
+def token_ok(query: str, token: str | None) -> bool:
+    """Whether a publisher's query string carries ``token=<token>`` (always true without a token);
+    compared in constant time."""
+    if token is None:
+        return True
+    params = dict(p.partition("=")[::2] for p in query.split("&") if p)
+    return hmac.compare_digest(params.get("token", "").encode(), token.encode())
 
 
 class Gate:

@@ -10,7 +10,6 @@ others or grows memory.
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 import time
 from typing import Any, Callable
@@ -31,7 +30,7 @@ from mediaproto.rtmp.events import (
 from mediaproto.rtmp.flv import MediaTagEncoder
 from mediaproto.rtmp.server import ServerConnection
 
-from .hub import Gate, Hub, Stream
+from .hub import Gate, Hub, Stream, token_ok
 
 log = logging.getLogger("live.rtmp")
 
@@ -217,10 +216,7 @@ class RtmpSession(asyncio.Protocol):
     # -- events -------------------------------------------------------------------------------
     def _key_ok(self, name: str) -> tuple[str, bool]:
         key, _, query = name.partition("?")
-        if self.token is None:
-            return key, True
-        params = dict(p.partition("=")[::2] for p in query.split("&") if p)
-        return key, hmac.compare_digest(params.get("token", "").encode(), self.token.encode())
+        return key, token_ok(query, self.token)
 
     def _handle(self, event: object) -> None:
         if isinstance(event, ConnectRequested):

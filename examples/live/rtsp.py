@@ -36,7 +36,7 @@ from mediaproto.rtsp import (
 from mediaproto.rtp.payload.base import Packetizer
 from mediaproto.rtsp.streams import make_packetizer
 
-from .hub import Gate, Hub, Stream
+from .hub import Gate, Hub, Stream, token_ok
 from .timeline import TrackTimeline
 from .udp import Routes, UdpPair
 
@@ -139,15 +139,24 @@ class RtspPlayer:
         session.flush()
 
     def on_end(self, stream: Stream) -> None:
-        self.session.close()  # tell the player at once: the publisher is gone
+        # Tell the player at once that the publisher is gone: an RTCP BYE on every track (FFmpeg
+        # stops reading when each track got one), then the connection closes.
+        if not self.session.closed:
+            try:
+                self.session.conn.send_goodbye(b"end of stream")
+            except MediaProtoError:
+                pass
+        self.session.close()
 
 
 class RtspSession(asyncio.Protocol):
     """One RTSP connection: a player or a publisher."""
 
     def __init__(self, hub: Hub, udp: UdpPair, routes: Routes, *, authenticator: DigestAuthenticator | None = None,
-                 passwords: dict[str, str] | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+                 passwords: dict[str, str] | None = None, token: str | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.hub = hub
+        self.token = token
         self.udp = udp
         self.routes = routes
         self.clock = clock
@@ -268,6 +277,10 @@ class RtspSession(asyncio.Protocol):
             self.player = (stream, player)
             stream.subscribe(player)
         elif isinstance(event, AnnounceRequested):
+            if not token_ok(event.request.uri.partition("?")[2], self.token):
+                log.warning("rtsp %s: bad token for %s", self.peer, event.path)
+                self.conn.reject(event, 403, "Bad Stream Key")
+                return
             stream = self.hub.stream(event.path)
             if not stream.start(f"rtsp {self.peer}", self.clock()):
                 self.conn.reject(event, 403, "Stream Already Published")
