@@ -197,6 +197,8 @@ class Hub:
         self.on_player_end: list[Callable[[str, Player], None]] = []
         #: Called with (path,) when a publisher's session ends.
         self.on_unpublish: list[Callable[[str], None]] = []
+        #: Called with (path, track id, parsed RTCP packets) for the RTCP any session sends us.
+        self.on_rtcp: list[Callable[[str, int, tuple[object, ...]], None]] = []
 
 
 class TestSourceStream:
@@ -323,6 +325,8 @@ class RtspSession(asyncio.Protocol):
                 f = event.frame
                 stream.push(self.timelines[f.track_id].frame(f, stream.epoch))
         elif isinstance(event, RtcpReceived):
+            for cbr in hub.on_rtcp:
+                cbr(self.conn.path or "", event.track_id, event.packets)
             known = self.timelines.get(event.track_id)
             for packet in event.packets:
                 if isinstance(packet, SenderReport) and known is not None:

@@ -324,3 +324,21 @@ def test_ffmpeg_publishes_other_codecs_and_a_second_ffmpeg_plays(ffmpeg: str, vi
     assert play.returncode == 0 and play_err == b"", play_err.decode(errors="replace")
     sent = ended[0].frames_sent
     assert sent[0] > 0 and framecrc_counts(play_out) == Counter({0: sent[0], 1: sent[1]})
+
+
+def test_ffmpeg_receiver_reports_answer_our_sender_reports(ffmpeg: str) -> None:
+    """FFmpeg playing over UDP sends receiver reports: we parse them, and their LSR/DLSR fields
+    (filled only from a sender report FFmpeg parsed) show it accepted ours (RFC 3550 6.4.1)."""
+    from mediaproto.rtp.rtcp import ReceiverReport, SourceDescription
+
+    packets: list[object] = []
+    with RtspServerThread(play_seconds=7.0) as srv:
+        srv.hub.on_rtcp.append(lambda path, track_id, pk: packets.extend(pk))
+        proc = subprocess.run([ffmpeg, "-nostdin", "-v", "error", "-rtsp_transport", "udp", "-i",
+                               f"rtsp://127.0.0.1:{srv.port}/test", "-f", "null", "-"], capture_output=True, timeout=60)
+    assert proc.returncode == 0 and proc.stderr == b"", proc.stderr.decode(errors="replace")
+    blocks = [b for p in packets if isinstance(p, ReceiverReport) for b in p.reports]
+    assert blocks, f"no receiver report with a report block among {[type(p).__name__ for p in packets]}"
+    assert all(b.fraction_lost == 0 and b.packets_lost == 0 for b in blocks)  # loopback
+    assert any(b.lsr != 0 and b.dlsr > 0 for b in blocks)
+    assert any(isinstance(p, SourceDescription) and p.chunks and p.chunks[0].cname for p in packets)
