@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from live.hls import HlsOutput  # noqa: E402
-from live.http import HttpServer, index_page  # noqa: E402
+from live.http import MAX_HEAD, HttpServer, index_page  # noqa: E402
 from live.hub import Hub, Stream  # noqa: E402
 from live.rtmp import RtmpPlayer, RtmpSession  # noqa: E402
 from live.rtsp import RtspPlayer, RtspSession  # noqa: E402
@@ -102,7 +102,7 @@ class LiveServer:
                                 token=cfg.token),
             cfg.host, cfg.rtsp_port, backlog=BACKLOG)
         self.http = HttpServer(self.hls, self.stats, lambda host: index_page(self.stats()["streams"], cfg.host, self.ports))  # type: ignore[arg-type]
-        http = await asyncio.start_server(self.http.handle, cfg.host, cfg.http_port, limit=16 * 1024, backlog=BACKLOG)
+        http = await asyncio.start_server(self.http.handle, cfg.host, cfg.http_port, limit=MAX_HEAD, backlog=BACKLOG)
         self._servers = [rtmp, rtsp, http]
         self.ports = {
             "rtmp": rtmp.sockets[0].getsockname()[1],

@@ -58,8 +58,6 @@ class Stream:
     outputs: list[Output] = field(default_factory=list)
     gop: list[Frame] = field(default_factory=list)
     started_at: float | None = None
-    frames_in: int = 0
-    bytes_in: int = 0
     #: Frames received per track id in the current (or last) publishing session.
     frames_by_track: dict[int, int] = field(default_factory=dict)
     #: Frames not sent to a player because it was past its high-water mark (it skipped to the
@@ -75,6 +73,11 @@ class Stream:
     def live(self) -> bool:
         """Whether a publisher is pushing frames."""
         return self.publisher is not None
+
+    @property
+    def frames_in(self) -> int:
+        """Frames received in the current (or last) publishing session."""
+        return sum(self.frames_by_track.values())
 
     @property
     def track_list(self) -> tuple[Track, ...]:
@@ -98,7 +101,6 @@ class Stream:
             return False
         self.publisher = publisher
         self.started_at = now
-        self.frames_in = self.bytes_in = 0
         self.frames_by_track = {}
         self._recent.clear()
         log.info("%s: published by %s", self.name, publisher)
@@ -126,14 +128,11 @@ class Stream:
         """A frame from the publisher: cache it and hand it to every output."""
         if frame.track_id not in self.tracks:
             return
-        size = frame.size
-        self.frames_in += 1
         self.frames_by_track[frame.track_id] = self.frames_by_track.get(frame.track_id, 0) + 1
-        self.bytes_in += size
-        self._recent.append((now, size))
+        self._recent.append((now, frame.size))
         while self._recent and self._recent[0][0] < now - 5.0:
             self._recent.popleft()
-        has_video = any(t.codec.is_video for t in self.tracks.values())
+        has_video = self.has_video
         if self.is_video_keyframe(frame):
             self.gop = [frame]
         elif self.gop or not has_video:
