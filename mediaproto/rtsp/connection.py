@@ -60,11 +60,6 @@ class SetupTrack:
     #: The reordering buffer of a track received over UDP (with ``jitter_latency``).
     jitter_buffer: JitterBuffer | None = None
 
-    @property
-    def rtp_channel(self) -> int | None:
-        """The interleaved channel of RTP, when over TCP."""
-        return self.transport.interleaved[0] if self.transport.interleaved else None
-
 
 class RtspConnection:
     """The machinery shared by :class:`~.client.ClientConnection` and :class:`~.server.ServerConnection`."""
@@ -267,21 +262,6 @@ class RtspConnection:
                     st.octet_count += len(data) - 12
                     self._emit_packet(st, data)
 
-    def send_rtp(self, track_id: int, packet: bytes, *, rtcp: bool = False) -> None:
-        """Queue an already serialized RTP (or RTCP) packet for ``track_id``.
-
-        For fan-out: a server packetizes a frame once and hands the same bytes to every session
-        (the sessions then share one SSRC and sequence, and tell each client the sequence number
-        in PLAY's RTP-Info).
-        """
-        self._check_usable()
-        for st in self.tracks:
-            if st.media.track.id == track_id:
-                if not rtcp:
-                    st.packet_count += 1
-                    st.octet_count += max(0, len(packet) - 12)
-                self._emit_packet(st, packet, rtcp)
-
     def send_packetized(self, track_id: int, packets: Sequence[bytes]) -> None:
         """Queue RTP packets that were packetized once for many sessions (fan-out).
 
@@ -318,6 +298,10 @@ class RtspConnection:
                     self._emit_packet(st, head + data[12:])
             packetizer.sequence_number = seq
 
+    def _sdes(self, ssrc: int) -> bytes:
+        """The SDES CNAME packet every compound RTCP packet carries (RFC 3550 6.1)."""
+        return bytes(SourceDescription((SdesChunk(ssrc, ((SDES_CNAME, self.cname),)),)))
+
     def send_sender_reports(self, wallclock: float, pts: Mapping[int, int]) -> None:
         """Queue an RTCP sender report (with an SDES CNAME) for every track we send.
 
@@ -334,8 +318,7 @@ class RtspConnection:
                 continue
             sr = SenderReport(packetizer.ssrc, ntp, packetizer.rtp_timestamp(pts[st.media.track.id]),
                               st.packet_count & 0xFFFFFFFF, st.octet_count & 0xFFFFFFFF)
-            sdes = SourceDescription((SdesChunk(packetizer.ssrc, ((SDES_CNAME, self.cname),)),))
-            self._emit_packet(st, bytes(sr) + bytes(sdes), rtcp=True)
+            self._emit_packet(st, bytes(sr) + self._sdes(packetizer.ssrc), rtcp=True)
 
     def send_receiver_reports(self, now: float) -> None:
         """Queue an RTCP receiver report (with an SDES CNAME) for every track we receive: a report
@@ -350,8 +333,7 @@ class RtspConnection:
             stats = st.receiver_statistics
             blocks = (stats.report_block(now),) if stats is not None and stats.expected else ()
             rr = ReceiverReport(self.reporter_ssrc, blocks)
-            sdes = SourceDescription((SdesChunk(self.reporter_ssrc, ((SDES_CNAME, self.cname),)),))
-            self._emit_packet(st, bytes(rr) + bytes(sdes), rtcp=True)
+            self._emit_packet(st, bytes(rr) + self._sdes(self.reporter_ssrc), rtcp=True)
 
     def send_goodbye(self, reason: bytes | None = None) -> None:
         """Queue an RTCP BYE for every track we send: the stream ended (FFmpeg stops reading when
@@ -361,6 +343,6 @@ class RtspConnection:
             packetizer = st.packetizer
             if packetizer is None:
                 continue
-            sdes = SourceDescription((SdesChunk(packetizer.ssrc, ((SDES_CNAME, self.cname),)),))
             head = ReceiverReport(packetizer.ssrc)  # a compound packet starts with a report (RFC 3550 6.1)
-            self._emit_packet(st, bytes(head) + bytes(sdes) + bytes(Goodbye((packetizer.ssrc,), reason)), rtcp=True)
+            bye = Goodbye((packetizer.ssrc,), reason)
+            self._emit_packet(st, bytes(head) + self._sdes(packetizer.ssrc) + bytes(bye), rtcp=True)

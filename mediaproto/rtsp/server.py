@@ -154,17 +154,16 @@ class ServerConnection(RtspConnection):
         self._check_usable()
         self._respond(event.request, 200)
 
-    def accept_play(self, event: PlayRequested, *, rtp_info: Mapping[int, tuple[int, int | None]] | None = None,
-                    start_pts: Mapping[int, int] | None = None) -> None:
+    def accept_play(self, event: PlayRequested, *, start_pts: Mapping[int, int] | None = None) -> None:
         """Start playing.
 
         ``start_pts`` maps a track id to the stream time (in the track's clock rate) at which play
         starts: the same instant for every track, e.g. the time of the keyframe the player starts
         at. The RTP-Info header then carries each track's ``rtptime`` for it, which is what players
         such as FFmpeg use to line up audio and video from the first packet (without it they
-        start each track at its own first packet). ``rtp_info`` maps a track id to (sequence
-        number, RTP timestamp) of its first packet when the caller packetizes for many sessions
-        at once; otherwise each track's own packetizer supplies them.
+        start each track at its own first packet). The sequence numbers come from each track's
+        packetizer (also when frames are packetized once for many sessions, see
+        :meth:`~.connection.RtspConnection.send_packetized`).
         """
         self._check_usable()
         entries = []
@@ -172,9 +171,7 @@ class ServerConnection(RtspConnection):
             url = resolve_control((self._base or "") + "/", st.media.control)
             tid = st.media.track.id
             seq, rtptime = (st.packetizer.sequence_number if st.packetizer else 0), None
-            if rtp_info is not None and tid in rtp_info:
-                seq, rtptime = rtp_info[tid]
-            elif start_pts is not None and tid in start_pts and st.packetizer is not None:
+            if start_pts is not None and tid in start_pts and st.packetizer is not None:
                 rtptime = st.packetizer.rtp_timestamp(start_pts[tid])
             entries.append(RtpInfo(url, seq, rtptime))
         self.state = ServerState.PLAYING

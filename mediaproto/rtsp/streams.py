@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from ..errors import LocalProtocolError, ParseError
 from ..media import Codec, Track
 from ..rtp.payload import Depacketizer, Packetizer, depacketizer_for, packetizer_for
-from ..sdp import Connection, MediaDescription, RtpFormat, SessionDescription, media_from_track, track_from_media
+from ..sdp import Connection, RtpFormat, SessionDescription, media_from_track, track_from_media
 from ..sdp import parse as parse_sdp
 
 __all__ = [
@@ -126,8 +126,3 @@ def match_track(url: str, base: str, tracks: Sequence[MediaTrack]) -> int | None
     if len(tracks) == 1 and stripped.split("?", 1)[0] == base.rstrip("/").split("?", 1)[0]:
         return 0
     return None
-
-
-def media_description(media: MediaTrack) -> MediaDescription:
-    """The SDP media description for one track (as :func:`describe` writes it)."""
-    return media_from_track(media.track, media.payload_type, control=media.control)
