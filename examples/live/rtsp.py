@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import weakref
 from dataclasses import replace
 from typing import Callable, Sequence
 
@@ -43,7 +42,6 @@ from .udp import Routes, UdpPair
 log = logging.getLogger("live.rtsp")
 
 
-
 def rtp_clock(track: Track) -> int:
     """The RTP clock rate for a track's codec."""
     if track.codec.is_video:
@@ -57,9 +55,9 @@ class RtpView:
     """A stream's tracks and frames in RTP clocks, converted once for all RTSP players."""
 
     def __init__(self, stream: Stream) -> None:
-        self.source = stream.track_list
-        self.tracks = tuple(replace(t, clock_rate=rtp_clock(t)) for t in self.source)
-        self._rates = {t.id: (t.clock_rate, rtp_clock(t)) for t in self.source}
+        source = stream.track_list
+        self.tracks = tuple(replace(t, clock_rate=rtp_clock(t)) for t in source)
+        self._rates = {t.id: (t.clock_rate, rtp_clock(t)) for t in source}
         self._frame: Frame | None = None
         self._converted: Frame | None = None
 
@@ -72,13 +70,11 @@ class RtpView:
         return converted
 
 
-_views: "weakref.WeakKeyDictionary[Stream, RtpView]" = weakref.WeakKeyDictionary()
-
-
 def rtp_view(stream: Stream) -> RtpView:
-    view = _views.get(stream)
-    if view is None or view.source != stream.track_list:
-        view = _views[stream] = RtpView(stream)
+    """The stream's :class:`RtpView`, kept in ``stream.cache`` (cleared when the tracks change)."""
+    view: RtpView | None = stream.cache.get("rtp_view")
+    if view is None:
+        view = stream.cache["rtp_view"] = RtpView(stream)
     return view
 
 
