@@ -223,7 +223,7 @@ class ClientConnection(RtspConnection):
             self._next_setup()
             return []
         if code >= 300:
-            if request.method in ("OPTIONS", "GET_PARAMETER") and self.state not in ("options",):
+            if request.method in ("OPTIONS", "GET_PARAMETER") and self.state != "options":
                 return []  # a failed keepalive is not fatal
             if request.method == "OPTIONS":
                 return self._after_options()
