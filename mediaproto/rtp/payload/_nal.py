@@ -21,7 +21,9 @@ The depacketizer's rules for completing, dropping and tolerating units:
 * fragments before a start fragment (a late joiner), a start fragment while another NAL unit is
   still open, and a unit that ends with a fragment still open are dropped whole;
 * a unit of parameter sets only (no slice) is not a frame: its NAL units are held and put in front
-  of the next frame (Reolink sends its SPS with the marker bit and the previous unit's timestamp).
+  of the next frame (Reolink sends its SPS with the marker bit and the previous unit's timestamp);
+* at :meth:`flush`, the unit in progress (no marker bit yet) is dropped: its tail may be lost, and
+  nothing after it can tell. Only a peer known never to set the marker bit gets it back.
 """
 
 from __future__ import annotations
@@ -318,9 +320,20 @@ class NalDepacketizer(Depacketizer):
         return out
 
     def flush(self) -> list[Frame]:
+        """The frames still held, at the end of the stream.
+
+        The unit in progress has not ended: its tail (the packet with the marker bit, and any
+        packet before it) may be lost, and no later packet's sequence number will tell. So it is
+        not a frame, and counts as lost; except from a peer that has shown it never sets the
+        marker bit (its units end at a timestamp change), whose last unit is given back as the
+        others were.
+        """
         out = self._take_ready()
         if self._ts is not None:
-            out.extend(self._complete())
+            if self._marker_seen or QUIRK_NO_MARKER not in self.quirks_seen:
+                self._discard_current()
+            else:
+                out.extend(self._complete())
         return out
 
     def _add(self, nals: list[bytes]) -> None:
