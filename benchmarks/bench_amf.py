@@ -50,7 +50,7 @@ METADATA_BYTES = amf0.dumps_all(METADATA)
 AMF3_VALUE: Any = {"items": [{"id": i, "name": f"item{i % 10}", "score": i * 0.5} for i in range(50)]}
 AMF3_BYTES = amf3.dumps(AMF3_VALUE)
 
-_REF = Path(__file__).resolve().parents[2] / "shared" / "vectors" / "ref.flv"
+_REF = Path(__file__).resolve().parents[1] / "tests" / "vectors" / "ref.flv"
 if _REF.is_file():
     FLV = _REF.read_bytes()
 else:  # a synthetic file of the same shape where the vectors are absent

@@ -20,7 +20,7 @@ from harness import Bench
 from mediaproto.mpegts import Demuxer, FrameReceived, Muxer, TracksChanged
 from mediaproto.mpegts.crc import crc32_mpeg2, crc32_mpeg2_table
 
-_VECTORS = Path(__file__).resolve().parents[2] / "shared" / "vectors"
+_VECTORS = Path(__file__).resolve().parents[1] / "tests" / "vectors"
 _REF = _VECTORS / "ref.ts"
 _DATA = _REF.read_bytes() if _REF.is_file() else b""
 

@@ -159,7 +159,7 @@ def _capture() -> bytes:
     """FFmpeg publishing ref.flv (interleaved audio and video, chunk size 128), after the handshake."""
     from pathlib import Path
 
-    path = Path(__file__).resolve().parents[2] / "shared" / "vectors" / "rtmp-ffmpeg-publish.c2s.bin"
+    path = Path(__file__).resolve().parents[1] / "tests" / "vectors" / "rtmp-ffmpeg-publish.c2s.bin"
     return path.read_bytes()[3073:] if path.is_file() else b""
 
 
