@@ -14,7 +14,7 @@ Other FMT values come back from the compound parser as
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterable, Sequence, Union
 
 from ..errors import LocalProtocolError, ParseError
@@ -172,6 +172,12 @@ class TransportWideFeedback:
     vectors have it), so it is accepted and carries no delta. libwebrtc also sets the P bit on
     packets whose last octet is not a padding count; the compound parser therefore reads a TWCC
     body up to the end of the packet and ignores the octets after the last delta.
+
+    A parsed packet keeps how it was padded, so it is written back byte-exact: ``padding_bit``
+    (the P bit as received) and ``tail`` (the octets after the last delta, padding included:
+    libwebrtc's padding count, or the zero octets other senders put there without the P bit).
+    Neither takes part in equality. A built packet (``padding_bit`` None) is padded as libwebrtc
+    pads, with the P bit and a padding count.
     """
 
     sender_ssrc: int
@@ -182,6 +188,8 @@ class TransportWideFeedback:
     fb_pkt_count: int
     chunks: tuple[int, ...] = ()
     recv_deltas: tuple[int, ...] = ()
+    padding_bit: bool | None = field(default=None, compare=False)
+    tail: bytes = field(default=b"", compare=False)
 
     packet_type = RTPFB
     fmt = 15
@@ -277,7 +285,8 @@ class TransportWideFeedback:
                     raise truncated("TWCC receive deltas", pos)
                 deltas.append(_I16.unpack_from(data, pos)[0])
                 pos += 2
-        return cls(sender, media, base, count, ref >> 8, ref & 0xFF, tuple(chunks), tuple(deltas))
+        return cls(sender, media, base, count, ref >> 8, ref & 0xFF, tuple(chunks), tuple(deltas),
+                   bool(data[start - 4] & 0x20) if start >= 4 else None, data[pos:end])
 
     def serialize(self) -> bytes:
         """The packet's bytes, padded to a 32-bit word with the P bit as libwebrtc does."""
@@ -303,7 +312,11 @@ class TransportWideFeedback:
             raise LocalProtocolError("TWCC has fewer recv_deltas than received packets") from None
         if next(deltas, None) is not None:
             raise LocalProtocolError("TWCC has more recv_deltas than received packets")
-        return pad_body(b"".join(parts), RTPFB, 15)
+        body = b"".join(parts)
+        if self.padding_bit is not None and (len(body) + len(self.tail)) % 4 == 0:
+            body += self.tail  # as received: the P bit and the octets after the last delta
+            return rtcp_header(15, RTPFB, len(body), self.padding_bit) + body
+        return pad_body(body, RTPFB, 15)
 
     def __bytes__(self) -> bytes:
         return self.serialize()

@@ -127,6 +127,24 @@ def test_twcc_pion_decode_only() -> None:
     assert p.received()[0] == (372, 4567386 * 64000 + 2047500)
 
 
+def test_twcc_padding_is_written_back_as_received() -> None:
+    """Issue 16: a TWCC whose FCI ends in zero padding without the P bit comes back byte-exact
+    (it used to be written with the P bit and a padding count); libwebrtc's P-bit forms too."""
+    zero_padded = H("8fcd0005 fa17fa17 43032fa0 00990001 3de80217 20019400")
+    (p,) = parse_compound(zero_padded)
+    assert isinstance(p, TransportWideFeedback)
+    example1 = TransportWideFeedback(4195875351, 1124282272, 153, 1, 4057090, 23, (0x2001,), (148,))
+    assert p == example1  # the same feedback as pion's example 1, padded differently
+    assert (p.padding_bit, p.tail) == (False, b"\x00")
+    assert bytes(p) == zero_padded
+    assert bytes(example1) == TWCC_EXAMPLE1  # built: the P bit and a padding count
+    for data in (TWCC_EXAMPLE1, TWCC_EXAMPLE4,
+                 H("afcd0006 fa17fa17 193dd8bb 0174000e 45b15a40 d800f0ff d0000003"),
+                 H("afcd0007 fa17fa17 193dd8bb 01740006 45b15a40 40022004 1ffe1f9a d000d000"),
+                 H("8fcd0006 fa17fa17 193dd8bb 00990001 3de80217 20019400 00000000")):
+        assert serialize_compound(parse_compound(data)) == data
+
+
 def test_twcc_build_all_chunk_kinds() -> None:
     statuses = [1] * 20 + [0, 1, 0, 1, 1, 0, 1, 1, 1, 1, 1, 1, 0, 1] + [2, 1, 0, 2, 1, 1, 1] + [0, 1]
     deltas = [4 if s == 1 else -300 for s in statuses if s]
