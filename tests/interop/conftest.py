@@ -1,7 +1,8 @@
 """Interop tests run real peers (ffmpeg, ffprobe) against our code over files and 127.0.0.1.
 
 They skip when the tools are missing, unless ``MEDIAPROTO_REQUIRE_INTEROP=1`` (as ``.ci/run``
-sets), in which case a missing tool is a failure.
+sets), in which case a missing tool is a failure. ``modern_ffmpeg`` is an FFmpeg of 6.1 or later
+(the system one, else imageio-ffmpeg's static binary) for the Enhanced RTMP/FLV HEVC cells.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import os
 import shutil
 
 import pytest
+
+from . import _ffmpeg
 
 
 def _require(tool: str) -> str:
@@ -31,3 +34,13 @@ def ffmpeg() -> str:
 def ffprobe() -> str:
     """Path of the ffprobe binary."""
     return _require("ffprobe")
+
+
+@pytest.fixture(scope="session")
+def modern_ffmpeg() -> str:
+    """Path of an ffmpeg >= 6.1, which reads and writes Enhanced FLV/RTMP (HEVC ``hvc1``)."""
+    path, why = _ffmpeg.find_modern()
+    if path is None:
+        _ffmpeg.missing(f"no ffmpeg >= 6.1: {why}")
+    assert path is not None
+    return path

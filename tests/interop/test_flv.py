@@ -3,10 +3,9 @@
 * ref.flv's frames, decoded by MediaTagDecoder and re-encoded by MediaTagEncoder into a file
   written by FlvWriter: ffprobe sees H.264 320x240 and AAC 48 kHz stereo, 100 and 189 packets with
   the timestamps of the original, and ffmpeg decodes every frame without an error.
-* HEVC made by ffmpeg's libx265, written as Enhanced RTMP ``hvc1`` FLV: ffprobe reads it directly
-  where it supports Enhanced FLV (FFmpeg 6.1 and later); FFmpeg 5.1 does not, so there the file is
-  read back with our reader and the HEVC elementary stream it gives is decoded by ffmpeg, which must
-  count every frame.
+* HEVC made by libx265, written as Enhanced RTMP ``hvc1`` FLV: an FFmpeg of 6.1 or later (the
+  ``modern_ffmpeg`` fixture: Debian 12's 5.1 cannot read Enhanced FLV) decodes every frame without
+  an error, to the same pictures as the elementary stream, with our timestamps and keyframes.
 """
 
 from __future__ import annotations
@@ -19,10 +18,12 @@ from pathlib import Path
 import pytest
 
 from mediaproto.codecs import h265
-from mediaproto.codecs.h264 import join_annexb, split_annexb
+from mediaproto.codecs.h264 import split_annexb
 from mediaproto.media import Codec, Frame, Track
 from mediaproto.rtmp.flv import TAG_SCRIPT, FlvTag, FlvWriter, MediaTagDecoder, MediaTagEncoder, read_flv
 from mediaproto.rtmp.flvscript import build_script
+
+from . import _ffmpeg
 
 TIMEOUT = 60
 
@@ -41,7 +42,7 @@ def _rewrite_ref(vectors: Path) -> bytes:
     tracks: list[Track] = []
     frames: list[Frame] = []
     for t in tags:
-        for item in dec.push(t.tag_type, t.timestamp, t.data):
+        for item in dec.feed(t.tag_type, t.timestamp, t.data):
             (tracks if isinstance(item, Track) else frames).append(item)
     enc = MediaTagEncoder(tracks)
     meta = build_script("onMetaData", {"width": 320.0, "height": 240.0, "videocodecid": 7.0, "audiocodecid": 10.0})
@@ -74,59 +75,48 @@ def test_rewritten_ref_flv(tmp_path: Path, vectors: Path, ffprobe: str, ffmpeg: 
     assert decoded.returncode == 0 and decoded.stderr == ""
 
 
-def _ffmpeg_has(ffmpeg: str, encoder: str) -> bool:
-    out = subprocess.run([ffmpeg, "-hide_banner", "-encoders"], capture_output=True, text=True, timeout=TIMEOUT).stdout
-    return f" {encoder} " in out
-
-
-def test_hevc_enhanced_flv(tmp_path: Path, ffmpeg: str, ffprobe: str) -> None:
-    if not _ffmpeg_has(ffmpeg, "libx265"):
-        pytest.skip("ffmpeg has no libx265")
+def _hevc_frames(ffmpeg: str, tmp_path: Path, count: int, keyint: int) -> tuple[Path, Track, list[Frame]]:
+    """libx265's HEVC elementary stream and the same access units as our Track and Frames (25 fps, 1 kHz)."""
     source = tmp_path / "src.hevc"
-    subprocess.run(
-        [ffmpeg, "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=160x120:rate=25", "-frames:v", "30",
-         "-c:v", "libx265", "-x265-params", "log-level=error:keyint=10:bframes=0", "-f", "hevc", str(source)],
-        check=True, timeout=TIMEOUT, capture_output=True,
-    )
+    _ffmpeg.encode_hevc(ffmpeg, source, frames=count, keyint=keyint)
     units = h265.split_access_units(split_annexb(source.read_bytes()))
     params = tuple(n for n in units[0] if h265.nal_type(n) in (32, 33, 34))
-    track = Track(0, Codec.H265, 25, parameter_sets=params)
+    track = Track(0, Codec.H265, 1000, parameter_sets=params)
     frames = []
     for i, unit in enumerate(units):
         vcl = tuple(n for n in unit if h265.nal_type(n) not in (32, 33, 34))
-        frames.append(Frame(0, i, i, vcl, h265.is_keyframe(vcl)))
-    assert len(frames) == 30
+        frames.append(Frame(0, 40 * i, 40 * i, vcl, h265.is_keyframe(vcl)))
+    assert len(frames) == count and frames[0].keyframe
+    return source, track, frames
+
+
+def test_hevc_enhanced_flv(tmp_path: Path, modern_ffmpeg: str) -> None:
+    # FFmpeg >= 6.1 (the fixture checks the version) reads Enhanced FLV: every HEVC frame of our
+    # file decodes without an error, to the very pictures the elementary stream decodes to.
+    source, track, frames = _hevc_frames(modern_ffmpeg, tmp_path, count=30, keyint=10)
     enc = MediaTagEncoder([track])
     tags = [FlvTag(tt, ts, 0, body) for tt, ts, body in enc.sequence_headers() + [enc.encode(f) for f in frames]]
     flv = tmp_path / "hevc.flv"
     flv.write_bytes(FlvWriter(has_audio=False, has_video=True).write_all(tags))
 
-    probe = subprocess.run(
-        [ffprobe, "-v", "error", "-of", "json", "-show_streams", str(flv)],
+    ours = _ffmpeg.decode(modern_ffmpeg, flv)
+    assert ours.returncode == 0 and ours.stderr == "", ours.stderr
+    assert ours.dimensions == {0: "160x120"}
+    assert len(ours.frames[0]) == 30
+    ref = _ffmpeg.decode(modern_ffmpeg, source)
+    assert ref.returncode == 0 and ref.frames[0] == ours.frames[0]
+
+    # and its demuxer gives every packet with our millisecond timestamps, keyframes where libx265 put them
+    packets = subprocess.run(
+        [modern_ffmpeg, "-nostdin", "-v", "error", "-i", str(flv), "-c", "copy", "-f", "framecrc", "-"],
         capture_output=True, text=True, timeout=TIMEOUT,
     )
-    streams = json.loads(probe.stdout or "{}").get("streams", [])
-    if probe.returncode == 0 and streams and streams[0].get("codec_name") == "hevc":  # Enhanced FLV support
-        stream = _probe(ffprobe, flv, "-count_frames", "-show_streams")["streams"][0]
-        assert (stream["width"], stream["height"], int(stream["nb_read_frames"])) == (160, 120, 30)
-        return
-
-    # FFmpeg 5.1 cannot read Enhanced FLV (it takes the first byte for a legacy CodecID, calls the
-    # stream "flashsv", and its ffprobe -count_frames crashes on it): read our file back and let
-    # ffmpeg decode the HEVC it holds.
-    _, read_tags = read_flv(flv.read_bytes())
-    dec = MediaTagDecoder()
-    out = [x for t in read_tags for x in dec.push(t.tag_type, t.timestamp, t.data)]
-    (got_track,) = [x for x in out if isinstance(x, Track)]
-    got = [x for x in out if isinstance(x, Frame)]
-    assert (got_track.width, got_track.height) == (160, 120)
-    stream_bytes = join_annexb(list(got_track.parameter_sets)) + b"".join(join_annexb(list(f.nal_units)) for f in got)
-    back = tmp_path / "back.hevc"
-    back.write_bytes(stream_bytes)
-    info = _probe(ffprobe, back, "-count_frames", "-show_streams")
-    stream = info["streams"][0]
-    assert (stream["codec_name"], stream["width"], stream["height"], int(stream["nb_read_frames"])) == ("hevc", 160, 120, 30)
-    assert [f.dts for f in got] == [40 * i for i in range(30)]
+    assert packets.returncode == 0 and packets.stderr == "", packets.stderr
+    rows = [[c.strip() for c in ln.split(",")] for ln in packets.stdout.splitlines() if ln and not ln.startswith("#")]
+    assert [(int(r[1]), int(r[2])) for r in rows] == [(f.dts, f.pts) for f in frames]
+    # framecrc prints "F=0x.." only for flags other than a lone keyframe flag (AV_PKT_FLAG_KEY = 1)
+    flags = [next((int(c[2:], 16) for c in r[6:] if c.startswith("F=")), 1) for r in rows]
+    assert [bool(f & 1) for f in flags] == [f.keyframe for f in frames]
 
 
 @pytest.mark.parametrize("codec,fmt,name", [(Codec.PCMA, "alaw", "pcm_alaw"), (Codec.PCMU, "mulaw", "pcm_mulaw")])
