@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -10,8 +11,11 @@ from pathlib import Path
 import pytest
 
 from mediaproto.clock import rescale
-from mediaproto.media import Frame
+from mediaproto.codecs.h264 import split_annexb
+from mediaproto.codecs.h265 import is_keyframe, nal_type, split_access_units
+from mediaproto.media import Codec, Frame, Track
 
+from . import _ffmpeg
 from ._rtmp_helpers import free_port, load_example, source_packets
 
 pytestmark = pytest.mark.interop
@@ -86,29 +90,26 @@ def test_client_plays_from_ffmpeg(ffmpeg: str, vectors: Path) -> None:
     assert [ms(f) for f in frames if f.track_id != video_id] == want["audio"]
 
 
-def test_client_publishes_hevc_over_enhanced_rtmp_to_our_server(ffmpeg: str, tmp_path: Path) -> None:
-    # FFmpeg 5.1 can neither send nor receive HEVC over RTMP, so HEVC is carried between our own
-    # ClientConnection and ServerConnection (Enhanced RTMP, FourCC hvc1) with frames made by libx265.
-    import threading
-
-    from mediaproto.codecs.h264 import split_annexb
-    from mediaproto.codecs.h265 import is_keyframe, nal_type, split_access_units
-    from mediaproto.media import Codec, Track
-
-    from ._rtmp_helpers import ServerThread
-
+def _hevc_source(ffmpeg: str, tmp_path: Path, count: int) -> tuple[Path, Track, list[Frame]]:
+    """libx265's HEVC (160x120, 25 fps, one GOP) and its access units as our Track and Frames (90 kHz)."""
     raw = tmp_path / "x.hevc"
-    enc = subprocess.run([ffmpeg, "-nostdin", "-v", "error", "-f", "lavfi", "-i", "testsrc=d=1:s=160x120:r=25",
-                          "-c:v", "libx265", "-x265-params", "bframes=0:keyint=25:log-level=error", "-f", "hevc",
-                          "-y", str(raw)], capture_output=True, timeout=120)
-    if enc.returncode != 0:
-        pytest.skip(f"ffmpeg cannot encode HEVC here: {enc.stderr[-200:]!r}")
+    _ffmpeg.encode_hevc(ffmpeg, raw, frames=count, keyint=count)
     units = split_access_units(split_annexb(raw.read_bytes()))
     params = {nal_type(n): n for n in units[0] if nal_type(n) in (32, 33, 34)}
     track = Track(0, Codec.H265, 90000, parameter_sets=(params[32], params[33], params[34]), width=160, height=120)
     frames = [Frame(0, i * 3600, i * 3600, tuple(au), is_keyframe(au)) for i, au in enumerate(units)]
-    assert len(frames) == 25
+    assert len(frames) == count
+    return raw, track, frames
 
+
+def test_client_publishes_hevc_over_enhanced_rtmp_to_our_server(modern_ffmpeg: str, tmp_path: Path) -> None:
+    # Our ClientConnection to our ServerConnection (Enhanced RTMP, FourCC hvc1) with frames made by
+    # libx265; the next test has FFmpeg receive the same.
+    import threading
+
+    from ._rtmp_helpers import ServerThread
+
+    _, track, frames = _hevc_source(modern_ffmpeg, tmp_path, 25)
     push = load_example("rtmp_push")
     got: list[Frame] = []
     tracks: list[Track] = []
@@ -123,3 +124,34 @@ def test_client_publishes_hevc_over_enhanced_rtmp_to_our_server(ffmpeg: str, tmp
     assert [f.data for f in got] == [f.data for f in frames]
     assert [rescale(f.dts, tracks[0].clock_rate, 1000) for f in got] == [i * 40 for i in range(25)]
     assert [f.keyframe for f in got] == [f.keyframe for f in frames]
+
+
+def test_ffmpeg_receives_hevc_over_enhanced_rtmp_from_our_client(modern_ffmpeg: str, tmp_path: Path) -> None:
+    # An FFmpeg >= 6.1 listening for a publisher reads our Enhanced RTMP HEVC: every frame decodes
+    # without an error, to the pictures of libx265's elementary stream.
+    raw, track, frames = _hevc_source(modern_ffmpeg, tmp_path, 25)
+    push = load_example("rtmp_push")
+    port = free_port()
+    proc = subprocess.Popen([modern_ffmpeg, "-nostdin", "-hide_banner", "-v", "error", "-listen", "1", "-i",
+                             f"rtmp://127.0.0.1:{port}/live/x", "-f", "framemd5", "-"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        sent = _retry(lambda: push.push(f"rtmp://127.0.0.1:{port}/live/x", [track], frames,
+                                         metadata={"width": 160.0, "height": 120.0}))
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert sent == 25
+    received = _ffmpeg.parse_framemd5(out, proc.returncode, err)
+    # When the publisher leaves, FFmpeg's listener logs "Error during demuxing: Input/output error"
+    # and exits 0; it does so for FFmpeg's own publisher too (FFmpeg 9.0.2 to itself, same
+    # commands). Any other line is an error.
+    errors = [ln for ln in err.splitlines() if not re.fullmatch(r"\[in#0/flv @ 0x[0-9a-f]+\] Error during demuxing: "
+                                                               r"Input/output error", ln)]
+    assert received.returncode == 0 and errors == [], err
+    assert received.dimensions == {0: "160x120"}
+    ref = _ffmpeg.decode(modern_ffmpeg, raw)
+    assert len(ref.frames[0]) == 25
+    assert received.frames[0] == ref.frames[0]

@@ -10,8 +10,11 @@ from pathlib import Path
 import pytest
 
 from mediaproto.clock import rescale
-from mediaproto.media import Frame, Track
+from mediaproto.codecs.h264 import split_annexb
+from mediaproto.codecs.h265 import nal_type, split_access_units
+from mediaproto.media import Codec, Frame, Track
 
+from . import _ffmpeg
 from ._rtmp_helpers import ServerThread, source_packets, wait_for
 
 pytestmark = pytest.mark.interop
@@ -70,18 +73,12 @@ def test_ffmpeg_plays_from_our_server(ffmpeg: str, vectors: Path) -> None:
     assert len(audio) == 189
 
 
-def _ffmpeg_writes_hevc_flv(ffmpeg: str) -> bool:
-    probe = subprocess.run([ffmpeg, "-nostdin", "-v", "error", "-f", "lavfi", "-i", "testsrc=d=0.1:s=64x64", "-c:v",
-                            "libx265", "-f", "flv", "-"], capture_output=True, timeout=60)
-    return probe.returncode == 0 and len(probe.stdout) > 13
-
-
-def test_ffmpeg_publishes_hevc_enhanced_rtmp(ffmpeg: str) -> None:
-    # FFmpeg writes HEVC into FLV/RTMP (Enhanced RTMP, ``hvc1``) only from 6.1; 5.1 refuses with
-    # "Video codec hevc not compatible with flv". Then this test skips (HEVC is covered by FLV files
-    # we write and ffprobe reads, in the FLV tests).
-    if not _ffmpeg_writes_hevc_flv(ffmpeg):
-        pytest.skip("this ffmpeg cannot send HEVC over RTMP/FLV (needs 6.1+)")
+def test_ffmpeg_publishes_hevc_enhanced_rtmp(modern_ffmpeg: str, tmp_path: Path) -> None:
+    # FFmpeg writes HEVC into RTMP (Enhanced RTMP, ``hvc1``) from 6.1 on: the fixture gives one of
+    # those (Debian 12's 5.1 refuses with "Video codec hevc not compatible with flv").
+    source = tmp_path / "src.hevc"
+    _ffmpeg.encode_hevc(modern_ffmpeg, source, frames=25, keyint=25)
+    want = split_access_units(split_annexb(source.read_bytes()))
     got: list[Frame] = []
     tracks: dict[int, Track] = {}
     done = threading.Event()
@@ -89,11 +86,41 @@ def test_ffmpeg_publishes_hevc_enhanced_rtmp(ffmpeg: str) -> None:
         srv.hub.on_frame.append(lambda name, f: got.append(f))
         srv.hub.on_track.append(lambda name, t: tracks.__setitem__(t.id, t))
         srv.hub.on_unpublish.append(lambda name: done.set())
-        proc = subprocess.run([ffmpeg, "-nostdin", "-v", "error", "-f", "lavfi", "-i", "testsrc=d=1:s=160x120:r=25",
-                               "-c:v", "libx265", "-g", "25", "-f", "flv", f"rtmp://127.0.0.1:{srv.port}/live/hevc"],
+        proc = subprocess.run([modern_ffmpeg, "-nostdin", "-v", "error", "-r", "25", "-i", str(source), "-c", "copy",
+                               "-f", "flv", f"rtmp://127.0.0.1:{srv.port}/live/hevc"],
                               capture_output=True, timeout=120)
         assert proc.returncode == 0, proc.stderr.decode(errors="replace")
         assert done.wait(10)
-    from mediaproto.media import Codec
-    assert [t.codec for t in tracks.values()] == [Codec.H265]
+    (track,) = tracks.values()
+    assert (track.codec, track.width, track.height) == (Codec.H265, 160, 120)
     assert len(got) == 25
+    # the access units libx265 wrote, parameter sets aside (they travel in the sequence header)
+    assert [tuple(n for n in f.data if nal_type(n) not in (32, 33, 34)) for f in got] == [
+        tuple(n for n in au if nal_type(n) not in (32, 33, 34)) for au in want]
+    assert [rescale(f.dts, track.clock_rate, 1000) for f in got] == [40 * i for i in range(25)]
+    assert [f.keyframe for f in got] == [True] + [False] * 24
+
+
+def test_ffmpeg_plays_hevc_from_our_server(modern_ffmpeg: str, tmp_path: Path) -> None:
+    # An FFmpeg >= 6.1 publishes HEVC over Enhanced RTMP in real time and a second one plays it
+    # from our server: every frame decodes without an error, to the pictures of the source.
+    source = tmp_path / "src.hevc"
+    _ffmpeg.encode_hevc(modern_ffmpeg, source, frames=50, keyint=50)  # one GOP: a late player gets it all
+    with ServerThread() as srv:
+        url = f"rtmp://127.0.0.1:{srv.port}/live/hevc"
+        pub = subprocess.Popen([modern_ffmpeg, "-nostdin", "-v", "error", "-re", "-r", "25", "-i", str(source),
+                                "-c", "copy", "-f", "flv", url], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            assert wait_for(lambda: "live/hevc" in srv.hub.streams and bool(srv.hub.streams["live/hevc"].track_list), 10)
+            played = _ffmpeg.decode(modern_ffmpeg, url)
+            pub_err = pub.communicate(timeout=30)[1]
+        finally:
+            if pub.poll() is None:
+                pub.kill()
+                pub.wait()
+    assert pub.returncode == 0, pub_err.decode(errors="replace")
+    assert played.returncode == 0 and played.stderr == "", played.stderr
+    assert played.dimensions == {0: "160x120"}
+    ref = _ffmpeg.decode(modern_ffmpeg, source)
+    assert len(ref.frames[0]) == 50
+    assert played.frames[0] == ref.frames[0]
