@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field, replace
 
 from ..errors import ParseError
+from ..text import parse_uint
 
 __all__ = [
     "TransportSpec",
@@ -30,14 +31,12 @@ __all__ = [
 
 def _port_pair(value: str, what: str) -> tuple[int, int]:
     first, sep, second = value.strip().partition("-")
-    try:
-        a = int(first)
-        b = int(second) if sep else a + 1  # one port means the pair port/port+1
-    except ValueError:
-        raise ParseError(f"bad {what} {value!r}") from None
-    if not (0 <= a <= 65535 and 0 <= b <= 65535):
-        raise ParseError(f"{what} out of range: {value!r}")
-    return a, b
+    a = parse_uint(first.strip(), f"Transport {what}", max_digits=5, maximum=65535)
+    if not sep:
+        if a == 65535:
+            raise ParseError(f"Transport {what} out of range: {value!r}")
+        return a, a + 1  # one port means the pair port/port+1
+    return a, parse_uint(second.strip(), f"Transport {what}", max_digits=5, maximum=65535)
 
 
 @dataclass(frozen=True)
@@ -108,6 +107,7 @@ class TransportSpec:
 
 
 _SPEC = re.compile(r"([A-Za-z0-9]+)/([A-Za-z0-9]+)(?:/([A-Za-z]+))?$")
+_HEX = re.compile(r"[0-9A-Fa-f]{1,16}")
 
 
 def _parse_one_transport(text: str) -> TransportSpec:
@@ -142,19 +142,16 @@ def _parse_one_transport(text: str) -> TransportSpec:
         elif name == "append":
             fields["append"] = True
         elif name in ("ttl", "layers"):
-            if not value.isdigit():
-                raise ParseError(f"bad {name} {value!r}")
-            fields[name] = int(value)
+            fields[name] = parse_uint(value, f"Transport {name}")
         elif name in ("port", "client_port", "server_port"):
             fields[name] = _port_pair(value, name)
         elif name == "ssrc":
             digits = value.strip()
-            try:
-                ssrc = int(digits, 16)  # odd-length hex is fine
-            except ValueError:
-                raise ParseError(f"bad ssrc {value!r}") from None
-            if not 0 <= ssrc <= 0xFFFFFFFF or not digits:
-                raise ParseError(f"bad ssrc {value!r}")
+            if not _HEX.fullmatch(digits):  # odd-length hex is fine; int(x, 16) takes far more
+                raise ParseError(f"bad Transport ssrc {value[:40]!r}")
+            ssrc = int(digits, 16)
+            if ssrc > 0xFFFFFFFF:
+                raise ParseError(f"bad Transport ssrc {value[:40]!r}: over 32 bits")
             fields["ssrc"] = ssrc
         elif name == "mode":
             fields["mode"] = value.upper() if value.lower() in ("play", "record") else value
@@ -196,16 +193,15 @@ class SessionHeader:
         for p in parts[1:]:
             name, _, v = p.partition("=")
             if name.strip().lower() == "timeout":
-                if not v.strip().isdigit():
-                    raise ParseError(f"bad Session timeout {v!r}")
-                timeout = int(v)
+                timeout = parse_uint(v.strip(), "Session timeout")
         return cls(parts[0], timeout)
 
     def __str__(self) -> str:
         return self.session_id if self.timeout is None else f"{self.session_id};timeout={self.timeout}"
 
 
-_NPT_TIME = re.compile(r"now|\d+(?:\.\d*)?|\d+:\d{1,2}:\d{1,2}(?:\.\d*)?")
+# ASCII digits only (``\d`` would take every script's digits), and bounded.
+_NPT_TIME = re.compile(r"now|[0-9]{1,20}(?:\.[0-9]{0,20})?|[0-9]{1,20}:[0-9]{1,2}:[0-9]{1,2}(?:\.[0-9]{0,20})?")
 
 
 def _npt_seconds(text: str) -> float | None:
@@ -297,12 +293,11 @@ def parse_rtp_info(value: str) -> list[RtpInfo]:
             if name == "url":
                 url = v
             elif name in ("seq", "rtptime"):
-                if not v.isdigit():
-                    raise ParseError(f"bad RTP-Info {name} {v!r}")
+                number = parse_uint(v, f"RTP-Info {name}")
                 if name == "seq":
-                    seq = int(v) & 0xFFFF
+                    seq = number & 0xFFFF
                 else:
-                    rtptime = int(v) & 0xFFFFFFFF
+                    rtptime = number & 0xFFFFFFFF
         if url is None:
             raise ParseError(f"RTP-Info entry without url: {entry[:80]!r}")
         out.append(RtpInfo(url, seq, rtptime))

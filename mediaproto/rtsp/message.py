@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from ..errors import LimitExceeded, LocalProtocolError, ParseError
+from ..text import is_uint, parse_uint
 
 __all__ = ["Headers", "Request", "Response", "InterleavedFrame", "Limits", "MessageParser", "Event"]
 
@@ -96,7 +97,7 @@ class Headers:
     def cseq(self) -> int | None:
         """The ``CSeq`` header as an int, or None when absent or not a number."""
         value = self.get("CSeq")
-        return int(value) if value is not None and value.strip().isdigit() else None
+        return int(value.strip()) if value is not None and is_uint(value.strip()) else None
 
 
 def _with_length(headers: Headers, body: bytes) -> Headers:
@@ -283,7 +284,7 @@ class MessageParser:
         self._pos = self._search = body_start + length
         parts = start_line.split(" ", 2)
         if start_line.startswith("RTSP/"):
-            if len(parts) < 2 or parts[0] not in _VERSIONS or not (parts[1].isdigit() and len(parts[1]) == 3):
+            if len(parts) < 2 or parts[0] not in _VERSIONS or not (len(parts[1]) == 3 and is_uint(parts[1])):
                 raise ParseError(f"malformed status line {start_line[:80]!r}", offset=offset)
             return Response(int(parts[1]), parts[2] if len(parts) > 2 else "", headers, body, parts[0])
         if len(parts) != 3 or parts[2] not in _VERSIONS or not _TOKEN.fullmatch(parts[0]) or not parts[1]:
@@ -355,9 +356,7 @@ class MessageParser:
             return 0
         lengths = set()
         for value in values:
-            if not value.isdigit() or not value.isascii():
-                raise ParseError(f"invalid Content-Length {value!r}", offset=offset)
-            lengths.add(int(value))
+            lengths.add(parse_uint(value, "Content-Length", offset=offset))
         if len(lengths) > 1:
             raise ParseError(f"conflicting Content-Length headers {values}", offset=offset)
         return lengths.pop()

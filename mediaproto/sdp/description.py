@@ -7,9 +7,14 @@ Strict by default; ``parse(text, lenient=True)`` accepts the real-world deviatio
 from __future__ import annotations
 
 import re
+from collections import deque
 from dataclasses import dataclass, field
 
+from typing import TypeAlias, TypeVar
+
 from ..errors import ParseError
+from ..text import is_uint, parse_uint
+from .formats import RtpFormat, format_fmtp, parse_fmtp, parse_rtpmaps, rtp_formats
 
 __all__ = [
     "Origin",
@@ -27,13 +32,37 @@ __all__ = [
     "format_fmtp",
 ]
 
+#: What a parsed line remembers of its text: (the field values it was parsed into, the text).
+_Source: TypeAlias = "tuple[tuple[object, ...], str] | None"
+
+
+def _verbatim(source: tuple[tuple[object, ...], str] | None, key: tuple[object, ...], canonical: str) -> str:
+    """The text a line was parsed from while its fields still hold what was parsed, else ``canonical``."""
+    return source[1] if source is not None and source[0] == key else canonical
+
+
+def _sourced(obj: _V, key: tuple[object, ...], text: str) -> _V:
+    """``obj`` remembering ``text`` when its canonical form would differ from it (lenient parses)."""
+    if str(obj) != text:
+        obj.source = (key, text)  # type: ignore[attr-defined]
+    return obj
+
 MAX_SDP_BYTES = 64 * 1024
 MAX_LINES = 4096
 
 
+_V = TypeVar("_V")
+
+
 @dataclass
 class Origin:
-    """``o=<username> <sess-id> <sess-version> <nettype> <addrtype> <unicast-address>``."""
+    """``o=<username> <sess-id> <sess-version> <nettype> <addrtype> <unicast-address>``.
+
+    A lenient parse of an ``o=`` line with more than six fields keeps the extra leading ones in
+    :attr:`username` (``o=- 14665860 31787219 1 IN IP4 192.168.4.226`` gives the username
+    ``"- 14665860"``); one with fewer fields is filled with ``-``. :attr:`source` keeps the text
+    of such a line, written back while the fields are unchanged (so is every line type below).
+    """
 
     username: str = "-"
     sess_id: str = "0"
@@ -41,11 +70,14 @@ class Origin:
     nettype: str = "IN"
     addrtype: str = "IP4"
     unicast_address: str = "127.0.0.1"
+    source: _Source = field(default=None, compare=False, repr=False)
+
+    def _key(self) -> tuple[str, ...]:
+        return (self.username, self.sess_id, self.sess_version, self.nettype, self.addrtype, self.unicast_address)
 
     def __str__(self) -> str:
-        return " ".join(
-            [self.username, self.sess_id, self.sess_version, self.nettype, self.addrtype, self.unicast_address]
-        )
+        key = self._key()
+        return _verbatim(self.source, key, " ".join(key))
 
 
 @dataclass
@@ -55,6 +87,7 @@ class Connection:
     nettype: str = "IN"
     addrtype: str = "IP4"
     connection_address: str = "0.0.0.0"
+    source: _Source = field(default=None, compare=False, repr=False)
 
     @property
     def address(self) -> str:
@@ -65,10 +98,11 @@ class Connection:
     def ttl(self) -> int | None:
         """The multicast TTL (IPv4 only), if given."""
         parts = self.connection_address.split("/")
-        return int(parts[1]) if self.addrtype == "IP4" and len(parts) > 1 and parts[1].isdigit() else None
+        return int(parts[1]) if self.addrtype == "IP4" and len(parts) > 1 and is_uint(parts[1], 3) else None
 
     def __str__(self) -> str:
-        return " ".join(p for p in (self.nettype, self.addrtype, self.connection_address) if p)
+        key = (self.nettype, self.addrtype, self.connection_address)
+        return _verbatim(self.source, key, " ".join(p for p in key if p))
 
 
 @dataclass
@@ -77,9 +111,10 @@ class Bandwidth:
 
     bwtype: str
     bandwidth: int
+    source: _Source = field(default=None, compare=False, repr=False)
 
     def __str__(self) -> str:
-        return f"{self.bwtype}:{self.bandwidth}"
+        return _verbatim(self.source, (self.bwtype, self.bandwidth), f"{self.bwtype}:{self.bandwidth}")
 
 
 @dataclass
@@ -88,9 +123,10 @@ class Timing:
 
     start_time: int = 0
     stop_time: int = 0
+    source: _Source = field(default=None, compare=False, repr=False)
 
     def __str__(self) -> str:
-        return f"{self.start_time} {self.stop_time}"
+        return _verbatim(self.source, (self.start_time, self.stop_time), f"{self.start_time} {self.stop_time}")
 
 
 @dataclass
@@ -110,25 +146,6 @@ class Attribute:
 
     def __str__(self) -> str:
         return self.name if self.value is None else f"{self.name}:{self.value}"
-
-
-@dataclass(frozen=True)
-class RtpFormat:
-    """One RTP payload format of a media description: its ``rtpmap`` and ``fmtp``."""
-
-    payload_type: int
-    encoding_name: str
-    clock_rate: int
-    encoding_parameters: int | None = None
-    parameters: tuple[tuple[str, str], ...] = ()
-
-    def parameter(self, name: str) -> str | None:
-        """An ``fmtp`` parameter by name (case-insensitive), or None."""
-        low = name.lower()
-        for key, value in self.parameters:
-            if key.lower() == low:
-                return value
-        return None
 
 
 @dataclass(frozen=True)
@@ -177,7 +194,7 @@ class _AttributeList:
         """The ``a=extmap`` declarations."""
         out = []
         for value in self.attribute_values("extmap"):
-            m = re.fullmatch(r"(\d+)(?:/(\w+))?\s+(\S+)(?:\s+(.*))?", value.strip())
+            m = re.fullmatch(r"([0-9]{1,5})(?:/(\w+))?\s+(\S+)(?:\s+(.*))?", value.strip())
             if m is None:
                 raise ParseError(f"malformed extmap {value!r}")
             out.append(ExtMap(int(m[1]), m[3], m[2], m[4]))
@@ -198,46 +215,41 @@ class MediaDescription(_AttributeList):
     bandwidths: list[Bandwidth] = field(default_factory=list)
     key: str | None = None
     attributes: list[Attribute] = field(default_factory=list)
+    source: _Source = field(default=None, compare=False, repr=False)
+    line_order: list[str] | None = field(default=None, compare=False, repr=False)
+    """The line types under the ``m=`` line as a lenient parse met them (``""`` for a blank line):
+    :meth:`SessionDescription.dumps` writes them back in that order while their counts match."""
 
     def formats(self) -> list[RtpFormat]:
-        """The RTP payload formats, in ``m=`` order, from ``rtpmap``/``fmtp`` or RFC 3551's static types."""
-        rtpmaps: dict[str, tuple[str, int, int | None]] = {}
-        fmtps: dict[str, tuple[tuple[str, str], ...]] = {}
-        for value in self.attribute_values("rtpmap"):
-            pt, _, rest = value.strip().partition(" ")
-            parts = rest.strip().split("/")
-            if len(parts) < 2 or not parts[1].strip().isdigit():
-                raise ParseError(f"malformed rtpmap {value!r}")
-            enc = int(parts[2]) if len(parts) > 2 and parts[2].strip().isdigit() else None
-            rtpmaps[pt] = (parts[0], int(parts[1]), enc)
-        for value in self.attribute_values("fmtp"):
-            pt, _, params = value.strip().partition(" ")
-            fmtps[pt] = tuple(parse_fmtp(params).items())
-        out = []
-        for fmt in self.fmts:
-            mapped = rtpmaps.get(fmt)
-            if mapped is None and fmt.isdigit() and int(fmt) in _STATIC:
-                mapped = _STATIC[int(fmt)]
-            if mapped is None:
-                continue
-            number = int(fmt) if fmt.isdigit() else -1
-            out.append(RtpFormat(number, mapped[0], mapped[1], mapped[2], fmtps.get(fmt, ())))
-        return out
+        """The RTP payload formats, in ``m=`` order, from ``rtpmap``/``fmtp`` or RFC 3551's static types.
+
+        A format whose ``rtpmap`` is broken (``a=rtpmap:98 MetaData``: no clock rate) is left out
+        and reported by :meth:`format_errors`; the other formats still come out.
+        """
+        return rtp_formats(self.fmts, self.attribute_values("rtpmap"), self.attribute_values("fmtp"))
+
+    def format_errors(self) -> dict[str, ParseError]:
+        """The payload types whose ``rtpmap`` is broken, each with what is wrong with it."""
+        return parse_rtpmaps(self.attribute_values("rtpmap"))[1]
 
     def __str__(self) -> str:
         port = f"{self.port}/{self.number_of_ports}" if self.number_of_ports is not None else str(self.port)
-        return " ".join([self.media, port, self.proto, *self.fmts])
+        key = (self.media, self.port, self.number_of_ports, self.proto, tuple(self.fmts))
+        return _verbatim(self.source, key, " ".join([self.media, port, self.proto, *self.fmts]))
 
+    def _key(self) -> tuple[object, ...]:
+        return (self.media, self.port, self.number_of_ports, self.proto, tuple(self.fmts))
 
-# RFC 3551 section 6: static payload types.
-_STATIC: dict[int, tuple[str, int, int | None]] = {
-    0: ("PCMU", 8000, 1), 3: ("GSM", 8000, 1), 4: ("G723", 8000, 1), 5: ("DVI4", 8000, 1),
-    6: ("DVI4", 16000, 1), 7: ("LPC", 8000, 1), 8: ("PCMA", 8000, 1), 9: ("G722", 8000, 1),
-    10: ("L16", 44100, 2), 11: ("L16", 44100, 1), 12: ("QCELP", 8000, 1), 13: ("CN", 8000, 1),
-    14: ("MPA", 90000, None), 15: ("G728", 8000, 1), 16: ("DVI4", 11025, 1), 17: ("DVI4", 22050, 1),
-    18: ("G729", 8000, 1), 25: ("CelB", 90000, None), 26: ("JPEG", 90000, None), 28: ("nv", 90000, None),
-    31: ("H261", 90000, None), 32: ("MPV", 90000, None), 33: ("MP2T", 90000, None), 34: ("H263", 90000, None),
-}
+    def _lines(self) -> list[tuple[str, str]]:
+        lines: list[tuple[str, str]] = []
+        if self.information is not None:
+            lines.append(("i", f"i={self.information}"))
+        lines.extend(("c", f"c={c}") for c in self.connections)
+        lines.extend(("b", f"b={b}") for b in self.bandwidths)
+        if self.key is not None:
+            lines.append(("k", f"k={self.key}"))
+        lines.extend(("a", f"a={a}") for a in self.attributes)
+        return [("m", f"m={self}"), *_in_order(lines, self.line_order)]
 
 
 @dataclass
@@ -260,46 +272,72 @@ class SessionDescription(_AttributeList):
     media: list[MediaDescription] = field(default_factory=list)
     line_ending: str = "\r\n"
     has_version_line: bool = True
+    line_order: list[str] | None = field(default=None, compare=False, repr=False)
+    """The session-level line types as a lenient parse met them (``""`` for a blank line)."""
+    line_endings: list[str] | None = field(default=None, compare=False, repr=False)
+    """Each line's ending as a lenient parse met them, when they were mixed or the last was missing."""
 
     def dumps(self) -> str:
-        """Serialize in RFC 8866 order with :attr:`line_ending` after every line."""
-        lines: list[str] = []
+        """Serialize with :attr:`line_ending` after every line, in RFC 8866 order; a lenient parse's
+        line order (and line endings) while the lines of each type are as many as were parsed."""
+        lines: list[tuple[str, str]] = []
         add = lines.append
         if self.has_version_line:
-            add(f"v={self.version}")
-        add(f"o={self.origin}")
-        add(f"s={self.session_name}")
+            add(("v", f"v={self.version}"))
+        order = self.line_order
+        if order is None or "o" in order or self.origin != Origin():  # a lenient parse may have none
+            add(("o", f"o={self.origin}"))
+        if order is None or "s" in order or self.session_name != "-":
+            add(("s", f"s={self.session_name}"))
         if self.information is not None:
-            add(f"i={self.information}")
+            add(("i", f"i={self.information}"))
         if self.uri is not None:
-            add(f"u={self.uri}")
-        lines.extend(f"e={e}" for e in self.emails)
-        lines.extend(f"p={p}" for p in self.phones)
+            add(("u", f"u={self.uri}"))
+        lines.extend(("e", f"e={e}") for e in self.emails)
+        lines.extend(("p", f"p={p}") for p in self.phones)
         if self.connection is not None:
-            add(f"c={self.connection}")
-        lines.extend(f"b={b}" for b in self.bandwidths)
+            add(("c", f"c={self.connection}"))
+        lines.extend(("b", f"b={b}") for b in self.bandwidths)
         for td in self.time_descriptions:
-            add(f"t={td.timing}")
-            lines.extend(f"r={r}" for r in td.repeat_times)
+            add(("t", f"t={td.timing}"))
+            lines.extend(("r", f"r={r}") for r in td.repeat_times)
         if self.time_zones is not None:
-            add(f"z={self.time_zones}")
+            add(("z", f"z={self.time_zones}"))
         if self.key is not None:
-            add(f"k={self.key}")
-        lines.extend(f"a={a}" for a in self.attributes)
+            add(("k", f"k={self.key}"))
+        lines.extend(("a", f"a={a}") for a in self.attributes)
+        out = _in_order(lines, self.line_order)
         for m in self.media:
-            add(f"m={m}")
-            if m.information is not None:
-                add(f"i={m.information}")
-            lines.extend(f"c={c}" for c in m.connections)
-            lines.extend(f"b={b}" for b in m.bandwidths)
-            if m.key is not None:
-                add(f"k={m.key}")
-            lines.extend(f"a={a}" for a in m.attributes)
+            out.extend(m._lines())
+        texts = [text for _, text in out]
+        endings = self.line_endings
+        if endings is not None and len(endings) == len(texts):
+            return "".join(t + e for t, e in zip(texts, endings))
         end = self.line_ending
-        return end.join(lines) + end
+        return end.join(texts) + end
 
     def __str__(self) -> str:
         return self.dumps()
+
+
+def _in_order(lines: list[tuple[str, str]], order: list[str] | None) -> list[tuple[str, str]]:
+    """``lines`` (type, text) in the recorded ``order`` of types, or as they are when the counts
+    of each type no longer match it (the description was edited)."""
+    if order is None:
+        return lines
+    queues: dict[str, deque[tuple[str, str]]] = {}
+    for line in lines:
+        queues.setdefault(line[0], deque()).append(line)
+    out = []
+    for kind in order:
+        if kind == "":
+            out.append(("", ""))
+            continue
+        queue = queues.get(kind)
+        if not queue:
+            return lines
+        out.append(queue.popleft())
+    return out if not any(queues.values()) else lines
 
 
 # Which session-level line types may follow which: the RFC 8866 order as ranks.
@@ -309,9 +347,7 @@ _MEDIA_RANK = {"m": 0, "i": 1, "c": 2, "b": 3, "k": 4, "a": 5}
 
 
 def _int(text: str, what: str, line: int) -> int:
-    if not text.isdigit():
-        raise ParseError(f"{what} is not a number: {text!r}", line=line)
-    return int(text)
+    return parse_uint(text, what, line=line)
 
 
 def parse(text: str | bytes, *, lenient: bool = False) -> SessionDescription:
@@ -336,9 +372,16 @@ def parse(text: str | bytes, *, lenient: bool = False) -> SessionDescription:
     media: MediaDescription | None = None
     rank = -1
     seen_origin = seen_name = False
+    order: list[str] = []  # the current section's line types, for a lenient round trip
+    endings: list[str] = []
+    if lenient:
+        sd.line_order = order
     for number, raw in enumerate(raw_lines, start=1):
         line = raw[:-1] if raw.endswith("\r") else raw
+        if lenient:
+            endings.append("\r\n" if raw.endswith("\r") else "\n")
         if not line and lenient:
+            order.append("")
             continue
         if len(line) < 2 or line[1] != "=" or not ("a" <= line[0] <= "z"):
             raise ParseError(f"not an SDP line: {line[:40]!r}", line=number)
@@ -356,7 +399,11 @@ def parse(text: str | bytes, *, lenient: bool = False) -> SessionDescription:
             media = _parse_media(value, number, lenient)
             sd.media.append(media)
             table = _MEDIA_RANK
+            if lenient:
+                order = media.line_order = []
             continue
+        if lenient:
+            order.append(kind)
         if kind == "a":
             name, sep, aval = value.partition(":")
             (media if media is not None else sd).attributes.append(Attribute(name, aval if sep else None))
@@ -372,7 +419,12 @@ def parse(text: str | bytes, *, lenient: bool = False) -> SessionDescription:
             bwtype, sep, bw = value.partition(":")
             if not sep:
                 raise ParseError(f"malformed b= line {value!r}", line=number)
-            (media if media is not None else sd).bandwidths.append(Bandwidth(bwtype, _int(bw.strip(), "bandwidth", number)))
+            if lenient and not is_uint(bw.strip()):  # kept as written, read as 0
+                bandwidth = _sourced(Bandwidth(bwtype, 0), (bwtype, 0), value)
+            else:
+                bandwidth = _sourced(Bandwidth(bwtype, _int(bw.strip(), "b= bandwidth", number)),
+                                     (bwtype, int(bw.strip())), value)
+            (media if media is not None else sd).bandwidths.append(bandwidth)
         elif kind == "i":
             if media is not None:
                 media.information = value
@@ -384,8 +436,8 @@ def parse(text: str | bytes, *, lenient: bool = False) -> SessionDescription:
             else:
                 sd.key = value
         elif kind == "v":
-            if value.strip() != "0":
-                raise ParseError(f"unsupported SDP version {value!r}", line=number)
+            if value.strip() != "0" or (value != "0" and not lenient):
+                raise ParseError(f"unsupported SDP version {value[:40]!r}", line=number)
             sd.version, sd.has_version_line = 0, True
         elif kind == "o":
             sd.origin = _parse_origin(value, number, lenient)
@@ -407,6 +459,11 @@ def parse(text: str | bytes, *, lenient: bool = False) -> SessionDescription:
             sd.time_descriptions[-1].repeat_times.append(value)
         elif kind == "z":
             sd.time_zones = value
+    if lenient:
+        if text and not text.endswith("\n"):
+            endings[-1] = ""
+        if len(set(endings)) > 1 or (endings and endings[0] != line_ending):
+            sd.line_endings = endings
     if not lenient:
         if not sd.has_version_line:
             raise ParseError("SDP does not start with v=", line=1)
@@ -419,65 +476,66 @@ def parse(text: str | bytes, *, lenient: bool = False) -> SessionDescription:
 
 def _parse_origin(value: str, line: int, lenient: bool) -> Origin:
     parts = value.split(" ")
-    if len(parts) != 6:
-        if not lenient:
-            raise ParseError(f"o= needs 6 fields, got {value!r}", line=line)
-        parts = value.split() + ["-"] * 6
+    if len(parts) == 6 and all(parts):
+        return Origin(parts[0], parts[1], parts[2], parts[3], parts[4], parts[5])
+    if not lenient:
+        raise ParseError(f"o= needs 6 fields, got {value[:80]!r}", line=line)
+    parts = value.split()
+    if len(parts) > 6:  # extra fields: the username had spaces (some cameras)
+        parts = [" ".join(parts[:-5]), *parts[-5:]]
+    else:
         if parts and parts[0].startswith("-") and parts[0] != "-":  # o=-0 ...
             parts = ["-", parts[0][1:], *parts[1:]]
-        parts = parts[:6]
-    return Origin(*parts)
+        parts = (parts + ["-"] * 6)[:6]
+    origin = Origin(parts[0], parts[1], parts[2], parts[3], parts[4], parts[5])
+    return _sourced(origin, origin._key(), value)
 
 
 def _parse_connection(value: str, line: int, lenient: bool) -> Connection:
     parts = value.split(" ")
     if len(parts) == 3 and all(parts):
         nettype, addrtype, address = parts
-    elif lenient and len(value.split()) == 2:  # c=IN 1.2.3.4
-        nettype, address = value.split()
-        addrtype = "IP6" if ":" in address else "IP4"
+    elif lenient and len(value.split()) == 2:
+        nettype, second = value.split()
+        if second in ("IP4", "IP6"):  # c=IN IP4 with no address
+            addrtype, address = second, ""
+        else:  # c=IN 1.2.3.4
+            addrtype, address = ("IP6" if ":" in second else "IP4"), second
+    elif lenient:  # kept as written: extra spaces or fields, no address, an unknown network type
+        words = value.split() or [""]
+        nettype, addrtype, address = words[0], words[-2] if len(words) > 2 else "", words[-1] if len(words) > 1 else ""
     else:
-        raise ParseError(f"malformed c= line {value!r}", line=line)
-    if nettype != "IN" and not (lenient and nettype == "IP"):
-        raise ParseError(f"unknown network type {nettype!r}", line=line)
-    return Connection(nettype, addrtype, address)
+        raise ParseError(f"malformed c= line {value[:80]!r}", line=line)
+    if nettype != "IN" and not lenient:
+        raise ParseError(f"unknown network type {nettype[:40]!r}", line=line)
+    return _sourced(Connection(nettype, addrtype, address), (nettype, addrtype, address), value)
 
 
 def _parse_timing(value: str, line: int, lenient: bool) -> Timing:
     parts = value.split(" ")
-    if len(parts) == 2 and parts[0].isdigit() and parts[1].isdigit():
+    if len(parts) == 2 and is_uint(parts[0]) and is_uint(parts[1]):
         return Timing(int(parts[0]), int(parts[1]))
-    if lenient:
-        return Timing(0, 0)
-    raise ParseError(f"malformed t= line {value!r}", line=line)
+    if lenient:  # t=now- and the like: kept as written, read as an unbounded session
+        numbers = value.split()
+        if len(numbers) == 2 and is_uint(numbers[0]) and is_uint(numbers[1]):
+            timing = Timing(int(numbers[0]), int(numbers[1]))
+        else:
+            timing = Timing(0, 0)
+        return _sourced(timing, (timing.start_time, timing.stop_time), value)
+    raise ParseError(f"malformed t= line {value[:80]!r}", line=line)
 
 
 def _parse_media(value: str, line: int, lenient: bool) -> MediaDescription:
     parts = value.split(" ")
+    if lenient and (len(parts) < 3 or not all(parts[:3])):
+        parts = value.split()  # extra spaces
     if len(parts) < 3 or (len(parts) < 4 and not lenient):
-        raise ParseError(f"malformed m= line {value!r}", line=line)
+        raise ParseError(f"malformed m= line {value[:80]!r}", line=line)
     port_text, _, count = parts[1].partition("/")
-    port = _int(port_text, "port", line)
-    number = _int(count, "number of ports", line) if count else None
+    port = _int(port_text, "m= port", line)
+    number = _int(count, "m= number of ports", line) if count else None
     fmts = parts[3:]
-    if not lenient and parts[2].startswith("RTP/") and not all(f.isdigit() and int(f) < 128 for f in fmts):
-        raise ParseError(f"RTP payload types must be numbers 0-127, got {fmts}", line=line)
-    return MediaDescription(parts[0], port, parts[2], fmts, number)
-
-
-def parse_fmtp(params: str) -> dict[str, str]:
-    """Parse ``fmtp`` parameters ``a=b; c=d`` into an ordered dict; spaces after ``;`` are
-    accepted (FFmpeg writes them). A parameter without ``=`` maps to ``""``."""
-    out: dict[str, str] = {}
-    for item in params.split(";"):
-        item = item.strip()
-        if not item:
-            continue
-        key, _, value = item.partition("=")
-        out[key.strip()] = value.strip()
-    return out
-
-
-def format_fmtp(params: dict[str, str]) -> str:
-    """Format ``fmtp`` parameters the canonical way, ``a=b;c=d``."""
-    return ";".join(f"{k}={v}" if v != "" else k for k, v in params.items())
+    if not lenient and parts[2].startswith("RTP/") and not all(is_uint(f, 3) and int(f) < 128 for f in fmts):
+        raise ParseError(f"RTP payload types must be numbers 0-127, got {fmts[:8]}", line=line)
+    media = MediaDescription(parts[0], port, parts[2], fmts, number)
+    return _sourced(media, media._key(), value)
