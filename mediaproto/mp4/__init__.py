@@ -34,7 +34,7 @@ from .fragment import (
     sample_flags,
 )
 from .fragmenter import Fragmenter
-from .init import Mp4Track, build_init_segment, build_moov, parse_init_segment, read_tracks, sample_entry
+from .init import Mp4Track, build_init_segment, build_moov, edit_offset, parse_init_segment, read_tracks, sample_entry
 from .movie import (
     ChunkOffsetBox,
     DataEntryUrlBox,
@@ -67,7 +67,7 @@ from .sample_entry import (
 
 __all__ = [
     "Fragmenter", "Demuxer", "DemuxEvent", "TracksChanged", "FrameReceived", "Limits",
-    "build_init_segment", "build_moov", "parse_init_segment", "read_tracks", "sample_entry", "Mp4Track",
+    "build_init_segment", "build_moov", "edit_offset", "parse_init_segment", "read_tracks", "sample_entry", "Mp4Track",
     "Box", "RawBox", "ContainerBox", "parse_box", "parse_boxes",
     "FileTypeBox", "SegmentTypeBox", "MovieHeaderBox", "TrackHeaderBox", "MediaHeaderBox", "HandlerBox",
     "VideoMediaHeaderBox", "SoundMediaHeaderBox", "DataReferenceBox", "DataEntryUrlBox", "TimeToSampleBox",

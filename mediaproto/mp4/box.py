@@ -198,6 +198,11 @@ class Box:
         """The four-byte type (``box_type`` of the class, or of the instance for raw boxes)."""
         return self.box_type
 
+    def child_boxes(self) -> tuple[Box, ...]:
+        """The boxes inside this one (container children, ``stsd`` and ``dref`` entries, a sample
+        entry's boxes); empty for leaf boxes."""
+        return ()
+
 
 BoxT = TypeVar("BoxT", bound=Box)
 
@@ -277,12 +282,16 @@ class ContainerBox(Box):
         found = self.containers(container_type)
         return found[0] if found else None
 
+    def child_boxes(self) -> tuple[Box, ...]:
+        return self.children
+
     def walk(self) -> Iterator[Box]:
-        """Every box inside, depth first."""
-        for c in self.children:
+        """Every box inside, depth first (into sample descriptions and sample entries too)."""
+        stack = list(reversed(self.children))
+        while stack:
+            c = stack.pop()
             yield c
-            if isinstance(c, ContainerBox):
-                yield from c.walk()
+            stack.extend(reversed(c.child_boxes()))
 
 
 _Parser = Callable[[Reader], Box]

@@ -5,7 +5,8 @@
 
 * :class:`TracksChanged` when a ``moov`` arrives (the supported tracks: H.264, H.265, AAC, Opus;
   track ids are the MP4 ``track_ID``, clock rates the media timescales);
-* :class:`FrameReceived` for every sample of a fragment once its ``mdat`` has arrived, in decode
+* :class:`FrameReceived` (:class:`mediaproto.endpoint.FrameReceived`: ``size`` is the sample's
+  bytes in the ``mdat``, ``sequence_number`` its fragment's ``mfhd`` number) for every sample of a fragment once its ``mdat`` has arrived, in decode
   time order across the fragment's tracks. Video samples become tuples of NAL units (length
   prefixes removed), audio samples raw frames. ``dts`` is the ``tfdt`` ``baseMediaDecodeTime``
   (or, without ``tfdt``, the end of the track's previous fragment) plus the durations before it;
@@ -15,8 +16,10 @@ Sample fields come from the ``trun``, else the ``tfhd`` defaults, else the ``tre
 base data offset is the ``tfhd`` ``base_data_offset`` (an offset from the first byte fed), else the
 ``moof`` (``default-base-is-moof``, and for the first ``traf`` of a fragment without either), else
 the end of the previous ``traf``'s data; samples must lie in the ``mdat`` that follows the ``moof``.
-``styp``, ``sidx``, ``prft``, ``free`` and unknown top-level boxes are skipped; edit lists are
-not applied. Samples of a non-fragmented movie (its ``stbl`` tables) are not read.
+``styp``, ``sidx``, ``prft``, ``free`` and unknown top-level boxes are skipped. A track's edit
+list shifts its timestamps as FFmpeg applies it (:func:`~mediaproto.mp4.init.edit_offset`: a
+leading empty edit delays, the first edit's ``media_time`` advances) unless ``apply_edit_lists`` is
+false. Samples of a non-fragmented movie (its ``stbl`` tables) are not read.
 
 Memory is bounded by :class:`~mediaproto.mp4.box.Limits` (``max_box_size``: the demuxer holds at
 most one top-level box). Malformed input raises :class:`~mediaproto.errors.ParseError` or
@@ -30,6 +33,7 @@ import struct
 from dataclasses import dataclass
 
 from ..codecs.h264 import split_avcc
+from ..endpoint import Event, FrameReceived
 from ..errors import LimitExceeded, LocalProtocolError, ParseError, ProtocolError
 from ..media import Frame, Track
 from .box import ContainerBox, Limits, parse_box
@@ -49,24 +53,10 @@ _U64 = struct.Struct(">Q")
 
 
 @dataclass(frozen=True, slots=True)
-class TracksChanged:
+class TracksChanged(Event):
     """The tracks of the ``moov`` just read."""
 
     tracks: tuple[Track, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class FrameReceived:
-    """One sample.
-
-    :param frame: the frame (timestamps in its track's timescale).
-    :param size: bytes of the sample in the ``mdat`` (what ``ffprobe -show_packets`` calls size).
-    :param sequence_number: the ``mfhd`` sequence number of its fragment.
-    """
-
-    frame: Frame
-    size: int
-    sequence_number: int
 
 
 DemuxEvent = TracksChanged | FrameReceived
@@ -76,10 +66,12 @@ class Demuxer:
     """Demux fragmented MP4 (see the module docs).
 
     :param limits: bounds on the input.
+    :param apply_edit_lists: shift timestamps by each track's edit list, as FFmpeg does.
     """
 
-    def __init__(self, limits: Limits | None = None) -> None:
+    def __init__(self, limits: Limits | None = None, *, apply_edit_lists: bool = True) -> None:
         self.limits = limits if limits is not None else Limits()
+        self.apply_edit_lists = apply_edit_lists
         self._buf = bytearray()
         self._offset = 0  # stream offset of _buf[0]
         self._tracks: dict[int, Mp4Track] = {}
@@ -215,6 +207,7 @@ class Demuxer:
         mdat_data_start = mdat_start + header
         mdat_end = mdat_start + len(raw)
         rate = track.clock_rate
+        shift = mp4.time_offset if self.apply_edit_lists else 0
         pos = base
         for trun in traf.all(TrackRunBox):
             if trun.data_offset is not None:
@@ -247,8 +240,8 @@ class Demuxer:
                                             f"{limits.max_nal_units}", offset=pos)
                 else:
                     data = sample
-                frame = Frame(track.id, dts + cto, dts, data, not flags & 0x00010000)
-                out.append((dts / rate, len(out), FrameReceived(frame, size, sequence_number)))
+                frame = Frame(track.id, dts + cto + shift, dts + shift, data, not flags & 0x00010000)
+                out.append(((dts + shift) / rate, len(out), FrameReceived(frame, size=size, sequence_number=sequence_number)))
                 pos += size
                 dts += duration
         self._next_dts[track.id] = dts

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ..clock import rescale
 from ..codecs.aac_config import AudioSpecificConfig
 from ..codecs.avc_config import AVCDecoderConfigurationRecord
 from ..codecs.h264_sps import parse_sps as parse_h264_sps
@@ -31,6 +32,7 @@ from .fragment import SYNC_SAMPLE_FLAGS
 from .movie import (
     ChunkOffsetBox,
     DataReferenceBox,
+    EditListBox,
     FileTypeBox,
     HandlerBox,
     MediaHeaderBox,
@@ -55,7 +57,7 @@ from .sample_entry import (
 )
 
 __all__ = ["build_init_segment", "build_moov", "sample_entry", "read_tracks", "parse_init_segment", "Mp4Track",
-           "SUPPORTED_CODECS"]
+           "edit_offset", "SUPPORTED_CODECS"]
 
 #: Codecs the init segment and the fragmenter support.
 SUPPORTED_CODECS = frozenset({Codec.H264, Codec.H265, Codec.AAC, Codec.OPUS})
@@ -159,11 +161,30 @@ def build_init_segment(tracks: Sequence[Track], *, major_brand: bytes = b"iso6",
 @dataclass(frozen=True, slots=True)
 class Mp4Track:
     """A track read from a ``moov``: the :class:`Track` (its ``id`` is the MP4 ``track_ID``), the
-    NAL length size of its samples, and its ``trex`` defaults (``None`` when ``mvex`` has none)."""
+    NAL length size of its samples, its ``trex`` defaults (``None`` when ``mvex`` has none) and
+    ``time_offset``, what its edit list adds to every timestamp (media timescale; see
+    :func:`edit_offset`)."""
 
     track: Track
     length_size: int = 4
     trex: TrackExtendsBox | None = None
+    time_offset: int = 0
+
+
+def edit_offset(elst: EditListBox | None, movie_timescale: int, media_timescale: int) -> int:
+    """The shift an edit list applies to a track's timestamps, as FFmpeg reads it: leading empty
+    edits (``media_time`` -1) delay the track by their duration (movie timescale, rescaled with
+    rounding to nearest), and the first real edit starts presentation at its ``media_time``. Edits
+    after that (cuts, repeats, rate changes) are not applied."""
+    if elst is None or movie_timescale <= 0:
+        return 0
+    delay = 0
+    for segment_duration, media_time, _, _ in elst.entries:
+        if media_time == -1:
+            delay += segment_duration
+            continue
+        return rescale(delay, movie_timescale, media_timescale) - media_time
+    return rescale(delay, movie_timescale, media_timescale)
 
 
 def _track_of(trak: ContainerBox, limits: Limits) -> Mp4Track | None:
@@ -217,17 +238,21 @@ def read_tracks(moov: ContainerBox, limits: Limits | None = None) -> list[Mp4Tra
         raise LimitExceeded(f"{len(traks)} tracks exceed the limit of {limits.max_tracks}")
     mvex = moov.container(b"mvex")
     trex = {t.track_ID: t for t in mvex.all(TrackExtendsBox)} if mvex else {}
+    mvhd = moov.first(MovieHeaderBox)
+    movie_timescale = mvhd.timescale if mvhd else 0
     out = []
     seen = set()
     for trak in traks:
         found = _track_of(trak, limits)
         if found is None:
             continue
+        edts = trak.container(b"edts")
+        shift = edit_offset(edts.first(EditListBox) if edts else None, movie_timescale, found.track.clock_rate)
         tid = found.track.id
         if tid in seen or tid == 0:
             raise ParseError(f"track_ID {tid} is zero or repeated")
         seen.add(tid)
-        out.append(Mp4Track(found.track, found.length_size, trex.get(tid)))
+        out.append(Mp4Track(found.track, found.length_size, trex.get(tid), shift))
     return out
 
 

@@ -329,6 +329,9 @@ class DataReferenceBox(Box):
     version: int = 0
     flags: int = 0
 
+    def child_boxes(self) -> tuple[Box, ...]:
+        return self.entries
+
     def payload(self) -> bytes:
         return _full(self.version, self.flags) + _pack(">I", len(self.entries)) + b"".join(
             e.to_bytes() for e in self.entries)

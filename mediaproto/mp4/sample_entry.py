@@ -49,6 +49,9 @@ class SampleDescriptionBox(Box):
     version: int = 0
     flags: int = 0
 
+    def child_boxes(self) -> tuple[Box, ...]:
+        return self.entries
+
     def payload(self) -> bytes:
         return struct.pack(">II", self.version << 24 | self.flags, len(self.entries)) + b"".join(
             e.to_bytes() for e in self.entries)
@@ -88,6 +91,9 @@ class VisualSampleEntry(Box):
     @property
     def type_bytes(self) -> bytes:
         return self.format
+
+    def child_boxes(self) -> tuple[Box, ...]:
+        return self.children
 
     @property
     def avcc(self) -> AVCConfigurationBox | None:
@@ -152,6 +158,9 @@ class AudioSampleEntry(Box):
     @property
     def type_bytes(self) -> bytes:
         return self.format
+
+    def child_boxes(self) -> tuple[Box, ...]:
+        return self.children
 
     @property
     def sample_rate(self) -> int:
