@@ -19,7 +19,7 @@ import math
 from dataclasses import dataclass
 from typing import Protocol
 
-from ..clock import RtpClockMap, ntp_to_compact, ntp_to_unix, seconds_to_compact, unix_to_ntp
+from ..clock import RtpClockMap, compact_to_seconds, ntp_to_compact, ntp_to_unix, seconds_to_compact, unix_to_ntp
 from ..errors import LocalProtocolError
 from .packet import RtpPacket
 from .rtcp import ReportBlock, SenderReport
@@ -32,6 +32,7 @@ __all__ = [
     "ReceiverStatistics",
     "SenderStatistics",
     "round_trip_time",
+    "RttMeter",
     "RandomSource",
     "rtcp_interval",
     "RtcpScheduler",
@@ -161,9 +162,15 @@ class ReceiverStatistics:
 
     def update_jitter(self, rtp_timestamp: int, now: float) -> None:
         """RFC 3550 A.8: ``J += (|D(i-1, i)| - J) / 16`` with the arrival time in RTP units. The
-        timestamp difference is taken modulo 2**32, so the RTP timestamp wrap is harmless."""
+        timestamp difference is taken modulo 2**32, so the RTP timestamp wrap is harmless.
+
+        Only packets whose timestamp differs from the previous one counted here take part: the
+        later packets of a frame share its sampling instant, so their spread measures the
+        sender's pacing, not the network (QUIRKS; gortsplib and GStreamer do the same)."""
         last = self._last_arrival
         if last is not None:
+            if rtp_timestamp == self._last_timestamp:
+                return
             ts_delta = (rtp_timestamp - self._last_timestamp) & 0xFFFFFFFF
             if ts_delta >= 0x80000000:
                 ts_delta -= 0x100000000
@@ -232,6 +239,48 @@ def round_trip_time(block: ReportBlock, wallclock: float) -> float | None:
     if rtt >= 0x80000000:
         return None
     return rtt / 65536.0
+
+
+class RttMeter:
+    """Round-trip times from the reports we sent and the peer's answers to them.
+
+    Every report we send carries an NTP timestamp (an SR's, or an XR receiver reference time);
+    the peer answers with its middle 32 bits (LSR / LRR) and the delay it held it (DLSR / DLRR).
+    :meth:`on_sent` remembers, for the last :attr:`capacity` reports, which compact NTP time went
+    out at which ``now``; :meth:`measure` finds the answer's LSR among them and returns
+    ``arrival - sent - delay`` on the caller's monotonic clock: RFC 3550 6.4.1's
+    ``A - LSR - DLSR``, without trusting our wall clock to run steadily between the two.
+    """
+
+    __slots__ = ("capacity", "_sent", "rtt")
+
+    def __init__(self, capacity: int = 16) -> None:
+        if capacity <= 0:
+            raise LocalProtocolError(f"capacity must be positive, got {capacity}")
+        self.capacity = capacity
+        self._sent: dict[int, float] = {}
+        #: The latest round-trip time measured, in seconds (``None`` until one is).
+        self.rtt: float | None = None
+
+    def on_sent(self, ntp_timestamp: int, now: float) -> None:
+        """We sent a report carrying the 64-bit ``ntp_timestamp`` at ``now``."""
+        sent = self._sent
+        sent[ntp_to_compact(ntp_timestamp)] = now
+        while len(sent) > self.capacity:
+            del sent[next(iter(sent))]
+
+    def measure(self, lsr: int, dlsr: int, now: float) -> float | None:
+        """The RTT from an answer (``lsr``, ``dlsr`` as a report block or DLRR item carries them)
+        that arrived at ``now``; ``None`` when ``lsr`` is 0, unknown, or the result negative
+        (a result within DLSR's rounding of zero counts as zero)."""
+        sent = self._sent.get(lsr) if lsr else None
+        if sent is None:
+            return None
+        rtt = now - sent - compact_to_seconds(dlsr)
+        if rtt < -2 / 65536:  # beyond the 1/65536 s rounding of DLSR: a bogus answer
+            return None
+        rtt = self.rtt = max(rtt, 0.0)
+        return rtt
 
 
 class SenderStatistics:
@@ -361,6 +410,8 @@ class RtcpScheduler:
     initial: bool = True
     next_time: float | None = None
     max_interval: float | None = None
+    #: RFC 3550 6.2's minimum interval (5 s; 6.2 allows a smaller one scaled to the bandwidth).
+    min_interval: float = RTCP_MIN_TIME
 
     @property
     def rtcp_bw(self) -> float:
@@ -375,7 +426,7 @@ class RtcpScheduler:
     def interval(self) -> float:
         """A fresh randomised interval for the current membership."""
         t = rtcp_interval(self.members, self.senders, self.rtcp_bw, self.we_sent, self.avg_rtcp_size,
-                          self.initial, self.rng)
+                          self.initial, self.rng, self.min_interval)
         return t if self.max_interval is None else min(t, self.max_interval)
 
     def next_timer(self) -> float | None:
