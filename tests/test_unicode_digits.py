@@ -50,6 +50,40 @@ STRICT: list[tuple[str, str, Callable[[str], object]]] = [
     ("SDP extmap id", _SDP_MEDIA + "a=extmap:{x} urn:x\r\n", lambda t: sdp.parse(t).media[0].extmaps()),
 ]
 
+_M3U = "#EXTM3U\n#EXT-X-TARGETDURATION:6\n"
+
+
+def _both(text: str) -> None:
+    """Parse with the strict and the lenient m3u8 parser: both accept, or both refuse."""
+    refused: list[ProtocolError] = []
+    for lenient in (False, True):
+        try:
+            hls.parse(text, lenient=lenient)
+        except ProtocolError as exc:
+            refused.append(exc)
+    if len(refused) == 1:
+        raise AssertionError(f"only one mode refused {text!r}: {refused[0]}")
+    if refused:
+        raise refused[0]
+
+
+STRICT += [
+    ("m3u8 EXT-X-TARGETDURATION", "#EXTM3U\n#EXT-X-TARGETDURATION:{x}\n", _both),
+    ("m3u8 EXT-X-VERSION (media)", _M3U + "#EXT-X-VERSION:{x}\n", _both),
+    ("m3u8 EXT-X-MEDIA-SEQUENCE", _M3U + "#EXT-X-MEDIA-SEQUENCE:1{x}\n", _both),
+    ("m3u8 EXTINF duration", _M3U + "#EXTINF:{x}.5,\na.ts\n", _both),
+    ("m3u8 EXTINF fraction", _M3U + "#EXTINF:5.{x},\na.ts\n", _both),
+    ("m3u8 EXT-X-BYTERANGE", _M3U + "#EXTINF:5,\n#EXT-X-BYTERANGE:{x}@0\na.ts\n", _both),
+    ("m3u8 EXT-X-BITRATE", _M3U + "#EXT-X-BITRATE:{x}\n#EXTINF:5,\na.ts\n", _both),
+    ("m3u8 EXT-X-PROGRAM-DATE-TIME", _M3U + "#EXT-X-PROGRAM-DATE-TIME:2020-01-01T00:00:0{x}Z\n#EXTINF:5,\na.ts\n", _both),
+    ("m3u8 EXT-X-PART DURATION", _M3U + "#EXT-X-PART-INF:PART-TARGET=1\n#EXT-X-PART:DURATION={x},URI=\"p\"\n", _both),
+    ("m3u8 EXT-X-VERSION (multivariant)", "#EXTM3U\n#EXT-X-VERSION:{x}\n#EXT-X-STREAM-INF:BANDWIDTH=1\nv.m3u8\n", _both),
+    ("m3u8 BANDWIDTH", "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH={x}\nv.m3u8\n", _both),
+    ("m3u8 RESOLUTION", "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1,RESOLUTION=1x{x}\nv.m3u8\n", _both),
+    ("m3u8 FRAME-RATE", "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1,FRAME-RATE={x}\nv.m3u8\n", _both),
+    ("m3u8 TIME-OFFSET", _M3U + "#EXT-X-START:TIME-OFFSET=-{x}\n", _both),
+]
+
 #: Fields a lenient parse keeps as written; they must never come out as a number.
 LENIENT: list[tuple[str, str, Callable[[str], object]]] = [
     ("SDP rtpmap clock rate", _SDP_MEDIA + "a=rtpmap:96 H264/9{x}000\r\n",
@@ -82,4 +116,3 @@ def test_the_reported_reproducers() -> None:
         sdp.parse("v=0\r\no=- 0 0 IN IP4 1.2.3.4\r\ns=x\r\nt=0 0\r\nm=video \u00b3 RTP/AVP 96\r\n")
     with pytest.raises(ParseError, match="RTP-Info seq"):
         rtsp_headers.parse_rtp_info("url=rtsp://a/b;seq=\u00b3")
-    assert hls  # the HLS fields are below

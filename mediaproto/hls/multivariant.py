@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ParseError
+from ..text import parse_uint
 from .lines import MISSING, Entry, Variables
+from .rules import check_no_early_reference, despace_attributes, named
 from .tags import ContentSteering, Define, IFrameStreamInf, Media, SessionData, SessionKey, Start, StreamInf
 
 __all__ = ["Variant", "MultivariantPlaylist", "parse_multivariant_lines"]
@@ -134,7 +136,8 @@ def _present(pl: MultivariantPlaylist, order: list[str]) -> list[tuple[str, int,
     return items
 
 
-def parse_multivariant_lines(lines: list[str], final_newline: bool, variables: Variables) -> MultivariantPlaylist:
+def parse_multivariant_lines(lines: list[str], final_newline: bool, variables: Variables, *,
+                             lenient: bool = False, check_early: bool = False) -> MultivariantPlaylist:
     """Parse the lines of a multivariant playlist (see :func:`mediaproto.hls.parse`)."""
     pl = MultivariantPlaylist()
     first = lines[0]
@@ -147,6 +150,8 @@ def parse_multivariant_lines(lines: list[str], final_newline: bool, variables: V
         raw = lines[lineno - 1]
         line = raw[:-1] if raw.endswith("\r") else raw
         subst = variables.substitute if variables.active else None
+        if check_early and subst is None and "{$" in line:
+            check_no_early_reference(line, lineno)
         if line and line[0] != "#":
             if pending is None:
                 raise ParseError("URI line without #EXT-X-STREAM-INF in a multivariant playlist", line=lineno)
@@ -158,6 +163,8 @@ def parse_multivariant_lines(lines: list[str], final_newline: bool, variables: V
             pending = None
             continue
         tag, colon, value = line.partition(":")
+        if lenient:
+            value = despace_attributes(value)
         key = _TAG.get(tag)
         if pending is not None:
             if tag == "#EXT-X-STREAM-INF" or key is not None or tag in _MEDIA_ONLY:
@@ -168,13 +175,16 @@ def parse_multivariant_lines(lines: list[str], final_newline: bool, variables: V
         if tag == "#EXT-X-STREAM-INF":
             if not colon:
                 raise ParseError("#EXT-X-STREAM-INF needs attributes", line=lineno)
-            pending = (StreamInf.parse(value, lineno, subst), lineno, [raw], [])
+            try:
+                pending = (StreamInf.parse(value, lineno, subst), lineno, [raw], [])
+            except ParseError as exc:
+                raise named(tag, exc, lineno) from None
             continue
         if key is None:
             if tag in _MEDIA_ONLY:
                 raise ParseError(f"{tag} is not allowed in a multivariant playlist", line=lineno)
-            if tag == "#EXTM3U":
-                raise ParseError("#EXTM3U appears twice", line=lineno)
+            if tag == "#EXTM3U" and not lenient:
+                raise ParseError("#EXTM3U appears twice (RFC 8216bis 4.4.1.1: it is the first line only)", line=lineno)
             pl.extra.append(line)
             layout.append(("extra", len(pl.extra) - 1, line, raw))
             continue
@@ -186,11 +196,12 @@ def parse_multivariant_lines(lines: list[str], final_newline: bool, variables: V
         elif not colon:
             raise ParseError(f"{tag} needs a value", line=lineno)
         elif key == "version":
-            if not value.isdigit() or not value.isascii() or len(value) > 20:
-                raise ParseError(f"expected a decimal-integer, got {value[:40]!r}", line=lineno)
-            v = int(value)
+            v = parse_uint(value, "EXT-X-VERSION decimal-integer", line=lineno)
         else:
-            v = _TYPES[key].parse(value, lineno, subst)
+            try:
+                v = _TYPES[key].parse(value, lineno, subst)
+            except ParseError as exc:
+                raise named(tag, exc, lineno) from None
         if key in _LISTS:
             lst = getattr(pl, key)
             lst.append(v)

@@ -33,6 +33,7 @@ from .mediawriter import (
     _get,
 )
 from .multivariant import MultivariantPlaylist, parse_multivariant_lines
+from .rules import check_no_early_reference, despace_attributes, named
 from .tags import (
     ByteRange,
     DateRange,
@@ -57,6 +58,11 @@ _PART_LINE = re.compile("#EXT-X-PART:" + _PART_FAST.pattern)
 _MULTIVARIANT_RE = re.compile(
     r"^#EXT-X-(?:STREAM-INF|I-FRAME-STREAM-INF|MEDIA:|SESSION-DATA|SESSION-KEY|CONTENT-STEERING)", re.M
 )
+#: Tags only a media playlist has: with one of them, multivariant tags are refused by name.
+_MEDIA_RE = re.compile(r"^#(?:EXTINF|EXT-X-TARGETDURATION)\b", re.M)
+_VARIANT_RE = re.compile(r"^#EXT-X-(?:STREAM-INF|I-FRAME-STREAM-INF|MEDIA):", re.M)
+#: Media playlist tags that RFC 8216bis places before the first media segment.
+_BEFORE_SEGMENTS = {"media_sequence": "4.4.3.2", "discontinuity_sequence": "4.4.3.3", "skip": "4.4.5.2"}
 
 
 @dataclass(slots=True)
@@ -139,7 +145,7 @@ class MediaPlaylist:
 
 
 def _int(value: str, line: int) -> int:
-    if _INT_RE.fullmatch(value) is None:
+    if _INT_RE.fullmatch(value) is None or not value.isascii():
         raise ParseError(f"expected a decimal-integer, got {value[:40]!r}", line=line)
     return int(value)
 
@@ -150,34 +156,43 @@ def parse(
     limits: Limits | None = None,
     query_params: Mapping[str, str] | None = None,
     imports: Mapping[str, str] | None = None,
+    lenient: bool = False,
 ) -> MediaPlaylist | MultivariantPlaylist:
     """Parse playlist text into a :class:`MediaPlaylist` or a :class:`MultivariantPlaylist`.
+
+    Strict by default, with RFC 8216bis's ordering and EXT-X-DEFINE rules; ``lenient`` accepts what
+    players accept (see :mod:`mediaproto.hls.rules`). Either way the text round-trips.
 
     :param limits: bounds on the input (:class:`Limits` defaults).
     :param query_params: the playlist URI's query parameters (EXT-X-DEFINE QUERYPARAM).
     :param imports: the multivariant playlist's variables (EXT-X-DEFINE IMPORT).
-    :raises ~mediaproto.errors.ParseError: malformed text, with the line number.
+    :raises ~mediaproto.errors.ParseError: malformed text, with the line number; the message names
+        the tag and the rule.
     :raises ~mediaproto.errors.LimitExceeded: input past ``limits``.
     """
     limits = limits or Limits()
     lines, final_newline = split_lines(text, limits)
     variables = Variables(limits, query_params, imports)
     joined = text if isinstance(text, str) else "\n".join(lines)
-    if _MULTIVARIANT_RE.search(joined) is not None:
-        return parse_multivariant_lines(lines, final_newline, variables)
-    return _parse_media_lines(lines, final_newline, variables, "\r" in joined)
+    early = not lenient and "#EXT-X-DEFINE:" in joined and "{$" in joined  # references to check
+    if _VARIANT_RE.search(joined) is not None or (
+        _MULTIVARIANT_RE.search(joined) is not None and _MEDIA_RE.search(joined) is None
+    ):
+        return parse_multivariant_lines(lines, final_newline, variables, lenient=lenient, check_early=early)
+    return _parse_media_lines(lines, final_newline, variables, "\r" in joined, lenient=lenient, check_early=early)
 
 
-def parse_media(text: str | bytes, *, limits: Limits | None = None) -> MediaPlaylist:
+def parse_media(text: str | bytes, *, limits: Limits | None = None, lenient: bool = False) -> MediaPlaylist:
     """Parse text that must be a media playlist."""
-    pl = parse(text, limits=limits)
+    pl = parse(text, limits=limits, lenient=lenient)
     if not isinstance(pl, MediaPlaylist):
         raise ParseError("expected a media playlist, got a multivariant playlist")
     return pl
 
 
 def _parse_media_lines(
-    lines: list[str], final_newline: bool, variables: Variables, has_cr: bool = True
+    lines: list[str], final_newline: bool, variables: Variables, has_cr: bool = True, *,
+    lenient: bool = False, check_early: bool = False,
 ) -> MediaPlaylist:
     pl = MediaPlaylist()
     first = lines[0]
@@ -207,6 +222,8 @@ def _parse_media_lines(
     subst: Any = None
     for lineno, raw in enumerate(lines[1:], 2):
         line = raw[:-1] if has_cr and raw.endswith("\r") else raw
+        if check_early and subst is None and "{$" in line:
+            check_no_early_reference(line, lineno)
         if line[:1] != "#" and line:  # a URI line
             s = seg if seg is not None else open_segment()
             if not has_extinf:
@@ -231,6 +248,8 @@ def _parse_media_lines(
             if has_extinf:
                 raise ParseError("two #EXTINF tags for one segment", line=lineno)
             dur, _, title = line[8:].partition(",")
+            if lenient:
+                dur = dur.strip()  # #EXTINF: 5,
             if _DURATION_RE.fullmatch(dur) is None:
                 raise ParseError(f"malformed EXTINF duration {dur[:40]!r}", line=lineno)
             s.duration = float(dur)
@@ -248,9 +267,14 @@ def _parse_media_lines(
             substantive = True
             continue
         tag, colon, value = line.partition(":")
+        if lenient:
+            value = despace_attributes(value)
         if tag in _SEG_TAGS:
             s = seg if seg is not None else open_segment()
-            key, v = _parse_segment_tag(s, tag, colon, value, lineno, subst)
+            try:
+                key, v = _parse_segment_tag(s, tag, colon, value, lineno, subst)
+            except ParseError as exc:
+                raise named(tag, exc, lineno) from None
             if key in ("keys", "dateranges", "parts"):
                 lst = getattr(s, key)
                 lst.append(v)
@@ -266,8 +290,8 @@ def _parse_media_lines(
         if pkey is None:
             if tag in _MULTIVARIANT_TAGS:
                 raise ParseError(f"{tag} is not allowed in a media playlist", line=lineno)
-            if tag == "#EXTM3U":
-                raise ParseError("#EXTM3U appears twice", line=lineno)
+            if tag == "#EXTM3U" and not lenient:
+                raise ParseError("#EXTM3U appears twice (RFC 8216bis 4.4.1.1: it is the first line only)", line=lineno)
             if started:  # an unknown tag: kept in place
                 s = seg if seg is not None else open_segment()
                 s.extra.append(line)
@@ -276,7 +300,13 @@ def _parse_media_lines(
                 pl.extra.append(line)
                 layout.append(("extra", len(pl.extra) - 1, line, raw))
             continue
-        pv = _parse_pl_value(pkey, colon, value, lineno, subst)
+        if segments and not lenient and pkey in _BEFORE_SEGMENTS:
+            raise ParseError(f"{tag[1:]} after a media segment (RFC 8216bis {_BEFORE_SEGMENTS[pkey]}: "
+                             "it MUST appear before the first Media Segment)", line=lineno)
+        try:
+            pv = _parse_pl_value(pkey, colon, value, lineno, subst)
+        except ParseError as exc:
+            raise named(tag, exc, lineno) from None
         if pkey in _PL_LISTS:
             lst = getattr(pl, pkey)
             lst.append(pv)
