@@ -1,6 +1,6 @@
 """The live server under load, on one core: RTMP players and HLS clients per stream, latency.
 
-The server (``examples/live_server.py``) runs in its own process pinned to CPU 0; the load (one
+The server (:mod:`mediaproto.server`) runs in its own process pinned to CPU 0; the load (one
 real-time RTMP publisher of a 4 Mbit/s 1280x720 H.264 + AAC stream made by ffmpeg, and raw-socket
 RTMP players or HTTP HLS pollers, see ``live_load.py``) runs in another process pinned to CPU 1.
 

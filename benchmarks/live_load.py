@@ -35,7 +35,6 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-sys.path.insert(0, str(HERE.parent / "examples"))
 
 from mediaproto.media import Frame, Track  # noqa: E402
 from mediaproto.rtmp.client import ClientConnection  # noqa: E402
@@ -54,7 +53,7 @@ def read_flv(path: str) -> tuple[list[Track], list[Frame]]:
     frames: list[Frame] = []
     data = Path(path).read_bytes()
     for tag in reader.feed(data):
-        for item in decoder.push(tag.tag_type, tag.timestamp, tag.data):
+        for item in decoder.feed(tag.tag_type, tag.timestamp, tag.data):
             if isinstance(item, Track):
                 tracks[item.id] = item
             else:
@@ -115,7 +114,7 @@ class Publisher(asyncio.Protocol):
         transport.write(self.conn.data_to_send())
 
     def data_received(self, data: bytes) -> None:
-        for ev in self.conn.receive_data(data):
+        for ev in self.conn.receive_data(data, time.monotonic()):
             if isinstance(ev, Connected):
                 self.conn.publish(self.key)
             elif isinstance(ev, PublishStarted):
@@ -160,7 +159,7 @@ class Player(asyncio.Protocol):
             return
         now = time.monotonic()
         append = self.received.append
-        for ev in self.conn.receive_data(data):
+        for ev in self.conn.receive_data(data, time.monotonic()):
             if isinstance(ev, FrameReceived):
                 append((ev.frame.track_id, ev.frame.dts, now))
             elif isinstance(ev, Connected):
@@ -464,7 +463,7 @@ async def trial(a: argparse.Namespace) -> dict[str, object]:
 # -- the server -----------------------------------------------------------------------------------
 
 async def serve(a: argparse.Namespace) -> None:
-    from live_server import Config, LiveServer
+    from mediaproto.server import Config, LiveServer
 
     config = Config(rtmp_port=0, http_port=0, rtsp_port=0, rtp_port=0, rtcp_port=0, test_source=False,
                     hls_segment=a.segment, ll_hls=a.ll_hls, part_target=a.part)

@@ -25,10 +25,8 @@ from mediaproto.testsrc import TestSource
 pytestmark = pytest.mark.interop
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "examples"))
 
-import live.rtmp as live_rtmp  # noqa: E402
-import live.hub as live_hub  # noqa: E402
+import mediaproto.server.rtmp as live_rtmp  # noqa: E402
 from ._live import Config, LiveServer, live_server_thread  # noqa: E402
 
 
@@ -69,7 +67,7 @@ class RawPlayer:
             if not data:
                 self.closed = True
                 return
-            for ev in self.conn.receive_data(data):
+            for ev in self.conn.receive_data(data, time.monotonic()):
                 if isinstance(ev, Connected):
                     self.conn.play(self.name)
                 elif isinstance(ev, PlayStarted):
@@ -124,7 +122,7 @@ async def _flood(live: LiveServer, name: str, seconds: float, size: int) -> None
 def test_a_stalled_player_is_skipped_then_dropped_and_the_other_gets_everything(
         running: tuple[LiveServer, asyncio.AbstractEventLoop], monkeypatch: pytest.MonkeyPatch) -> None:
     live, loop = running
-    monkeypatch.setattr(live_hub, "SLOW_TIMEOUT", 1.5)
+    monkeypatch.setattr(live.config.limits, "slow_timeout", 1.5)
     name = "live/flood"
     fast = RawPlayer(live.ports["rtmp"], "flood")
     stalled = RawPlayer(live.ports["rtmp"], "flood", rcvbuf=32 * 1024)
@@ -145,7 +143,7 @@ def test_a_stalled_player_is_skipped_then_dropped_and_the_other_gets_everything(
         assert stream.players_dropped == 1
         sessions = [o for o in stream.outputs if isinstance(o, live_rtmp.RtmpPlayer)]
         assert len(sessions) == 1  # the fast one waits for the next publisher; the stalled one is gone
-        assert not sessions[0].session.closed
+        assert not sessions[0].session.driver.closed
     finally:
         fast.close()
         stalled.close()
@@ -169,7 +167,7 @@ def _closed_by_server(sock: socket.socket, within: float) -> bool:
 def test_silent_connections_are_closed(running: tuple[LiveServer, asyncio.AbstractEventLoop],
                                        monkeypatch: pytest.MonkeyPatch) -> None:
     live, _ = running
-    monkeypatch.setattr(live_rtmp, "HANDSHAKE_TIMEOUT", 0.5)
+    monkeypatch.setattr(live.config.limits, "handshake_timeout", 0.5)
     monkeypatch.setattr(live_rtmp, "IDLE_CHECK", 0.2)
     with socket.create_connection(("127.0.0.1", live.ports["rtmp"]), timeout=5) as silent, \
             socket.create_connection(("127.0.0.1", live.ports["rtmp"]), timeout=5) as partial:
@@ -186,7 +184,7 @@ class RawPublisher(RawPlayer):
                 data = self.sock.recv(65536)
             except socket.timeout:
                 continue
-            for ev in self.conn.receive_data(data):
+            for ev in self.conn.receive_data(data, time.monotonic()):
                 if isinstance(ev, Connected):
                     self.conn.publish(self.name)
                 elif type(ev).__name__ == "PublishStarted":
@@ -197,7 +195,7 @@ class RawPublisher(RawPlayer):
 def test_a_hung_publisher_ends_its_stream(running: tuple[LiveServer, asyncio.AbstractEventLoop],
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     live, _ = running
-    monkeypatch.setattr(live_rtmp, "IDLE_TIMEOUT", 1.0)
+    monkeypatch.setattr(live.config.limits, "rtmp_idle_timeout", 1.0)
     monkeypatch.setattr(live_rtmp, "IDLE_CHECK", 0.2)
     source = TestSource()
     hung = RawPublisher(live.ports["rtmp"], "hung")
@@ -227,10 +225,8 @@ def test_a_hung_publisher_ends_its_stream(running: tuple[LiveServer, asyncio.Abs
 
 def test_an_http_client_that_does_not_read_is_closed(running: tuple[LiveServer, asyncio.AbstractEventLoop],
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    import live.http as live_http
-
     live, loop = running
-    monkeypatch.setattr(live_http, "IDLE_TIMEOUT", 1.0)
+    monkeypatch.setattr(live.config.limits, "http_idle_timeout", 1.0)
     asyncio.run_coroutine_threadsafe(_flood(live, "live/big", 2.2, 100_000), loop).result(10)
     output = live.hls["live/big"]
     name, segment = max(((n, d) for n, d in output.files.items() if n.count(".") == 1), key=lambda x: len(x[1]))

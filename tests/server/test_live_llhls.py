@@ -26,7 +26,6 @@ import pytest
 pytestmark = pytest.mark.interop
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "examples"))
 
 from ._live import Config, LiveServer, live_server_thread  # noqa: E402
 

@@ -12,26 +12,17 @@ from __future__ import annotations
 
 import hmac
 import logging
-import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
 
-from mediaproto.media import Frame, Track
+from ..media import Frame, Track
+from .config import Limits
 
-log = logging.getLogger("live.hub")
+log = logging.getLogger("mediaproto.server")
 
-#: The GOP cache keeps at most this many frames (a stream without keyframes stays bounded).
-MAX_GOP_FRAMES = 1500
 #: Without video, the cache keeps about a second of audio.
 MAX_AUDIO_ONLY_FRAMES = 50
-
-#: Past this many bytes waiting in a player's socket buffer it skips to the next keyframe ...
-HIGH_WATER = 2 * 1024 * 1024
-#: ... past this many it is dropped ...
-DROP_WATER = 16 * 1024 * 1024
-#: ... and so is a player that stays past HIGH_WATER (skipping every frame) this many seconds.
-SLOW_TIMEOUT = 10.0
 
 
 class Output(Protocol):
@@ -52,6 +43,7 @@ class Stream:
     """One live stream: its tracks, its GOP cache, its outputs and its statistics."""
 
     name: str
+    limits: Limits = field(default_factory=Limits)
     tracks: dict[int, Track] = field(default_factory=dict)
     publisher: str | None = None
     metadata: dict[str, Any] | None = None
@@ -137,7 +129,7 @@ class Stream:
             self.gop = [frame]
         elif self.gop or not has_video:
             self.gop.append(frame)
-            limit = MAX_GOP_FRAMES if has_video else MAX_AUDIO_ONLY_FRAMES
+            limit = self.limits.gop_frames if has_video else MAX_AUDIO_ONLY_FRAMES
             if len(self.gop) > limit:
                 del self.gop[: len(self.gop) - limit]
         for out in list(self.outputs):
@@ -190,32 +182,36 @@ def token_ok(query: str, token: str | None) -> bool:
 class Gate:
     """Backpressure for one player: whether to send it a frame, skip it, or drop the player.
 
-    A player starts on a video keyframe. When its socket buffer passes :data:`HIGH_WATER` it skips
-    frames until the buffer drains and the next keyframe comes, so it loses frames and the others
-    lose nothing; past :data:`DROP_WATER`, or past the high-water mark for :data:`SLOW_TIMEOUT`
-    seconds, it is dropped. Skipped frames and dropped players are counted on the stream.
+    A player starts on a video keyframe. When its socket buffer passes ``limits.high_water`` it
+    skips frames until the buffer drains and the next keyframe comes, so it loses frames and the
+    others lose nothing; past ``limits.drop_water``, or past the high-water mark for
+    ``limits.slow_timeout`` seconds (on ``clock``, the loop's), it is dropped. Skipped frames and
+    dropped players are counted on the stream.
     """
 
-    __slots__ = ("waiting_keyframe", "skipping", "slow_since")
+    __slots__ = ("waiting_keyframe", "skipping", "slow_since", "limits", "clock")
 
     SEND, SKIP, DROP = "send", "skip", "drop"
 
-    def __init__(self) -> None:
+    def __init__(self, limits: Limits, clock: Callable[[], float]) -> None:
+        self.limits = limits
+        self.clock = clock
         self.waiting_keyframe = True
         self.skipping = False  # waiting for a keyframe after the high-water mark
         self.slow_since: float | None = None  # when the write buffer went past HIGH_WATER
 
     def admit(self, stream: Stream, frame: Frame, buffered: int) -> str:
         """:attr:`SEND`, :attr:`SKIP` or :attr:`DROP` for ``frame``, with ``buffered`` bytes waiting."""
-        if buffered > HIGH_WATER:
-            if buffered > DROP_WATER:
+        limits = self.limits
+        if buffered > limits.high_water:
+            if buffered > limits.drop_water:
                 log.warning("%s: dropping a player: %d bytes waiting", stream.name, buffered)
                 stream.players_dropped += 1
                 return self.DROP
-            now = time.monotonic()
+            now = self.clock()
             if self.slow_since is None:
                 self.slow_since = now
-            elif now - self.slow_since > SLOW_TIMEOUT:
+            elif now - self.slow_since > limits.slow_timeout:
                 log.warning("%s: dropping a player: behind for %.0f s", stream.name, now - self.slow_since)
                 stream.players_dropped += 1
                 return self.DROP
@@ -234,7 +230,8 @@ class Gate:
 class Hub:
     """The streams by path (``live/<name>``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, limits: Limits | None = None) -> None:
+        self.limits = limits or Limits()
         self.streams: dict[str, Stream] = {}
         #: Called with each stream created, so outputs that follow every stream (HLS) can attach.
         self.on_stream: list[Callable[[Stream], None]] = []
@@ -245,7 +242,7 @@ class Hub:
         """The stream called ``name``, created (empty, not live) when new."""
         stream = self.streams.get(name)
         if stream is None:
-            stream = self.streams[name] = Stream(name)
+            stream = self.streams[name] = Stream(name, self.limits)
             for callback in self.on_stream:
                 callback(stream)
         return stream

@@ -19,14 +19,11 @@ import re
 from typing import Callable
 from urllib.parse import parse_qsl, unquote, urlencode
 
+from .config import Limits
 from .hls import HlsOutput
 
-log = logging.getLogger("live.http")
+log = logging.getLogger("mediaproto.server.http")
 
-MAX_HEAD = 16 * 1024
-IDLE_TIMEOUT = 30.0
-BLOCKING_TIMEOUT = 10.0
-MAX_CLIENTS = 10000
 _URI_ATTR = re.compile(r'URI="([^"]*)"')
 
 
@@ -34,7 +31,8 @@ class HttpServer:
     """Answers HTTP requests from the HLS outputs and the server's statistics."""
 
     def __init__(self, outputs: dict[str, HlsOutput], stats: Callable[[], dict[str, object]],
-                 index: Callable[[str], str]) -> None:
+                 index: Callable[[str], str], limits: Limits | None = None) -> None:
+        self.limits = limits or Limits()
         self.outputs = outputs
         self.stats = stats
         self.index = index
@@ -46,7 +44,7 @@ class HttpServer:
         try:
             while True:
                 try:
-                    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), IDLE_TIMEOUT)
+                    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), self.limits.http_idle_timeout)
                 except (asyncio.IncompleteReadError, asyncio.TimeoutError, ConnectionError):
                     return
                 except asyncio.LimitOverrunError:
@@ -97,7 +95,7 @@ class HttpServer:
             return 404, b"no such stream\n", "text/plain"
         now = asyncio.get_running_loop().time()
         self.clients[host] = now
-        if len(self.clients) > MAX_CLIENTS:  # forget the clients gone for a while (bounded memory)
+        if len(self.clients) > self.limits.hls_max_clients:  # forget the clients gone for a while (bounded memory)
             self.clients = {h: t for h, t in self.clients.items() if now - t < 10}
         if file == "index.m3u8":
             return await self._playlist(output, query)
@@ -117,13 +115,13 @@ class HttpServer:
                 return 400, b"bad _HLS_msn or _HLS_part\n", "text/plain"
             if output.too_far(msn):
                 return 400, b"_HLS_msn too far in the future\n", "text/plain"
-            if not await output.wait_for(msn, part, BLOCKING_TIMEOUT):
+            if not await output.wait_for(msn, part, self.limits.hls_blocking_timeout):
                 return 503, b"timed out waiting for the segment\n", "text/plain"
         elif "_HLS_part" in params:
             return 400, b"_HLS_part without _HLS_msn\n", "text/plain"
         text = output.playlist(skip=skip)
         if text is None and output.stream.live and await output.wait_until(
-                lambda: output.playlist() is not None, BLOCKING_TIMEOUT):
+                lambda: output.playlist() is not None, self.limits.hls_blocking_timeout):
             text = output.playlist(skip=skip)  # a new stream: wait for its first segment
         if text is None:
             return 404, b"stream has no segment yet\n", "text/plain"
@@ -132,8 +130,7 @@ class HttpServer:
             text = _with_query(text, kept)
         return 200, text.encode(), "application/vnd.apple.mpegurl"
 
-    @staticmethod
-    async def _send(writer: asyncio.StreamWriter, status: int, body: bytes, ctype: str, *,
+    async def _send(self, writer: asyncio.StreamWriter, status: int, body: bytes, ctype: str, *,
                     head_only: bool = False, close: bool = False) -> None:
         reason = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
                   431: "Request Header Fields Too Large", 503: "Service Unavailable"}.get(status, "Error")
@@ -147,7 +144,7 @@ class HttpServer:
         if close:
             headers.append("Connection: close")
         writer.write(("\r\n".join(headers) + "\r\n\r\n").encode() + (b"" if head_only else body))
-        await asyncio.wait_for(writer.drain(), IDLE_TIMEOUT)
+        await asyncio.wait_for(writer.drain(), self.limits.http_idle_timeout)
 
 
 def _with_query(text: str, query: str) -> str:

@@ -1,11 +1,15 @@
-"""The RTSP servers' shared UDP RTP/RTCP socket pair, read until empty whenever it is readable.
+"""The datagram driver: UDP RTP/RTCP socket pairs, read until empty whenever they are readable.
 
 asyncio's datagram transport reads one datagram per event-loop turn; a publisher's backlog of RTP
-would then lose the race against its TEARDOWN on the TCP connection. Reading the socket dry (and
-draining it before a UDP session's request is handled) keeps the order.
+would then lose the race against its TEARDOWN on the TCP connection, and a 10 Mbit/s stream would
+overflow the socket between turns. These sockets are read dry instead (and a server drains them
+before a UDP session's request is handled), with receive buffers sized for such a stream.
 
-Datagrams are routed by their source (address, port) to whatever the ``routes`` dict maps it to:
-an object with ``datagram_received(data, source_port, destination_port)``.
+Datagrams are routed by their source (address, port) through ``route``: a server maps each RTSP
+session's client ports to its :class:`~mediaproto.aio.driver.StreamDriver` (a ``Routes`` dict's
+``get``); a client sends everything its pair receives to its one driver. A route leads to an object
+with ``receive_datagram(data, source_port, destination_port)``, which hands the datagram to the
+endpoint's ``receive_datagram`` with the loop's clock.
 """
 
 from __future__ import annotations
@@ -13,19 +17,27 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-from typing import Protocol
+from typing import Callable, Protocol
 
-log = logging.getLogger("live.udp")
+from ..endpoint import Datagram
+
+log = logging.getLogger("mediaproto.aio.udp")
+
+
+#: Receive buffer asked of the kernel for each socket: two seconds of a 10 Mbit/s stream (the
+#: kernel caps it at net.core.rmem_max; what it grants is logged at debug level).
+RECEIVE_BUFFER = 4 * 1024 * 1024
 
 
 class DatagramReceiver(Protocol):
-    """What a route leads to: an RTSP session."""
+    """What a route leads to: an RTSP session's driver."""
 
-    def datagram_received(self, data: bytes, source_port: int, destination_port: int) -> None:
+    def receive_datagram(self, data: bytes, source_port: int, destination_port: int) -> None:
         """A datagram from the peer's ``source_port`` to our ``destination_port``."""
 
 
 Routes = dict[tuple[str, int], DatagramReceiver]
+Route = Callable[[tuple[str, int]], "DatagramReceiver | None"]
 
 
 class UdpSocket:
@@ -33,16 +45,24 @@ class UdpSocket:
 
     MAX_BATCH = 1024
 
-    def __init__(self, routes: Routes, sock: socket.socket) -> None:
-        self.routes = routes
+    def __init__(self, route: Route, sock: socket.socket) -> None:
+        self.route = route
         self.sock = sock
         self.port: int = sock.getsockname()[1]
+        #: Datagrams that could not be read in time are lost in the kernel; these count what the
+        #: sockets saw: received, and dropped for having no route.
+        self.received = 0
+        self.unrouted = 0
         sock.setblocking(False)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
+        except OSError as exc:  # pragma: no cover - platform dependent
+            log.debug("UDP port %d: receive buffer not set: %s", self.port, exc)
         asyncio.get_running_loop().add_reader(sock.fileno(), self.drain)
 
     def drain(self) -> None:
         """Read and route every datagram waiting (at most MAX_BATCH, then let the loop run)."""
-        routes = self.routes
+        route = self.route
         for _ in range(self.MAX_BATCH):
             try:
                 data, addr = self.sock.recvfrom(65536)
@@ -51,9 +71,12 @@ class UdpSocket:
             except OSError as exc:  # e.g. ICMP port unreachable from a player that left
                 log.debug("UDP error on port %d: %s", self.port, exc)
                 continue
-            receiver = routes.get((addr[0], addr[1]))
+            self.received += 1
+            receiver = route((addr[0], addr[1]))
             if receiver is not None:
-                receiver.datagram_received(data, addr[1], self.port)
+                receiver.receive_datagram(data, addr[1], self.port)
+            else:
+                self.unrouted += 1
 
     def sendto(self, data: bytes, addr: tuple[str, int]) -> None:
         """Send, dropping the datagram when the socket buffer is full (as the network would)."""
@@ -85,6 +108,10 @@ class UdpPair:
     def send(self, source_port: int, data: bytes, addr: tuple[str, int]) -> None:
         (self.rtp if source_port == self.rtp.port else self.rtcp).sendto(data, addr)
 
+    def send_datagram(self, datagram: Datagram, host: str) -> None:
+        """A datagram an endpoint queued (a driver's ``datagram_sink``)."""
+        self.send(datagram.source_port, datagram.data, (host, datagram.destination_port))
+
     def drain(self) -> None:
         self.rtp.drain()
         self.rtcp.drain()
@@ -94,7 +121,7 @@ class UdpPair:
         self.rtcp.close()
 
 
-async def open_udp_pair(routes: Routes, host: str, rtp_port: int, rtcp_port: int | None = None) -> UdpPair:
+async def open_udp_pair(route: Route, host: str, rtp_port: int = 0, rtcp_port: int | None = None) -> UdpPair:
     """Bind RTP on ``rtp_port`` and RTCP on ``rtcp_port`` (default the next port); with port 0, any
     free pair with RTP on an even port (RFC 3550 section 11)."""
     for _ in range(50):
@@ -113,5 +140,5 @@ async def open_udp_pair(routes: Routes, host: str, rtp_port: int, rtcp_port: int
             if rtp_port:
                 raise
             continue
-        return UdpPair(UdpSocket(routes, rtp), UdpSocket(routes, rtcp))
+        return UdpPair(UdpSocket(route, rtp), UdpSocket(route, rtcp))
     raise OSError("no free UDP port pair")

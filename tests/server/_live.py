@@ -1,19 +1,20 @@
-"""The live server on its own asyncio loop in a thread, for the live-server tests."""
+"""The live server (:mod:`mediaproto.server`) on its own asyncio loop in a thread, for the tests."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import sys
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples"))
+from mediaproto.server import Config, LiveServer
 
-from live_server import Config, LiveServer  # noqa: E402
+__all__ = ["Config", "LiveServer", "live_server_thread", "free_config"]
 
-__all__ = ["Config", "LiveServer", "live_server_thread"]
+
+def free_config(**kw: object) -> Config:
+    """A :class:`Config` on free ports (port 0 everywhere), with ``kw`` set."""
+    return Config(rtmp_port=0, http_port=0, rtsp_port=0, rtp_port=0, rtcp_port=0, **kw)  # type: ignore[arg-type]
 
 
 @contextlib.contextmanager

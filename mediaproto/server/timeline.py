@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import time
 
-from mediaproto.clock import RtpClockMap, ntp_to_unix
-from mediaproto.media import Frame
-from mediaproto.rtp.rtcp import SenderReport
+from ..clock import RtpClockMap, ntp_to_unix
+from ..media import Frame
+from ..rtp.rtcp import SenderReport
 
 
 class TrackTimeline:

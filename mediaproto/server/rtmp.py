@@ -1,5 +1,7 @@
 """RTMP in and out: publishers (OBS, ffmpeg) push into the hub, players read from it.
 
+Each connection is a :class:`~mediaproto.aio.driver.StreamDriver` around an
+:class:`mediaproto.rtmp.ServerConnection`, with an :class:`RtmpSession` answering its events.
 Fan-out serializes each frame once per (message stream id, chunk size) with
 :func:`mediaproto.rtmp.connection.frame_chunks` and writes those same bytes to every player of that
 group (as nginx-rtmp shares one chain of chunks). Each player has a write-buffer high-water mark:
@@ -11,13 +13,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from typing import Any, Callable
+from typing import Any
 
-from mediaproto.errors import MediaProtoError
-from mediaproto.media import Frame
-from mediaproto.rtmp.connection import frame_chunks
-from mediaproto.rtmp.events import (
+from ..aio.driver import StreamDriver
+from ..endpoint import Event
+from ..errors import MediaProtoError
+from ..media import Frame
+from ..rtmp import ServerConfiguration, ServerConnection
+from ..rtmp.connection import frame_chunks
+from ..rtmp.events import (
     ConnectionClosed,
     ConnectRequested,
     FrameReceived,
@@ -27,19 +31,13 @@ from mediaproto.rtmp.events import (
     StreamClosed,
     TrackReceived,
 )
-from mediaproto.rtmp.flv import MediaTagEncoder
-from mediaproto.rtmp.server import ServerConnection
-
+from ..rtmp.flv import MediaTagEncoder
+from .config import Limits
 from .hub import Gate, Hub, Stream, token_ok
 
-log = logging.getLogger("live.rtmp")
+log = logging.getLogger("mediaproto.server.rtmp")
 
-#: A connection that sent nothing for this long is closed (a publisher that hangs without closing
-#: would hold its stream name forever). Healthy peers answer our pings (every 30 s) at least.
-IDLE_TIMEOUT = 70.0
-#: ... and one that has not finished the handshake after this long.
-HANDSHAKE_TIMEOUT = 10.0
-#: How often each connection checks the two.
+#: How often each connection checks its idle and handshake timeouts.
 IDLE_CHECK = 5.0
 
 
@@ -77,7 +75,7 @@ class RtmpPlayer:
     def __init__(self, session: RtmpSession, stream_id: int) -> None:
         self.session = session
         self.stream_id = stream_id
-        self.gate = Gate()
+        self.gate = Gate(session.limits, session.driver.loop.time)
         self.tracks_sent: tuple[Any, ...] = ()
         self.frames_sent = 0
 
@@ -87,138 +85,82 @@ class RtmpPlayer:
             self.session.conn.send_tracks(self.stream_id, tracks)
             self.tracks_sent = tracks
             self.gate.waiting_keyframe = stream.has_video
-            self.session.flush()
+            self.session.driver.flush()
 
     def on_frame(self, stream: Stream, frame: Frame) -> None:
         # The hot path of fan-out: once per frame and player, so kept short.
-        session = self.session
-        transport = session.transport
-        if session.closed or transport is None:
+        driver = self.session.driver
+        if driver.closed:
             return
-        verdict = self.gate.admit(stream, frame, transport.get_write_buffer_size())
+        verdict = self.gate.admit(stream, frame, driver.write_buffer_size())
         if verdict is not Gate.SEND:
             if verdict is Gate.DROP:
                 stream.unsubscribe(self)
-                session.close(abort=True)
+                driver.close(abort=True)
             return
         shared = stream.cache.get("rtmp") or _shared_for(stream)
-        conn = session.conn
-        data = shared.get(frame, self.stream_id, conn.outgoing_chunk_size)
-        pending = conn.data_to_send()  # control messages queued meanwhile (acknowledgements) go first
-        transport.write(pending + data if pending else data)
+        # control messages queued meanwhile (acknowledgements) go first: driver.write sends them
+        driver.write(shared.get(frame, self.stream_id, self.session.conn.outgoing_chunk_size))
         self.frames_sent += 1
 
     def on_end(self, stream: Stream) -> None:
-        if not self.session.closed:
+        if not self.session.driver.closed:
             try:
                 self.session.conn.end_play(self.stream_id)
             except MediaProtoError:
                 pass
             self.tracks_sent = ()
-            self.session.flush()
+            self.session.driver.flush()
 
 
-class RtmpSession(asyncio.Protocol):
-    """One RTMP connection: publisher, player, or both."""
+class RtmpSession:
+    """One RTMP connection (publisher, player, or both): the handler of its driver."""
 
-    def __init__(self, hub: Hub, *, token: str | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, hub: Hub, *, token: str | None = None, limits: Limits | None = None) -> None:
         self.hub = hub
         self.token = token
-        self.clock = clock
-        self.conn = ServerConnection(ping_interval=30.0, now=clock())
-        self.transport: asyncio.Transport | None = None
-        self.peer = "?"
+        self.limits = limits or hub.limits
+        self.conn = ServerConnection(ServerConfiguration(ping_interval=self.limits.rtmp_ping_interval))
+        self.driver = StreamDriver(self.conn, self, name="rtmp")
         self.publishing: dict[int, Stream] = {}
         self.playing: dict[int, tuple[Stream, RtmpPlayer]] = {}
-        self.closed = False
-        self._timer: asyncio.TimerHandle | None = None
-        self._idle_timer: asyncio.TimerHandle | None = None
-        self.last_received = self.started = clock()
+        loop = self.driver.loop
+        self.last_received = self.started = loop.time()
         self.handshake_done = False
+        self._idle_timer: asyncio.TimerHandle | None = loop.call_later(IDLE_CHECK, self._check_idle)
 
-    # -- asyncio ------------------------------------------------------------------------------
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-        peer = transport.get_extra_info("peername")
-        self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else "?"
-        self._idle_timer = asyncio.get_running_loop().call_later(IDLE_CHECK, self._check_idle)
+    @property
+    def peer(self) -> str:
+        return self.driver.peer
 
     def _check_idle(self) -> None:
         self._idle_timer = None
-        if self.closed:
+        driver = self.driver
+        if driver.closed:
             return
-        now = self.clock()
-        if not self.handshake_done and now - self.started > HANDSHAKE_TIMEOUT:
+        now = driver.loop.time()
+        if not self.handshake_done and now - self.started > self.limits.handshake_timeout:
             log.info("rtmp %s: closing: no handshake after %.0f s", self.peer, now - self.started)
-            self.close(abort=True)
-        elif now - self.last_received > IDLE_TIMEOUT:
+            driver.close(abort=True)
+        elif now - self.last_received > self.limits.rtmp_idle_timeout:
             log.info("rtmp %s: closing: silent for %.0f s", self.peer, now - self.last_received)
-            self.close(abort=True)
+            driver.close(abort=True)
         else:
-            self._idle_timer = asyncio.get_running_loop().call_later(IDLE_CHECK, self._check_idle)
-
-    def data_received(self, data: bytes) -> None:
-        if self.closed:
-            return
-        self.last_received = self.clock()
-        try:
-            events = self.conn.receive_data(data)
-            for event in events:
-                self._handle(event)
-        except MediaProtoError as exc:
-            log.info("rtmp %s: closing: %s", self.peer, exc)
-            self.close()
-            return
-        self.flush()
+            self._idle_timer = driver.loop.call_later(IDLE_CHECK, self._check_idle)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.closed = True
-        for timer in (self._timer, self._idle_timer):
-            if timer is not None:
-                timer.cancel()
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
         for stream_id in list(self.publishing) + list(self.playing):
             self._stop(stream_id)
-
-    def write_buffer_size(self) -> int:
-        return self.transport.get_write_buffer_size() if self.transport is not None else 0
-
-    def flush(self) -> None:
-        if self.closed or self.transport is None:
-            return
-        data = self.conn.data_to_send()
-        if data:
-            self.transport.write(data)
-        self._arm_timer()
-
-    def close(self, abort: bool = False) -> None:
-        """Close after what is queued (``abort``: at once, dropping it: for a player far behind)."""
-        if self.transport is not None and not self.closed:
-            if abort:
-                self.transport.abort()
-            else:
-                self.flush()
-                self.transport.close()
-        self.closed = True
-
-    def _arm_timer(self) -> None:
-        deadline = self.conn.next_timer()
-        if deadline is None or self._timer is not None:
-            return
-        self._timer = asyncio.get_running_loop().call_later(max(0.0, deadline - self.clock()), self._on_timer)
-
-    def _on_timer(self) -> None:
-        self._timer = None
-        if not self.closed and not self.conn.broken:
-            self.conn.handle_timer(self.clock())
-            self.flush()
 
     # -- events -------------------------------------------------------------------------------
     def _key_ok(self, name: str) -> tuple[str, bool]:
         key, _, query = name.partition("?")
         return key, token_ok(query, self.token)
 
-    def _handle(self, event: object) -> None:
+    def handle_event(self, event: Event) -> None:
+        self.last_received = self.driver.loop.time()
         if isinstance(event, ConnectRequested):
             self.handshake_done = True
             self.conn.accept_connect(event)
@@ -230,7 +172,7 @@ class RtmpSession(asyncio.Protocol):
                 self.conn.reject_publish(event, "Bad stream key.")
                 return
             stream = self.hub.stream(name)
-            if not stream.start(f"rtmp {self.peer}", self.clock()):
+            if not stream.start(f"rtmp {self.peer}", self.driver.loop.time()):
                 self.conn.reject_publish(event, f"{name} is already being published.")
                 return
             self.publishing[event.stream_id] = stream
@@ -242,7 +184,7 @@ class RtmpSession(asyncio.Protocol):
         elif isinstance(event, FrameReceived):
             target = self.publishing.get(event.stream_id)
             if target is not None:
-                target.push(event.frame, self.clock())
+                target.push(event.frame, self.driver.loop.time())
         elif isinstance(event, MetadataReceived):
             target = self.publishing.get(event.stream_id)
             if target is not None:
@@ -257,7 +199,7 @@ class RtmpSession(asyncio.Protocol):
         elif isinstance(event, StreamClosed):
             self._stop(event.stream_id)
         elif isinstance(event, ConnectionClosed):
-            self.close()
+            self.driver.close()
 
     def _stop(self, stream_id: int) -> None:
         stream = self.publishing.pop(stream_id, None)

@@ -12,12 +12,12 @@ import asyncio
 import logging
 from typing import Callable, Sequence
 
-from mediaproto.hls.segmenter import PartReady, PlaylistChanged, SegmentReady, SegmentRemoved, Segmenter
-from mediaproto.media import Frame
+from ..hls.segmenter import PartReady, PlaylistChanged, SegmentReady, SegmentRemoved, Segmenter
+from ..media import Frame
 
 from .hub import Stream
 
-log = logging.getLogger("live.hls")
+log = logging.getLogger("mediaproto.server.hls")
 
 
 class HlsOutput:
@@ -52,11 +52,11 @@ class HlsOutput:
 
     def on_frame(self, stream: Stream, frame: Frame) -> None:
         if self.segmenter is not None:
-            self._apply(self.segmenter.push(frame))
+            self._apply(self.segmenter.feed(frame))
 
     def on_end(self, stream: Stream) -> None:
         if self.segmenter is not None:
-            self._apply(self.segmenter.end())
+            self._apply(self.segmenter.flush())
             self.segmenter = None
 
     # -- segmenter events ---------------------------------------------------------------------

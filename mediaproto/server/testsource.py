@@ -11,11 +11,11 @@ import asyncio
 import logging
 from fractions import Fraction
 
-from mediaproto.testsrc import TestSource
+from ..testsrc import TestSource
 
 from .hub import Hub
 
-log = logging.getLogger("live.testsrc")
+log = logging.getLogger("mediaproto.server.testsrc")
 
 
 async def publish_test_source(hub: Hub, name: str = "live/test", *, width: int = 320, height: int = 240,

@@ -9,17 +9,19 @@ their session by (address, port).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from dataclasses import replace
-from typing import Callable, Sequence
 
-from mediaproto.clock import rescale
-from mediaproto.errors import MediaProtoError
-from mediaproto.media import Codec, Frame, Track
-from mediaproto.rtp.rtcp import SenderReport
-from mediaproto.rtsp import (
+from ..aio.driver import StreamDriver
+from ..aio.udp import Routes, UdpPair
+from ..clock import rescale
+from ..endpoint import Event
+from ..errors import MediaProtoError
+from ..media import Codec, Frame, Track
+from ..rtp.payload.base import Packetizer
+from ..rtp.rtcp import SenderReport
+from ..rtsp import (
     AnnounceRequested,
     DescribeRequested,
     DigestAuthenticator,
@@ -27,19 +29,17 @@ from mediaproto.rtsp import (
     PlayRequested,
     RecordRequested,
     RtcpReceived,
+    ServerConfiguration,
     ServerConnection,
     SessionEnded,
     SetupCompleted,
 )
-
-from mediaproto.rtp.payload.base import Packetizer
-from mediaproto.rtsp.streams import make_packetizer
-
+from ..rtsp.streams import make_packetizer
+from .config import Limits
 from .hub import Gate, Hub, Stream, token_ok
 from .timeline import TrackTimeline
-from .udp import Routes, UdpPair
 
-log = logging.getLogger("live.rtsp")
+log = logging.getLogger("mediaproto.server.rtsp")
 
 
 def rtp_clock(track: Track) -> int:
@@ -107,23 +107,24 @@ class RtspPlayer:
 
     def __init__(self, session: RtspSession) -> None:
         self.session = session
-        self.gate = Gate()
+        self.gate = Gate(session.limits, session.driver.loop.time)
         self.frames_sent = 0
 
     def on_tracks(self, stream: Stream) -> None:
         # RTSP cannot change tracks mid-session: a new publisher with other tracks ends the session.
         if self.session.described != rtp_view(stream).tracks:
-            self.session.close()
+            self.session.driver.close()
 
     def on_frame(self, stream: Stream, frame: Frame) -> None:
         session = self.session
-        if session.closed:
+        driver = session.driver
+        if driver.closed:
             return
-        verdict = self.gate.admit(stream, frame, session.write_buffer_size())
+        verdict = self.gate.admit(stream, frame, driver.write_buffer_size())
         if verdict is not Gate.SEND:
             if verdict is Gate.DROP:
                 stream.unsubscribe(self)
-                session.close(abort=True)
+                driver.close(abort=True)
             return
         converted = rtp_view(stream).frame(frame)
         packets = _shared_packets(stream, session.conn, converted)
@@ -132,35 +133,33 @@ class RtspPlayer:
         else:
             session.conn.send_packetized(converted.track_id, packets)
         self.frames_sent += 1
-        session.flush()
+        driver.flush()
 
     def on_end(self, stream: Stream) -> None:
         # Tell the player at once that the publisher is gone: an RTCP BYE on every track (FFmpeg
         # stops reading when each track got one), then the connection closes.
-        if not self.session.closed:
+        if not self.session.driver.closed:
             try:
                 self.session.conn.send_goodbye(b"end of stream")
             except MediaProtoError:
                 pass
-        self.session.close()
+        self.session.driver.close()
 
 
-class RtspSession(asyncio.Protocol):
-    """One RTSP connection: a player or a publisher."""
+class RtspSession:
+    """One RTSP connection (a player or a publisher): the handler of its driver."""
 
     def __init__(self, hub: Hub, udp: UdpPair, routes: Routes, *, authenticator: DigestAuthenticator | None = None,
                  passwords: dict[str, str] | None = None, token: str | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 limits: Limits | None = None) -> None:
         self.hub = hub
         self.token = token
         self.udp = udp
         self.routes = routes
-        self.clock = clock
-        self.conn = ServerConnection(udp_ports=udp.ports, authenticator=authenticator, passwords=passwords)
-        self.transport: asyncio.Transport | None = None
-        self.host = "?"
-        self.peer = "?"
-        self.closed = False
+        self.limits = limits or hub.limits
+        self.conn = ServerConnection(ServerConfiguration(udp_ports=udp.ports, authenticator=authenticator,
+                                                         passwords=passwords or {}))
+        self.driver = _RtspDriver(self.conn, self, udp)
         self.described: tuple[Track, ...] = ()
         self.player: tuple[Stream, RtspPlayer] | None = None
         self.publishing: Stream | None = None
@@ -168,70 +167,17 @@ class RtspSession(asyncio.Protocol):
         self._timelines: dict[int, TrackTimeline] = {}
         self._epoch = 0.0
         self._routes: list[tuple[str, int]] = []
-        self._timer: asyncio.TimerHandle | None = None
 
-    # -- asyncio ------------------------------------------------------------------------------
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-        peer = transport.get_extra_info("peername")
-        if isinstance(peer, tuple):
-            self.host, self.peer = peer[0], f"{peer[0]}:{peer[1]}"
-
-    def data_received(self, data: bytes) -> None:
-        if self._routes:
-            self.udp.drain()  # media that came before this request go first (TEARDOWN!)
-        self._feed(lambda now: self.conn.receive_data(data, now))
-
-    def datagram_received(self, data: bytes, source_port: int, destination_port: int) -> None:
-        self._feed(lambda now: self.conn.receive_datagram(data, source_port, destination_port, now))
-
-    def _feed(self, call: Callable[[float], Sequence[object]]) -> None:
-        if self.closed:
-            return
-        try:
-            for event in call(self.clock()):
-                self._handle(event)
-        except MediaProtoError as exc:
-            log.info("rtsp %s: closing: %s", self.peer, exc)
-            self.close()
-            return
-        self.flush()
+    @property
+    def peer(self) -> str:
+        return self.driver.peer
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.closed = True
-        self._cleanup()
-
-    def write_buffer_size(self) -> int:
-        return self.transport.get_write_buffer_size() if self.transport is not None else 0
-
-    def flush(self) -> None:
-        if self.closed or self.transport is None:
-            return
-        data = self.conn.data_to_send()
-        if data:
-            self.transport.write(data)
-        for d in self.conn.datagrams_to_send():
-            self.udp.send(d.source_port, d.data, (self.host, d.destination_port))
-        self._arm_timer()
-
-    def close(self, abort: bool = False) -> None:
-        """Close after what is queued (``abort``: at once, dropping it: for a player far behind)."""
-        if not self.closed and self.transport is not None:
-            if abort:
-                self.transport.abort()
-            else:
-                self.flush()
-                self.transport.close()
-        self.closed = True
         self._cleanup()
 
     def _cleanup(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
         for route in self._routes:
-            if self.routes.get(route) is self:
+            if self.routes.get(route) is self.driver:
                 del self.routes[route]
         self._routes = []
         if self.player is not None:
@@ -241,20 +187,8 @@ class RtspSession(asyncio.Protocol):
             self.publishing.end()
             self.publishing = None
 
-    def _arm_timer(self) -> None:
-        deadline = self.conn.next_timer()
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        if deadline is not None:
-            self._timer = asyncio.get_running_loop().call_later(max(0.0, deadline - self.clock()), self._on_timer)
-
-    def _on_timer(self) -> None:
-        self._timer = None
-        self._feed(self.conn.handle_timer)
-
     # -- events -------------------------------------------------------------------------------
-    def _handle(self, event: object) -> None:
+    def handle_event(self, event: Event) -> None:
         if isinstance(event, DescribeRequested):
             stream = self.hub.streams.get(event.path)
             if stream is None or not stream.live or not stream.tracks:
@@ -268,7 +202,7 @@ class RtspSession(asyncio.Protocol):
                 self.conn.reject(event, 404)
                 return
             self.conn.accept_play(event)
-            self.flush()  # the PLAY response goes before the first packet
+            self.driver.flush()  # the PLAY response goes before the first packet
             player = RtspPlayer(self)
             self.player = (stream, player)
             stream.subscribe(player)
@@ -278,7 +212,7 @@ class RtspSession(asyncio.Protocol):
                 self.conn.reject(event, 403, "Bad Stream Key")
                 return
             stream = self.hub.stream(event.path)
-            if not stream.start(f"rtsp {self.peer}", self.clock()):
+            if not stream.start(f"rtsp {self.peer}", self.driver.loop.time()):
                 self.conn.reject(event, 403, "Stream Already Published")
                 return
             self.publishing = stream
@@ -293,7 +227,7 @@ class RtspSession(asyncio.Protocol):
         elif isinstance(event, FrameReceived):
             timeline = self._timelines.get(event.frame.track_id)
             if self.publishing is not None and timeline is not None:
-                self.publishing.push(timeline.frame(event.frame, self._epoch), self.clock())
+                self.publishing.push(timeline.frame(event.frame, self._epoch), self.driver.loop.time())
         elif isinstance(event, RtcpReceived):
             timeline = self._timelines.get(event.track_id)
             for packet in event.packets:
@@ -302,13 +236,29 @@ class RtspSession(asyncio.Protocol):
         elif isinstance(event, SetupCompleted):
             if event.transport.client_port is not None:
                 for port in event.transport.client_port:
-                    route = (self.host, port)
-                    self.routes[route] = self
+                    route = (self.driver.host, port)
+                    self.routes[route] = self.driver
                     self._routes.append(route)
         elif isinstance(event, SessionEnded):
             self._cleanup()
             if event.reason != "teardown":
-                self.close()
+                self.driver.close()
 
     def players(self) -> int:
         return 1 if self.player is not None else 0
+
+
+class _RtspDriver(StreamDriver):
+    """The stream driver of an RTSP session, whose RTP may come over the shared UDP pair: the
+    datagrams that arrived before a request are handed over first (a TEARDOWN must not overtake
+    the last RTP of a UDP publisher)."""
+
+    def __init__(self, conn: ServerConnection, session: RtspSession, udp: UdpPair) -> None:
+        super().__init__(conn, session, name="rtsp", datagram_sink=udp.send_datagram)
+        self.session = session
+        self.udp = udp
+
+    def data_received(self, data: bytes) -> None:
+        if self.session._routes:
+            self.udp.drain()
+        super().data_received(data)

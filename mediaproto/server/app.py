@@ -1,0 +1,165 @@
+"""The live server: RTMP and RTSP in; HLS, RTSP and RTMP out, through one hub of streams.
+
+:class:`LiveServer` binds the listeners of a :class:`~mediaproto.server.config.Config`, runs every
+connection through :class:`mediaproto.aio.driver.StreamDriver` and the shared UDP pair of
+:mod:`mediaproto.aio.udp`, and attaches an HLS output to every stream. ``mediaproto-server``
+(:mod:`mediaproto.server.cli`) runs one from the command line; a program can embed one::
+
+    server = LiveServer(Config(rtmp_port=0, http_port=0, rtsp_port=0, rtp_port=0))
+    await server.start()      # server.ports: the ports taken
+    ...
+    await server.stop()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Awaitable, TypeVar
+
+from ..aio.udp import Routes, UdpPair, open_udp_pair
+from ..rtsp import DigestAuthenticator
+from .config import Config
+from .hls import HlsOutput
+from .http import HttpServer, index_page
+from .hub import Hub, Stream
+from .rtmp import RtmpPlayer, RtmpSession
+from .rtsp import RtspPlayer, RtspSession
+from .testsource import publish_test_source
+
+__all__ = ["LiveServer", "ListenError", "BACKLOG"]
+
+log = logging.getLogger("mediaproto.server")
+T = TypeVar("T")
+
+#: Listen backlog: hundreds of players may connect at once (asyncio's default, 100, makes the
+#: kernel drop the SYNs past it, and those clients retry only a second or more later).
+BACKLOG = 1024
+
+
+class ListenError(OSError):
+    """A listener could not be bound: ``what`` (``rtmp``, ``rtsp``, ``http``, ``rtp``) on ``port``."""
+
+    def __init__(self, what: str, port: int, cause: OSError) -> None:
+        super().__init__(cause.errno, cause.strerror)
+        self.what = what
+        self.port = port
+
+
+async def _bind(what: str, port: int, coro: Awaitable[T]) -> T:
+    try:
+        return await coro
+    except OSError as exc:
+        raise ListenError(what, port, exc) from exc
+
+
+@dataclass
+class LiveServer:
+    """The running server: the hub, the listeners, and the HLS outputs."""
+
+    config: Config = field(default_factory=Config)
+    hub: Hub = field(init=False)
+    hls: dict[str, HlsOutput] = field(default_factory=dict)
+    udp: UdpPair | None = None
+    routes: Routes = field(default_factory=dict)
+    ports: dict[str, int] = field(default_factory=dict)
+    _servers: list[asyncio.AbstractServer] = field(default_factory=list)
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    http: HttpServer | None = None
+
+    def __post_init__(self) -> None:
+        self.hub = Hub(self.config.limits)
+
+    async def start(self) -> None:
+        """Bind every listener (an ``OSError`` names the port that could not be bound)."""
+        cfg = self.config
+        loop = asyncio.get_running_loop()
+        self.hub.on_stream.append(self._attach_hls)
+        self.hub.on_release.append(self._detach_hls)
+        authenticator = None
+        passwords: dict[str, str] = {}
+        if cfg.rtsp_user is not None:
+            authenticator = DigestAuthenticator("mediaproto", secrets.token_bytes(16))
+            passwords = {cfg.rtsp_user: cfg.rtsp_password or ""}
+        self.udp = udp = await _bind("rtp", cfg.rtp_port,
+                                     open_udp_pair(self.routes.get, cfg.host, cfg.rtp_port, cfg.rtcp_port or None))
+        rtmp = await _bind("rtmp", cfg.rtmp_port, loop.create_server(
+            lambda: RtmpSession(self.hub, token=cfg.token).driver, cfg.host, cfg.rtmp_port, backlog=BACKLOG))
+        self._servers.append(rtmp)
+        rtsp = await _bind("rtsp", cfg.rtsp_port, loop.create_server(
+            lambda: RtspSession(self.hub, udp, self.routes, authenticator=authenticator, passwords=passwords,
+                                token=cfg.token).driver,
+            cfg.host, cfg.rtsp_port, backlog=BACKLOG))
+        self._servers.append(rtsp)
+        self.http = HttpServer(self.hls, self.stats,
+                               lambda host: index_page(self.stats()["streams"], cfg.host, self.ports),  # type: ignore[arg-type]
+                               cfg.limits)
+        http = await _bind("http", cfg.http_port, asyncio.start_server(
+            self.http.handle, cfg.host, cfg.http_port, limit=cfg.limits.http_max_head, backlog=BACKLOG))
+        self._servers.append(http)
+        self.ports = {
+            "rtmp": rtmp.sockets[0].getsockname()[1],
+            "rtsp": rtsp.sockets[0].getsockname()[1],
+            "http": http.sockets[0].getsockname()[1],
+            "rtp": udp.ports[0],
+            "rtcp": udp.ports[1],
+        }
+        if cfg.test_source:
+            self._tasks.append(asyncio.create_task(publish_test_source(
+                self.hub, "live/test", width=cfg.test_size[0], height=cfg.test_size[1], start_time=time.time() % 86400)))
+        log.info("RTMP  rtmp://%s:%d/live/<name>", cfg.host, self.ports["rtmp"])
+        log.info("RTSP  rtsp://%s:%d/live/<name>", cfg.host, self.ports["rtsp"])
+        log.info("HTTP  http://%s:%d/  (HLS: /live/<name>/index.m3u8)", cfg.host, self.ports["http"])
+
+    def _detach_hls(self, stream: Stream) -> None:
+        self.hls.pop(stream.name, None)
+
+    def _attach_hls(self, stream: Stream) -> None:
+        cfg = self.config
+        output = HlsOutput(stream, target_duration=cfg.hls_segment, window=cfg.hls_window,
+                           part_target=cfg.part_target if cfg.ll_hls else None)
+        self.hls[stream.name] = output
+        stream.subscribe(output)
+
+    def stats(self) -> dict[str, object]:
+        now = asyncio.get_running_loop().time()
+        streams = []
+        for stream in self.hub.streams.values():
+            if not stream.live:
+                continue
+            rtmp_players = sum(isinstance(o, RtmpPlayer) for o in stream.outputs)
+            rtsp_players = sum(isinstance(o, RtspPlayer) for o in stream.outputs)
+            hls_clients = sum(1 for t in (self.http.clients.values() if self.http else ()) if now - t < 10)
+            started = stream.started_at or now
+            streams.append({
+                "name": stream.name,
+                "publisher": stream.publisher,
+                "tracks": [{"id": t.id, "codec": t.codec.value, "width": t.width, "height": t.height,
+                            "sample_rate": t.sample_rate, "channels": t.channels} for t in stream.track_list],
+                "players": {"rtmp": rtmp_players, "rtsp": rtsp_players, "hls_clients": hls_clients},
+                "bitrate": round(stream.bitrate(now)),
+                "frames": stream.frames_in,
+                "frames_skipped": stream.frames_skipped,
+                "players_dropped": stream.players_dropped,
+                "uptime": round(now - started, 3),
+            })
+        return {"streams": streams, "ports": self.ports}
+
+    async def stop(self) -> None:
+        """Stop the test source, close every listener and the UDP pair."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for server in self._servers:
+            server.close()
+        if self.udp is not None:
+            self.udp.close()
+        for server in self._servers:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(server.wait_closed(), 2.0)
