@@ -33,7 +33,8 @@ applies one offset to both the PTS and the DTS of a frame.
 
 A jump of more than ``max_gap`` seconds either way (a sender that restarted its timestamps)
 restarts the track: placed again by arrival, never before its last output, its old alignment
-forgotten until the next report.
+forgotten until the next report. A report that would move a track by more than ``max_gap``
+seconds is not believed (the track keeps its offset).
 """
 
 from __future__ import annotations
@@ -195,7 +196,7 @@ class TrackSynchronizer:
                 if d <= 0:
                     return offset  # late, duplicate, or a B-frame's PTS: the offset in force
                 tr.highest = u
-                target = self._target(tr)
+                target = self._believable(tr, self._target(tr), offset)
                 if target is None or target == offset or self.slew_rate == 0:
                     tr.budget = 0.0
                     return offset
@@ -208,7 +209,7 @@ class TrackSynchronizer:
         if self.epoch is None:
             self.epoch = now
         offset = tr.offset = round((now - self.epoch) * tr.rate) - u
-        target = self._target(tr)
+        target = self._believable(tr, self._target(tr), offset)
         if target is not None:
             offset = target
         if tr.last_out is not None and u + offset <= tr.last_out:
@@ -217,6 +218,13 @@ class TrackSynchronizer:
         tr.highest = u
         tr.budget = 0.0
         return offset
+
+    def _believable(self, tr: _Track, target: int | None, offset: int) -> int | None:
+        """``target``, unless it would move the track by more than ``max_gap`` from where arrival
+        or the alignment so far put it: reports that far off are not believed."""
+        if target is not None and abs(target - offset) > self.max_gap * tr.rate:
+            return None
+        return target
 
     def _slew(self, tr: _Track, offset: int, target: int, d: int) -> int:
         budget = tr.budget + self.slew_rate * d

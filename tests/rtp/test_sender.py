@@ -111,6 +111,14 @@ def test_max_interval_caps() -> None:
     assert s.next_timer() == 5.0
 
 
+def test_smaller_minimum_interval() -> None:
+    # RFC 3550 6.2 allows a minimum below 5 s; A.7 then scales it the same way.
+    s = RtpSender(SSRC, 90000, rng=Script(0.5), min_interval=1.0)
+    s.on_packet(pkt(0, 0), 0.0)
+    s.handle_timer(0.0, WALL)
+    assert s.next_timer() == pytest.approx(1.0 / (math.e - 1.5))
+
+
 def test_anchor_moves_only_on_a_frames_first_packet() -> None:
     s = RtpSender(SSRC, 90000, rng=Script(0.5))
     # One frame in three packets sent over 20 ms: the anchor is the first packet's time.

@@ -160,6 +160,19 @@ def test_restart_after_a_jump() -> None:
     assert s.map(V, 5, 1.0) == 138001
 
 
+def test_reports_too_far_off_are_not_believed() -> None:
+    s = two_tracks(max_gap=10.0)
+    s.on_sender_report(V, unix_to_ntp(100.0), 0)
+    s.on_sender_report(A, unix_to_ntp(100.0 + 3600), 0)  # audio an hour after video: bogus
+    assert s.map(V, 0, 0.0) == 0
+    assert s.map(A, 0, 0.2) == 9600  # arrival, not an hour away
+    assert s.map(A, 960, 0.22) == 9600 + 960
+    s.on_sender_report(A, unix_to_ntp(100.0 + 0.1), 0)  # a believable report: 0.1 s
+    for i in range(2, 200):
+        s.map(A, 960 * i, 0.2 + i * 0.02)
+    assert s.offset(A) == 4800
+
+
 def test_api_misuse() -> None:
     s = two_tracks()
     with pytest.raises(LocalProtocolError):
