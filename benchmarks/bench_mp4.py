@@ -2,9 +2,10 @@
 
 The frames are the reference clip's (``tests/vectors/ref.ts``: H.264 320x240 25 fps + AAC 48 kHz,
 4 s), repeated ten times with their timestamps continued. The fragmenter cuts a fragment before every
-video keyframe (HLS segments) and the peer is :class:`mediaproto.mpegts.Muxer` writing the same frames;
-both are measured on the frames' media bytes. A second run cuts 200 ms parts (LL-HLS) as well. The issue's target: the fragmenter within 1.5x of the
-TS muxer's throughput (ratio >= 0.67; higher is better for the fragmenter).
+video keyframe (HLS segments) and the peer is :class:`mediaproto.mpegts.Muxer` writing the same
+frames; both are measured on the frames' media bytes. A second run cuts 200 ms parts (LL-HLS) as
+well. The issue's target: the fragmenter within 1.5x of the TS muxer's throughput (ratio >= 0.67;
+higher is better for the fragmenter).
 """
 
 from __future__ import annotations

@@ -6,11 +6,11 @@
 * :class:`TracksChanged` when a ``moov`` arrives (the supported tracks: H.264, H.265, AAC, Opus;
   track ids are the MP4 ``track_ID``, clock rates the media timescales);
 * :class:`FrameReceived` (:class:`mediaproto.endpoint.FrameReceived`: ``size`` is the sample's
-  bytes in the ``mdat``, ``sequence_number`` its fragment's ``mfhd`` number) for every sample of a fragment once its ``mdat`` has arrived, in decode
-  time order across the fragment's tracks. Video samples become tuples of NAL units (length
-  prefixes removed), audio samples raw frames. ``dts`` is the ``tfdt`` ``baseMediaDecodeTime``
-  (or, without ``tfdt``, the end of the track's previous fragment) plus the durations before it;
-  ``pts`` adds the composition offset; ``keyframe`` is ``not sample_is_non_sync_sample``.
+  bytes in the ``mdat``, ``sequence_number`` its fragment's ``mfhd`` number) for every sample of
+  a fragment once its ``mdat`` has arrived, in decode time order across the fragment's tracks.
+  Video samples become tuples of NAL units (length prefixes removed), audio samples raw frames.
+  ``dts`` is the ``tfdt`` ``baseMediaDecodeTime`` (or, without ``tfdt``, the end of the track's
+  previous fragment) plus the durations before it; ``pts`` adds the composition offset; ``keyframe`` is ``not sample_is_non_sync_sample``.
 
 Sample fields come from the ``trun``, else the ``tfhd`` defaults, else the ``trex`` defaults. The
 base data offset is the ``tfhd`` ``base_data_offset`` (an offset from the first byte fed), else the
@@ -241,7 +241,8 @@ class Demuxer:
                 else:
                     data = sample
                 frame = Frame(track.id, dts + cto + shift, dts + shift, data, not flags & 0x00010000)
-                out.append(((dts + shift) / rate, len(out), FrameReceived(frame, size=size, sequence_number=sequence_number)))
+                event = FrameReceived(frame, size=size, sequence_number=sequence_number)
+                out.append(((dts + shift) / rate, len(out), event))
                 pos += size
                 dts += duration
         self._next_dts[track.id] = dts

@@ -303,7 +303,7 @@ def _parse_smhd(r: Reader) -> Box:
 
 @dataclass(frozen=True, slots=True)
 class DataEntryUrlBox(Box):
-    """``url ``: ``flags`` 1 means the media data is in this file and ``location`` is empty."""
+    """``url``: ``flags`` 1 means the media data is in this file and ``location`` is empty."""
 
     box_type = b"url "
     location: bytes = b""
@@ -322,7 +322,7 @@ def _parse_url(r: Reader) -> Box:
 
 @dataclass(frozen=True, slots=True)
 class DataReferenceBox(Box):
-    """``dref``: its ``entries`` are boxes (``url ``, ``urn ``)."""
+    """``dref``: its ``entries`` are boxes (``url``, ``urn``)."""
 
     box_type = b"dref"
     entries: tuple[Box, ...] = (DataEntryUrlBox(),)

@@ -135,7 +135,8 @@ def test_dops_is_opushead_big_endian() -> None:
     assert dops.payload() == bytes.fromhex("00 02 0138 0000bb80 0000 00")
     assert dops.to_opus_head() == head
     multi = OpusHead(6, 312, 48000, -256, 1, 4, 2, bytes([0, 4, 1, 2, 3, 5]))
-    assert parse_boxes(bytes(OpusSpecificBox.from_opus_head(multi)))[0].to_opus_head() == multi  # type: ignore[attr-defined]
+    parsed = parse_boxes(bytes(OpusSpecificBox.from_opus_head(multi)))[0]
+    assert isinstance(parsed, OpusSpecificBox) and parsed.to_opus_head() == multi
 
 
 def test_largesize_and_size_zero() -> None:
