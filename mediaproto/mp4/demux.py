@@ -10,7 +10,8 @@
   a fragment once its ``mdat`` has arrived, in decode time order across the fragment's tracks.
   Video samples become tuples of NAL units (length prefixes removed), audio samples raw frames.
   ``dts`` is the ``tfdt`` ``baseMediaDecodeTime`` (or, without ``tfdt``, the end of the track's
-  previous fragment) plus the durations before it; ``pts`` adds the composition offset; ``keyframe`` is ``not sample_is_non_sync_sample``.
+  previous fragment) plus the durations before it; ``pts`` adds the composition offset;
+  ``keyframe`` is ``not sample_is_non_sync_sample``.
 
 Sample fields come from the ``trun``, else the ``tfhd`` defaults, else the ``trex`` defaults. The
 base data offset is the ``tfhd`` ``base_data_offset`` (an offset from the first byte fed), else the
