@@ -68,7 +68,7 @@ def _flv_frames() -> None:
     reader = FlvReader()
     dec = MediaTagDecoder()
     for tag in reader.feed(FLV):
-        dec.push(tag.tag_type, tag.timestamp, tag.data)
+        dec.feed(tag.tag_type, tag.timestamp, tag.data)
 
 
 def _peer_encode(values: list[Any]) -> Any:

@@ -13,9 +13,15 @@ Untrusted input never escapes a parser as ``IndexError``, ``struct.error``, ``Ke
 :class:`ProtocolError` subclass. Where the position of the fault is known, the error carries it as
 :attr:`ProtocolError.offset` (a byte offset into the input) or :attr:`ProtocolError.line` (a 1-based
 line number in text input), and both appear in the message.
+
+:class:`Limits` is the base of every package's bounds on untrusted input (``rtmp.Limits``,
+``rtp.Limits``, ``sdp.Limits``, ``rtsp.Limits``, ``mpegts.Limits``, ``hls.Limits``): going past one
+raises :class:`LimitExceeded`.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass, fields
 
 __all__ = [
     "MediaProtoError",
@@ -23,6 +29,7 @@ __all__ = [
     "ParseError",
     "LimitExceeded",
     "LocalProtocolError",
+    "Limits",
 ]
 
 
@@ -64,3 +71,31 @@ class LocalProtocolError(MediaProtoError):
     A connection that has raised a :class:`ProtocolError` is broken; every later call on it raises
     this.
     """
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """The base of every package's ``Limits``: bounds on what untrusted input can make a parser hold.
+
+    Each protocol package has exactly one subclass, named ``Limits`` (``mediaproto.rtmp.Limits``,
+    ``mediaproto.rtp.Limits``, ...), and every parser, decoder and session of that package takes it
+    as ``limits=`` (``None`` meaning the defaults). Every subclass promises:
+
+    - it is a frozen dataclass: a value can be shared by any number of parsers and changed only
+      with :func:`dataclasses.replace`;
+    - every field has a safe default, so the defaults alone bound memory and work whatever a peer
+      or a file sends (the numbers follow what FFmpeg, gortsplib and mediacommon use);
+    - every bound is a field named ``max_...`` holding a positive ``int``; a value that is not
+      raises :class:`LocalProtocolError` when the ``Limits`` is made;
+    - input that goes past a bound raises :class:`LimitExceeded` naming the bound and carrying the
+      offset (bytes) or line (text) where it was found, never a silent truncation.
+    """
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            if f.name.startswith("max_"):
+                value = getattr(self, f.name)
+                if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                    raise LocalProtocolError(
+                        f"{type(self).__qualname__}.{f.name} must be a positive int, got {value!r}"
+                    )

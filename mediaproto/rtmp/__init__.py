@@ -6,12 +6,12 @@ The AMF codecs are modules of their own (both have ``dumps``/``loads``): use
 
 from . import amf0, amf3
 from .amftypes import UNDEFINED, UNSUPPORTED, EcmaArray, TypedObject, Xml, XmlDocument
-from .amftypes import Limits as AmfLimits
+from .limits import Limits
 
 __all__ = [
     "amf0",
     "amf3",
-    "AmfLimits",
+    "Limits",
     "UNDEFINED",
     "UNSUPPORTED",
     "EcmaArray",
@@ -22,7 +22,7 @@ __all__ = [
 
 # -- handshake, chunk stream, messages and sessions (the Sans-IO face: see mediaproto.rtmp.connection)
 from . import message
-from .chunk import ChunkDecoder, ChunkEncoder, Limits, Message, encode_message
+from .chunk import ChunkDecoder, ChunkEncoder, Message, encode_message
 from .client import ClientConnection, ClientState
 from .connection import frame_chunks
 from .events import (
@@ -51,7 +51,6 @@ __all__ += [
     "message",
     "ChunkDecoder",
     "ChunkEncoder",
-    "Limits",
     "Message",
     "encode_message",
     "ClientConnection",
@@ -87,7 +86,6 @@ from .flv import (
     TAG_SCRIPT,
     TAG_VIDEO,
     FlvHeader,
-    FlvLimits,
     FlvReader,
     FlvTag,
     FlvWriter,
@@ -103,7 +101,6 @@ __all__ += [
     "TAG_SCRIPT",
     "TAG_VIDEO",
     "FlvHeader",
-    "FlvLimits",
     "FlvReader",
     "FlvTag",
     "FlvWriter",

@@ -36,13 +36,13 @@ from ..errors import LimitExceeded, LocalProtocolError, ParseError
 from . import amf3
 from .amftypes import UNDEFINED as UNDEFINED
 from .amftypes import UNSUPPORTED as UNSUPPORTED
-from .amftypes import AmfLimits as AmfLimits
 from .amftypes import EcmaArray as EcmaArray
 from .amftypes import Sentinel
 from .amftypes import TypedObject as TypedObject
 from .amftypes import XmlDocument as XmlDocument
+from .limits import Limits
 
-# The value types (UNDEFINED, UNSUPPORTED, EcmaArray, TypedObject, XmlDocument, Limits) are importable
+# The value types (UNDEFINED, UNSUPPORTED, EcmaArray, TypedObject, XmlDocument) are importable
 # from here too; they are documented in mediaproto.rtmp.amftypes.
 __all__ = [
     "dumps",
@@ -68,9 +68,6 @@ __all__ = [
     "TYPED_OBJECT",
     "AVMPLUS",
 ]
-
-#: The decoding limits (:class:`~mediaproto.rtmp.amftypes.AmfLimits`), as ``amf0.Limits(max_depth=...)``.
-Limits = AmfLimits
 
 #: Alias of :data:`UNSUPPORTED`.
 Unsupported = UNSUPPORTED
@@ -104,7 +101,7 @@ _DATE = struct.Struct(">Bdh")
 _DATE_BODY = struct.Struct(">dh")
 
 _EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
-_DEFAULT_LIMITS = AmfLimits()
+_DEFAULT_LIMITS = Limits()
 _OBJECT_END_BYTES = b"\x00\x00\x09"
 _TRUE = b"\x01\x01"
 _FALSE = b"\x01\x00"
@@ -119,7 +116,7 @@ class _Decoder:
 
     __slots__ = ("data", "pos", "end", "limits", "refs", "depth", "items")
 
-    def __init__(self, data: bytes, pos: int, limits: AmfLimits) -> None:
+    def __init__(self, data: bytes, pos: int, limits: Limits) -> None:
         self.data = data
         self.pos = pos
         self.end = len(data)
@@ -136,7 +133,7 @@ class _Decoder:
         end = pos + length
         if end > self.end:
             raise self._truncated(what)
-        if length > self.limits.max_string:
+        if length > self.limits.max_amf_string:
             raise LimitExceeded(f"AMF0: {what} of {length} bytes over the limit", offset=pos)
         try:
             text = self.data[pos:end].decode("utf-8")
@@ -155,8 +152,8 @@ class _Decoder:
 
     def _count_item(self) -> None:
         self.items += 1
-        if self.items > self.limits.max_items:
-            raise LimitExceeded(f"AMF0: more than {self.limits.max_items} items", offset=self.pos)
+        if self.items > self.limits.max_amf_items:
+            raise LimitExceeded(f"AMF0: more than {self.limits.max_amf_items} items", offset=self.pos)
 
     def read_properties(self, target: dict[str, Any]) -> None:
         """Read ``name value`` pairs into ``target`` up to and including the object end marker."""
@@ -175,8 +172,8 @@ class _Decoder:
 
     def _enter(self) -> None:
         self.depth += 1
-        if self.depth > self.limits.max_depth:
-            raise LimitExceeded(f"AMF0: nesting deeper than {self.limits.max_depth}", offset=self.pos)
+        if self.depth > self.limits.max_amf_depth:
+            raise LimitExceeded(f"AMF0: nesting deeper than {self.limits.max_amf_depth}", offset=self.pos)
 
     def read_value(self) -> Any:
         data = self.data
@@ -310,7 +307,7 @@ def _decode_one(dec: _Decoder) -> Any:
         raise LimitExceeded("AMF0: nesting too deep for the interpreter", offset=dec.pos) from None
 
 
-def loads(data: bytes | bytearray | memoryview, *, limits: AmfLimits = _DEFAULT_LIMITS) -> Any:
+def loads(data: bytes | bytearray | memoryview, *, limits: Limits = _DEFAULT_LIMITS) -> Any:
     """Decode exactly one AMF0 value; bytes left after it are a :class:`~mediaproto.errors.ParseError`."""
     dec = _Decoder(_as_bytes(data), 0, limits)
     value = _decode_one(dec)
@@ -319,7 +316,7 @@ def loads(data: bytes | bytearray | memoryview, *, limits: AmfLimits = _DEFAULT_
     return value
 
 
-def loads_all(data: bytes | bytearray | memoryview, *, limits: AmfLimits = _DEFAULT_LIMITS) -> list[Any]:
+def loads_all(data: bytes | bytearray | memoryview, *, limits: Limits = _DEFAULT_LIMITS) -> list[Any]:
     """Decode a sequence of AMF0 values up to the end of ``data`` (a command message body)."""
     dec = _Decoder(_as_bytes(data), 0, limits)
     values = []
@@ -329,7 +326,7 @@ def loads_all(data: bytes | bytearray | memoryview, *, limits: AmfLimits = _DEFA
 
 
 def decode_at(
-    data: bytes, pos: int, *, limits: AmfLimits = _DEFAULT_LIMITS
+    data: bytes, pos: int, *, limits: Limits = _DEFAULT_LIMITS
 ) -> tuple[Any, int]:
     """Decode one AMF0 value of ``data`` at ``pos``; returns it and the offset just after it."""
     dec = _Decoder(data, pos, limits)

@@ -43,7 +43,6 @@ from .amftypes import (
     DoubleVector,
     EcmaArray,
     IntVector,
-    AmfLimits,
     MixedArray,
     ObjectVector,
     TypedObject,
@@ -52,6 +51,7 @@ from .amftypes import (
     XmlDocument,
     is_amf3_only,
 )
+from .limits import Limits
 
 __all__ = [
     "dumps",
@@ -72,9 +72,7 @@ __all__ = [
 
 _DOUBLE = struct.Struct(">d")
 _EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
-_DEFAULT_LIMITS = AmfLimits()
-#: The decoding limits (:class:`~mediaproto.rtmp.amftypes.AmfLimits`), as ``amf3.Limits(max_depth=...)``.
-Limits = AmfLimits
+_DEFAULT_LIMITS = Limits()
 
 
 
@@ -108,7 +106,7 @@ class Decoder:
         data: bytes,
         pos: int = 0,
         *,
-        limits: AmfLimits = _DEFAULT_LIMITS,
+        limits: Limits = _DEFAULT_LIMITS,
         externals: Mapping[str, Callable[[Decoder], Any]] = DEFAULT_EXTERNALS,
         depth: int = 0,
         items: int = 0,
@@ -150,7 +148,7 @@ class Decoder:
     def read_bytes(self, length: int, what: str) -> bytes:
         """``length`` raw bytes."""
         pos = self.pos
-        if length > self.limits.max_string:
+        if length > self.limits.max_amf_string:
             raise LimitExceeded(f"AMF3: {what} of {length} bytes over the limit", offset=pos)
         if pos + length > self.end:
             raise self._truncated(what)
@@ -189,13 +187,13 @@ class Decoder:
         if count * item_size > self.end - self.pos:
             raise ParseError(f"AMF3: {what} of {count} items runs past the end", offset=start)
         self.items += count
-        if self.items > self.limits.max_items:
-            raise LimitExceeded(f"AMF3: more than {self.limits.max_items} items", offset=start)
+        if self.items > self.limits.max_amf_items:
+            raise LimitExceeded(f"AMF3: more than {self.limits.max_amf_items} items", offset=start)
 
     def _enter(self) -> None:
         self.depth += 1
-        if self.depth > self.limits.max_depth:
-            raise LimitExceeded(f"AMF3: nesting deeper than {self.limits.max_depth}", offset=self.pos)
+        if self.depth > self.limits.max_amf_depth:
+            raise LimitExceeded(f"AMF3: nesting deeper than {self.limits.max_amf_depth}", offset=self.pos)
 
     def read_value(self) -> Any:
         """One AMF3 value (type marker and body)."""
@@ -404,7 +402,7 @@ def decode_at(
     data: bytes,
     pos: int,
     *,
-    limits: AmfLimits = _DEFAULT_LIMITS,
+    limits: Limits = _DEFAULT_LIMITS,
     externals: Mapping[str, Callable[[Decoder], Any]] = DEFAULT_EXTERNALS,
     depth: int = 0,
     items: int = 0,
@@ -419,7 +417,7 @@ def decode_at(
 def loads(
     data: bytes | bytearray | memoryview,
     *,
-    limits: AmfLimits = _DEFAULT_LIMITS,
+    limits: Limits = _DEFAULT_LIMITS,
     externals: Mapping[str, Callable[[Decoder], Any]] = DEFAULT_EXTERNALS,
 ) -> Any:
     """Decode exactly one AMF3 value; trailing bytes are a :class:`~mediaproto.errors.ParseError`."""
@@ -433,7 +431,7 @@ def loads(
 def loads_all(
     data: bytes | bytearray | memoryview,
     *,
-    limits: AmfLimits = _DEFAULT_LIMITS,
+    limits: Limits = _DEFAULT_LIMITS,
     externals: Mapping[str, Callable[[Decoder], Any]] = DEFAULT_EXTERNALS,
 ) -> list[Any]:
     """Decode AMF3 values up to the end of ``data``, each with fresh reference tables."""

@@ -1,4 +1,7 @@
-"""The Python values AMF0 and AMF3 share, and the decoding limits.
+"""The Python values AMF0 and AMF3 share.
+
+The decoding bounds are fields of :class:`mediaproto.rtmp.Limits` (``max_amf_depth``,
+``max_amf_items``, ``max_amf_string``).
 
 How AMF values map to Python (both versions):
 
@@ -31,7 +34,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
-    "AmfLimits",
     "Sentinel",
     "UNDEFINED",
     "UNSUPPORTED",
@@ -47,26 +49,6 @@ __all__ = [
     "Dictionary",
     "is_amf3_only",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class AmfLimits:
-    """Bounds on what one AMF decode may build, against nesting and size bombs.
-
-    :param max_depth: deepest nesting of objects and arrays (the top-level value is depth 1).
-    :param max_items: total entries (array elements, object properties, vector items) in one
-        decoded value; every entry also costs at least one input byte, so no declared count can make
-        the decoder allocate more than the input justifies.
-    :param max_string: longest string, XML document or byte array in bytes.
-    """
-
-    max_depth: int = 64
-    max_items: int = 1_000_000
-    max_string: int = 16 * 1024 * 1024
-
-
-#: The name the AMF modules use (``amf0.Limits``, ``amf3.Limits``).
-Limits = AmfLimits
 
 
 class Sentinel(enum.Enum):

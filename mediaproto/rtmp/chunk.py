@@ -35,12 +35,11 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from dataclasses import field as _field
 
 from ..errors import LimitExceeded, LocalProtocolError, ParseError
-from .amftypes import Limits as AmfLimits
+from .limits import Limits
 
-__all__ = ["Message", "Limits", "ChunkDecoder", "ChunkEncoder", "encode_message", "DEFAULT_CHUNK_SIZE",
+__all__ = ["Message", "ChunkDecoder", "ChunkEncoder", "encode_message", "DEFAULT_CHUNK_SIZE",
            "MAX_CHUNK_SIZE"]
 
 #: The chunk size both directions start with.
@@ -74,24 +73,6 @@ class Message:
     stream_id: int
     timestamp: int
     payload: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class Limits:
-    """Bounds on what a peer can make the chunk decoder hold.
-
-    :param max_message_size: largest message body accepted (10 MiB, as gortmplib).
-    :param max_chunk_streams: most chunk streams with state at once.
-    :param max_buffered_bytes: most bytes of unfinished messages held across all chunk streams.
-    :param max_message_streams: most message streams a session lets the peer create.
-    :param amf: limits for the AMF values of commands and data messages (used by the sessions).
-    """
-
-    max_message_size: int = 10 * 1024 * 1024
-    max_chunk_streams: int = 64
-    max_buffered_bytes: int = 24 * 1024 * 1024
-    max_message_streams: int = 16
-    amf: AmfLimits = _field(default_factory=AmfLimits)
 
 
 class _InStream:
@@ -175,6 +156,14 @@ class ChunkDecoder:
         except (IndexError, struct.error) as exc:  # pragma: no cover - guarded by length checks
             raise ParseError(f"malformed chunk: {exc}", offset=self._consumed + self._pos) from exc
         return out
+
+    def flush(self) -> list[Message]:
+        """Declare the end of the stream. :meth:`feed` has returned every whole message already, so
+        this returns ``[]``; it raises :class:`~mediaproto.errors.ParseError` when the stream ended
+        inside a chunk or a message (a connection cut short)."""
+        if self._pos < len(self._buf) or self._cur is not None or any(s.remaining for s in self._streams.values()):
+            raise ParseError("RTMP chunk stream ended inside a message", offset=self._consumed + self._pos)
+        return []
 
     # -- the parser -------------------------------------------------------------------------
 

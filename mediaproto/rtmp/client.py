@@ -22,7 +22,8 @@ from typing import Any, Callable, Sequence
 from ..errors import LocalProtocolError
 from ..media import Frame, Track
 from . import message as msg
-from .chunk import Limits, Message
+from .chunk import Message
+from .limits import Limits
 from .connection import CSID_STATUS, DEFAULT_WINDOW, RtmpConnection
 from .events import (CommandReceived, Connected, ConnectRejected, Event, PlayStarted, PublishStarted,
                      StatusReceived, StreamCreated)

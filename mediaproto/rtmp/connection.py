@@ -35,7 +35,8 @@ from typing import Any, Callable
 from ..errors import LimitExceeded, LocalProtocolError, ProtocolError
 from ..media import Frame, Track
 from . import message as msg
-from .chunk import ChunkDecoder, ChunkEncoder, Limits, Message, encode_message
+from .chunk import ChunkDecoder, ChunkEncoder, Message, encode_message
+from .limits import Limits
 from .events import (ConnectionClosed, Event, FrameReceived, MetadataReceived, PingAnswered,
                      TrackReceived)
 from .flv import MediaTagDecoder, MediaTagEncoder
@@ -213,10 +214,10 @@ class RtmpConnection:
             else:
                 self._on_user_control(ev, events)
         elif t == msg.COMMAND_AMF0 or t == msg.COMMAND_AMF3:
-            self._on_command(m.stream_id, msg.parse_command(m, self.limits.amf), events)
+            self._on_command(m.stream_id, msg.parse_command(m, self.limits), events)
         elif t == msg.DATA_AMF0 or t == msg.DATA_AMF3:
             try:
-                values = msg.parse_data(m, self.limits.amf)
+                values = msg.parse_data(m, self.limits)
             except ProtocolError:
                 return  # not AMF (FFmpeg's 4-byte timecode data message, QUIRKS): ignore it
             self._on_data(m.stream_id, values, events)
@@ -237,7 +238,7 @@ class RtmpConnection:
             if not self._accepts_media(m.stream_id):
                 return
             dec = self._media_in[m.stream_id] = MediaTagDecoder()
-        for item in dec.push(m.type_id, m.timestamp, m.payload):
+        for item in dec.feed(m.type_id, m.timestamp, m.payload):
             if isinstance(item, Track):
                 events.append(TrackReceived(m.stream_id, item))
             else:

@@ -12,6 +12,8 @@ the same bodies RTMP carries in its audio, video and data messages (see
 >>> r = FlvReader()
 >>> r.feed(data)
 [FlvTag(tag_type=18, timestamp=0, stream_id=0, data=b'x')]
+>>> r.flush()
+[]
 
 The conversion between tag bodies and :class:`~mediaproto.media.Frame` (the names the RTMP
 sessions use) is re-exported here: :class:`MediaTagDecoder` and :class:`MediaTagEncoder`.
@@ -26,6 +28,7 @@ from dataclasses import dataclass
 from ..errors import LimitExceeded, LocalProtocolError, ParseError
 from .flvframes import AUDIO_TRACK_ID, VIDEO_TRACK_ID, MediaTagDecoder, MediaTagEncoder
 from .flvmedia import TAG_AUDIO, TAG_SCRIPT, TAG_VIDEO
+from .limits import Limits
 
 __all__ = [
     "TAG_AUDIO",
@@ -33,7 +36,6 @@ __all__ = [
     "TAG_SCRIPT",
     "FlvHeader",
     "FlvTag",
-    "FlvLimits",
     "FlvReader",
     "FlvWriter",
     "read_flv",
@@ -122,29 +124,23 @@ class FlvTag:
         return b"".join((self.header_bytes(), self.data, _U32.pack(11 + len(self.data))))
 
 
-@dataclass(frozen=True, slots=True)
-class FlvLimits:
-    """Bounds on what :class:`FlvReader` buffers.
+class FlvReader:
+    """Reads an FLV byte stream fed in any split into :class:`FlvTag` values.
 
-    :param max_tag_size: largest tag body accepted (the format allows 2**24-1 bytes).
+    Memory stays bounded: at most one tag (limited by :attr:`Limits.max_flv_tag_size
+    <mediaproto.rtmp.Limits>`) is buffered.
+
+    :param limits: the package's bounds (``max_flv_tag_size`` applies).
     :param check_previous_tag_size: whether a PreviousTagSize that is not 11 plus the previous tag's
         data size is an error (strict, the default) or ignored.
     """
 
-    max_tag_size: int = 8 * 1024 * 1024
-    check_previous_tag_size: bool = True
+    __slots__ = ("limits", "check_previous_tag_size", "header", "_buf", "_pos", "_consumed", "_last_size",
+                 "_broken")
 
-
-class FlvReader:
-    """Reads an FLV byte stream fed in any split into :class:`FlvTag` values.
-
-    Memory stays bounded: at most one tag (limited by :attr:`FlvLimits.max_tag_size`) is buffered.
-    """
-
-    __slots__ = ("limits", "header", "_buf", "_pos", "_consumed", "_last_size", "_broken")
-
-    def __init__(self, limits: FlvLimits | None = None) -> None:
-        self.limits = limits or FlvLimits()
+    def __init__(self, limits: Limits | None = None, *, check_previous_tag_size: bool = True) -> None:
+        self.limits = limits or Limits()
+        self.check_previous_tag_size = check_previous_tag_size
         #: The file header, once read.
         self.header: FlvHeader | None = None
         self._buf = bytearray()
@@ -187,8 +183,8 @@ class FlvReader:
             self.header = header
             pos += header.data_offset
             self._last_size = 0
-        limits = self.limits
-        check = limits.check_previous_tag_size
+        max_size = self.limits.max_flv_tag_size
+        check = self.check_previous_tag_size
         while end - pos >= 15:
             prev = _U32.unpack_from(buf, pos)[0]
             if check and prev != self._last_size:
@@ -198,8 +194,8 @@ class FlvReader:
                 )
             tag_type, s_hi, s_lo, t_hi, t_lo, t_ext, sid_hi, sid_lo = _TAG_HEADER.unpack_from(buf, pos + 4)
             size = s_hi << 8 | s_lo
-            if size > limits.max_tag_size:
-                raise LimitExceeded(f"FLV tag of {size} bytes over the limit", offset=self._consumed + pos + 5)
+            if size > max_size:
+                raise LimitExceeded(f"FLV tag of {size} bytes over max_flv_tag_size={max_size}", offset=self._consumed + pos + 5)
             if tag_type & 0x20:
                 raise ParseError("encrypted FLV tags (Filter bit) are not supported", offset=self._consumed + pos + 4)
             body = pos + 15
@@ -213,23 +209,27 @@ class FlvReader:
         self._pos = pos
         return tags
 
-    def close(self) -> None:
-        """Declare the end of the stream: raises :class:`~mediaproto.errors.ParseError` when a tag
-        or the header is cut short. The last PreviousTagSize may be missing (files cut by a crash)."""
+    def flush(self) -> list[FlvTag]:
+        """Declare the end of the stream. :meth:`feed` has returned every whole tag already, so this
+        returns ``[]``; it raises :class:`~mediaproto.errors.ParseError` when a tag or the header is
+        cut short. The last PreviousTagSize may be missing (files cut by a crash)."""
         if self._broken:
-            return
+            return []
         rest = len(self._buf) - self._pos
         if self.header is None:
             raise ParseError("FLV stream ended inside the file header", offset=self._consumed + self._pos)
         if rest > 4:
             raise ParseError("FLV stream ended inside a tag", offset=self._consumed + self._pos)
+        return []
 
 
-def read_flv(data: bytes | bytearray | memoryview, limits: FlvLimits | None = None) -> tuple[FlvHeader, list[FlvTag]]:
+def read_flv(
+    data: bytes | bytearray | memoryview, limits: Limits | None = None, *, check_previous_tag_size: bool = True
+) -> tuple[FlvHeader, list[FlvTag]]:
     """Read a whole FLV file held in memory: its header and all its tags."""
-    reader = FlvReader(limits)
+    reader = FlvReader(limits, check_previous_tag_size=check_previous_tag_size)
     tags = reader.feed(data)
-    reader.close()
+    tags += reader.flush()
     header = reader.header
     if header is None:  # pragma: no cover - close() raised already
         raise ParseError("no FLV header", offset=0)

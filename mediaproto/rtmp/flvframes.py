@@ -126,7 +126,7 @@ def _looks_like_avc_record(data: bytes) -> bool:
 class MediaTagDecoder:
     """Turns the audio and video tags of one stream into tracks and frames.
 
-    :meth:`push` returns a :class:`~mediaproto.media.Track` when a sequence header arrives or
+    :meth:`feed` returns a :class:`~mediaproto.media.Track` when a sequence header arrives or
     changes (and, for codecs without one, with the first frame), and a
     :class:`~mediaproto.media.Frame` per coded frame. Frames that arrive before their track's
     sequence header are dropped and counted in :attr:`dropped`; unsupported codecs are counted in
@@ -145,12 +145,16 @@ class MediaTagDecoder:
         self._length_size = 4
         self._unwrap = {VIDEO_TRACK_ID: Unwrapper(32), AUDIO_TRACK_ID: Unwrapper(32)}
 
-    def push(self, tag_type: int, timestamp: int, body: bytes) -> list[Track | Frame]:
+    def feed(self, tag_type: int, timestamp: int, body: bytes) -> list[Track | Frame]:
         """Convert one tag (``timestamp`` in ms, as in the tag or RTMP message) to tracks/frames."""
         if tag_type == TAG_VIDEO:
             return self._video(timestamp, body)
         if tag_type == TAG_AUDIO:
             return self._audio(timestamp, body)
+        return []
+
+    def flush(self) -> list[Track | Frame]:
+        """The stream ended. Every tag becomes its frame as it arrives, so nothing is held: ``[]``."""
         return []
 
     def _set_track(self, track: Track, out: list[Track | Frame]) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 
 from ..errors import ParseError
 from . import amf0
+from .limits import Limits
 
 __all__ = ["ScriptData", "parse_script", "build_script"]
 
@@ -35,13 +36,13 @@ class ScriptData:
         return build_script(self.name, self.value, set_data_frame=self.set_data_frame)
 
 
-def parse_script(body: bytes | bytearray | memoryview, *, limits: amf0.Limits | None = None) -> ScriptData:
+def parse_script(body: bytes | bytearray | memoryview, *, limits: Limits | None = None) -> ScriptData:
     """Parse a script data body (``[@setDataFrame,] name, value``).
 
     Do not trust what ``onMetaData`` announces (QUIRKS: ``videocodecid`` may be a string, missing,
     or name tracks that never come): tracks are detected from sequence headers.
     """
-    values = amf0.loads_all(body, limits=limits or amf0.Limits())
+    values = amf0.loads_all(body, limits=limits or Limits())
     wrapped = False
     if values and values[0] == "@setDataFrame":
         wrapped = True

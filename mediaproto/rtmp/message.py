@@ -17,8 +17,8 @@ from typing import Any, Union
 
 from ..errors import LocalProtocolError, ParseError
 from . import amf0
-from .amftypes import Limits as AmfLimits
 from .chunk import Message
+from .limits import Limits
 
 __all__ = [
     "SET_CHUNK_SIZE", "ABORT", "ACKNOWLEDGEMENT", "USER_CONTROL", "WINDOW_ACK_SIZE", "SET_PEER_BANDWIDTH",
@@ -232,9 +232,9 @@ def _amf_body(message: Message) -> bytes:
     return p
 
 
-def parse_command(message: Message, limits: AmfLimits | None = None) -> Command:
+def parse_command(message: Message, limits: Limits | None = None) -> Command:
     """Parse a command message (type 20, or 17 with its leading byte)."""
-    values = amf0.loads_all(_amf_body(message), limits=limits or AmfLimits())
+    values = amf0.loads_all(_amf_body(message), limits=limits or Limits())
     if not values or not isinstance(values[0], str):
         raise ParseError("command message without a command name", offset=0)
     tid = values[1] if len(values) > 1 else 0.0
@@ -251,9 +251,9 @@ def command(name: str, transaction_id: float, command_object: Any = None, *argum
     return Message(chunk_stream_id, COMMAND_AMF0, stream_id, timestamp, body)
 
 
-def parse_data(message: Message, limits: AmfLimits | None = None) -> list[Any]:
+def parse_data(message: Message, limits: Limits | None = None) -> list[Any]:
     """The AMF values of a data message (type 18, or 15 with its leading byte)."""
-    return amf0.loads_all(_amf_body(message), limits=limits or AmfLimits())
+    return amf0.loads_all(_amf_body(message), limits=limits or Limits())
 
 
 def data_message(values: list[Any], *, stream_id: int, chunk_stream_id: int = 4, timestamp: int = 0) -> Message:

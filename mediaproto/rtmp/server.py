@@ -28,7 +28,7 @@ from typing import Any, Callable, Sequence
 from ..errors import LimitExceeded, LocalProtocolError
 from ..media import Frame, Track
 from . import message as msg
-from .chunk import Limits
+from .limits import Limits
 from .connection import CSID_STATUS, DEFAULT_WINDOW, RtmpConnection
 from .events import (CommandReceived, ConnectRequested, Event, PlayRequested, PublishRequested,
                      StreamClosed)

@@ -11,8 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mediaproto.errors import LimitExceeded, LocalProtocolError, ParseError, ProtocolError
-from mediaproto.rtmp import amf0, amf3
-from mediaproto.rtmp.amftypes import UNDEFINED, UNSUPPORTED, EcmaArray, Limits, TypedObject, XmlDocument
+from mediaproto.rtmp import Limits, amf0, amf3
+from mediaproto.rtmp.amftypes import UNDEFINED, UNSUPPORTED, EcmaArray, TypedObject, XmlDocument
 
 from ._amfcapture import connect_body, metadata_body, result_body
 
@@ -187,20 +187,20 @@ def test_depth_limit() -> None:
     deep = b"\x0a\x00\x00\x00\x01" * 100 + b"\x05"
     with pytest.raises(LimitExceeded):
         amf0.loads(deep)
-    assert amf0.loads(deep, limits=Limits(max_depth=200)) is not None
+    assert amf0.loads(deep, limits=Limits(max_amf_depth=200)) is not None
 
 
 def test_interpreter_recursion_is_a_limit() -> None:
     deep = b"\x0a\x00\x00\x00\x01" * 5000 + b"\x05"
     with pytest.raises(LimitExceeded):
-        amf0.loads(deep, limits=Limits(max_depth=10**9))
+        amf0.loads(deep, limits=Limits(max_amf_depth=10**9))
 
 
 def test_item_and_string_limits() -> None:
     with pytest.raises(LimitExceeded):
-        amf0.loads(amf0.dumps([1.0] * 11), limits=Limits(max_items=10))
+        amf0.loads(amf0.dumps([1.0] * 11), limits=Limits(max_amf_items=10))
     with pytest.raises(LimitExceeded):
-        amf0.loads(amf0.dumps("x" * 11), limits=Limits(max_string=10))
+        amf0.loads(amf0.dumps("x" * 11), limits=Limits(max_amf_string=10))
 
 
 def test_encode_errors() -> None:
@@ -274,4 +274,4 @@ def test_mutated_bytes_raise_only_protocol_errors(value: object, data: st.DataOb
 def test_amf3_switch_shares_limits() -> None:
     inner = amf3.dumps([[[[1]]]])
     with pytest.raises(LimitExceeded):
-        amf0.loads(b"\x0a\x00\x00\x00\x01\x11" + inner, limits=Limits(max_depth=4))
+        amf0.loads(b"\x0a\x00\x00\x00\x01\x11" + inner, limits=Limits(max_amf_depth=4))

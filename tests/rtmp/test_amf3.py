@@ -11,9 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mediaproto.errors import LimitExceeded, LocalProtocolError, ParseError, ProtocolError
-from mediaproto.rtmp import amf3
+from mediaproto.rtmp import Limits, amf3
 from mediaproto.rtmp.amf3 import Dictionary, DoubleVector, IntVector, MixedArray, ObjectVector, UIntVector
-from mediaproto.rtmp.amftypes import UNDEFINED, EcmaArray, Limits, TypedObject, Xml, XmlDocument
+from mediaproto.rtmp.amftypes import UNDEFINED, EcmaArray, TypedObject, Xml, XmlDocument
 
 UTC = dt.timezone.utc
 
@@ -155,12 +155,12 @@ def test_depth_limit() -> None:
     with pytest.raises(LimitExceeded):
         amf3.loads(deep)
     with pytest.raises(LimitExceeded):
-        amf3.loads(b"\x09\x03\x01" * 5000 + b"\x01", limits=Limits(max_depth=10**9))
+        amf3.loads(b"\x09\x03\x01" * 5000 + b"\x01", limits=Limits(max_amf_depth=10**9))
 
 
 def test_item_limit() -> None:
     with pytest.raises(LimitExceeded):
-        amf3.loads(amf3.dumps(list(range(11))), limits=Limits(max_items=10))
+        amf3.loads(amf3.dumps(list(range(11))), limits=Limits(max_amf_items=10))
 
 
 def test_string_reference_bomb_stays_shared() -> None:

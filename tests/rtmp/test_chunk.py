@@ -11,7 +11,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from mediaproto.errors import LimitExceeded, LocalProtocolError, ParseError, ProtocolError
-from mediaproto.rtmp.chunk import ChunkDecoder, ChunkEncoder, Limits, Message
+from mediaproto.rtmp import Limits
+from mediaproto.rtmp.chunk import ChunkDecoder, ChunkEncoder, Message
 
 
 def feed_bytewise(dec: ChunkDecoder, data: bytes) -> list[Message]:

@@ -68,7 +68,7 @@ def ref(vectors: Path) -> tuple[list[Track], list[Frame]]:
     dec = MediaTagDecoder()
     items: list[Any] = []
     for t in tags:
-        items += dec.push(t.tag_type, t.timestamp, t.data)
+        items += dec.feed(t.tag_type, t.timestamp, t.data)
     return [i for i in items if isinstance(i, Track)], [i for i in items if isinstance(i, Frame)]
 
 
@@ -365,7 +365,7 @@ def test_ffmpeg_listen_mode_media_on_stream_0(ref: tuple[list[Track], list[Frame
 
 def test_message_stream_limit() -> None:
     from mediaproto.errors import LimitExceeded
-    from mediaproto.rtmp.chunk import Limits
+    from mediaproto.rtmp import Limits
 
     p = Pair(server=ServerConnection(limits=Limits(max_message_streams=2), random_bytes=rnd))
     p.pump()

@@ -11,12 +11,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mediaproto.errors import LimitExceeded, LocalProtocolError, ParseError, ProtocolError
+from mediaproto.rtmp import Limits
 from mediaproto.rtmp.flv import (
     TAG_AUDIO,
     TAG_SCRIPT,
     TAG_VIDEO,
     FlvHeader,
-    FlvLimits,
     FlvReader,
     FlvTag,
     FlvWriter,
@@ -82,7 +82,7 @@ def test_any_split(cuts: list[int]) -> None:
         tags += reader.feed(data[pos : pos + n])
         pos += n
     tags += reader.feed(data[pos:])
-    reader.close()
+    assert reader.flush() == []
     assert tags == _SMALL_TAGS
 
 
@@ -105,7 +105,7 @@ def test_ref_flv_byte_by_byte(ref_flv: bytes) -> None:
     for i in range(0, 20000):
         count += len(reader.feed(view[i : i + 1]))
     count += len(reader.feed(view[20000:]))
-    reader.close()
+    count += len(reader.flush())
     assert count == 293
 
 
@@ -116,7 +116,7 @@ def test_previous_tag_size_checked() -> None:
     with pytest.raises(ParseError) as info:
         FlvReader().feed(bytes(data))
     assert info.value.offset == first_prev
-    lenient = FlvReader(FlvLimits(check_previous_tag_size=False))
+    lenient = FlvReader(check_previous_tag_size=False)
     assert lenient.feed(bytes(data)) == _SMALL_TAGS
 
 
@@ -126,11 +126,11 @@ def test_errors() -> None:
     with pytest.raises(ParseError):
         FlvReader().feed(b"FLV\x01\x05\x00\x00\x00\x02")
     with pytest.raises(LimitExceeded):
-        FlvReader(FlvLimits(max_tag_size=100)).feed(_small_flv())
+        FlvReader(Limits(max_flv_tag_size=100)).feed(_small_flv())
     reader = FlvReader()
     reader.feed(_small_flv()[:30])
     with pytest.raises(ParseError):
-        reader.close()
+        reader.flush()
     bad = FlvReader()
     with pytest.raises(ParseError):
         bad.feed(b"NOPE" * 4)

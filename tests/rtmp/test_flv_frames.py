@@ -32,7 +32,7 @@ def _decode_all(tags: list[tuple[int, int, bytes]]) -> tuple[MediaTagDecoder, li
     dec = MediaTagDecoder()
     out: list[Track | Frame] = []
     for tag_type, ts, body in tags:
-        out += dec.push(tag_type, ts, body)
+        out += dec.feed(tag_type, ts, body)
     return dec, [x for x in out if isinstance(x, Track)], [x for x in out if isinstance(x, Frame)]
 
 
@@ -85,15 +85,15 @@ def test_frames_before_sequence_header_are_dropped_and_counted(ref_tags: list[tu
 def test_sequence_header_repeated_or_changed(ref_tags: list[tuple[int, int, bytes]]) -> None:
     dec = MediaTagDecoder()
     header = ref_tags[1]
-    assert len(dec.push(*header)) == 1
-    assert dec.push(*header) == []  # same configuration: no new track
+    assert len(dec.feed(*header)) == 1
+    assert dec.feed(*header) == []  # same configuration: no new track
     record = bytearray(VideoData.parse(header[2]).data)
     record[4] = 0xFD  # lengthSizeMinusOne 1: same parameter sets, so the same track
-    assert dec.push(TAG_VIDEO, 0, VideoData(1, 7, 0, bytes(record)).to_bytes()) == []
-    frame = dec.push(TAG_VIDEO, 40, VideoData(1, 7, 1, b"\x00\x02\x65\x88").to_bytes())
+    assert dec.feed(TAG_VIDEO, 0, VideoData(1, 7, 0, bytes(record)).to_bytes()) == []
+    frame = dec.feed(TAG_VIDEO, 40, VideoData(1, 7, 1, b"\x00\x02\x65\x88").to_bytes())
     assert isinstance(frame[0], Frame) and frame[0].data == (b"\x65\x88",)
     record[-1] ^= 0xFF  # a different PPS: a new track
-    (track,) = dec.push(TAG_VIDEO, 80, VideoData(1, 7, 0, bytes(record)).to_bytes())
+    (track,) = dec.feed(TAG_VIDEO, 80, VideoData(1, 7, 0, bytes(record)).to_bytes())
     assert isinstance(track, Track) and track.parameter_sets[1][-1] == record[-1]
     assert dec.tracks[0] is track
 
@@ -103,7 +103,7 @@ def test_annexb_payload_is_accepted(ref_tags: list[tuple[int, int, bytes]]) -> N
     dec, _, frames = _decode_all(ref_tags[:5])
     first = frames[0] if frames[0].track_id == 0 else frames[1]
     body = VideoData(1, 7, 1, join_annexb(first.nal_units), 0).to_bytes()
-    out = dec.push(TAG_VIDEO, first.dts, body)
+    out = dec.feed(TAG_VIDEO, first.dts, body)
     assert isinstance(out[0], Frame) and out[0].data == first.data
 
 
@@ -226,7 +226,7 @@ def test_random_tags_raise_only_protocol_errors(tag_type: int, ts: int, body: by
     dec = MediaTagDecoder()
     for b in (b"\x17\x00\x00\x00\x00" + body, b"\xaf\x00" + body, body):
         try:
-            dec.push(tag_type, ts, b)
+            dec.feed(tag_type, ts, b)
         except ProtocolError:
             pass
 
