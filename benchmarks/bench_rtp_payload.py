@@ -58,7 +58,7 @@ def _ours_aac() -> None:
     depacketizer = AacDepacketizer(1, 48000)
     n = 0
     for packet in packetizer.packetize_many(_AAC_FRAMES):
-        n += len(depacketizer.push(packet))
+        n += len(depacketizer.feed(packet))
     assert n == 50
 
 

@@ -34,6 +34,7 @@ from .rtcp_feedback import (
 from .rtcp_xr import DelaySinceLastRr, DlrrItem, ExtendedReport, RawXrBlock, ReceiverReferenceTime
 from .stats import ReceiverStatistics, RtcpScheduler, SenderStatistics, round_trip_time, rtcp_interval
 from .jitter import JitterBuffer, JitterBufferStats
+from .limits import Limits
 
 __all__ = [
     "RTP_VERSION",
@@ -73,4 +74,5 @@ __all__ = [
     "RtcpScheduler",
     "JitterBuffer",
     "JitterBufferStats",
+    "Limits",
 ]

@@ -8,7 +8,7 @@ order (:meth:`JitterBuffer.pop`):
 - a gap is waited for until the first packet after it has waited ``latency`` seconds, or until
   every missing packet of the gap has been given up by the NACK logic; then the gap is declared
   lost and the packets after it come out;
-- the buffer holds at most ``max_packets``; a packet that lands further ahead than that (a long
+- the buffer holds at most ``limits.max_jitter_packets`` (:class:`~mediaproto.rtp.Limits`); a packet that lands further ahead than that (a long
   outage or a sender restart) flushes what is buffered and restarts the sequence there.
 
 Sequence numbers are unwrapped (:class:`~mediaproto.clock.Unwrapper`), so everything is correct
@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 from ..clock import Unwrapper
 from ..errors import LocalProtocolError
+from .limits import Limits
 from .packet import RtpPacket
 from .rtcp_feedback import GenericNack
 
@@ -53,7 +54,7 @@ class JitterBufferStats:
     recovered: int = 0
     #: NACK requests made (one per sequence number per attempt).
     nacks_sent: int = 0
-    #: Sequence restarts (jumps beyond ``max_packets``).
+    #: Sequence restarts (jumps beyond ``limits.max_jitter_packets``).
     resets: int = 0
 
 
@@ -70,7 +71,8 @@ class JitterBuffer:
 
     :param latency: seconds a packet after a gap waits for the gap to fill before the gap is
         declared lost.
-    :param max_packets: the most packets held (and the largest gap tracked).
+    :param limits: the package's bounds; ``max_jitter_packets`` is the most packets held (and the
+        largest gap tracked).
     :param nack_retries: how many times each missing packet is asked for (0: no NACKs, and gaps
         are waited for the full latency).
     :param nack_interval: seconds between two requests for the same packet (about one RTT).
@@ -79,24 +81,25 @@ class JitterBuffer:
     """
 
     __slots__ = (
-        "latency", "max_packets", "nack_retries", "nack_interval", "nack_delay", "stats",
+        "latency", "limits", "nack_retries", "nack_interval", "nack_delay", "stats",
         "_unwrap", "_packets", "_heap", "_next", "_highest", "_missing", "_started", "_emitted",
-        "_keyframe", "_ready", "_first_arrival",
+        "_keyframe", "_ready", "_first_arrival", "_max_packets",
     )
 
     def __init__(
         self,
         latency: float = 0.2,
-        max_packets: int = 1024,
         *,
+        limits: Limits | None = None,
         nack_retries: int = 3,
         nack_interval: float = 0.05,
         nack_delay: float = 0.0,
     ) -> None:
-        if latency < 0 or max_packets < 1 or nack_retries < 0 or nack_interval <= 0:
-            raise LocalProtocolError("latency >= 0, max_packets >= 1, nack_retries >= 0 and nack_interval > 0 required")
+        if latency < 0 or nack_retries < 0 or nack_interval <= 0:
+            raise LocalProtocolError("latency >= 0, nack_retries >= 0 and nack_interval > 0 required")
         self.latency = latency
-        self.max_packets = max_packets
+        self.limits = limits if limits is not None else Limits()
+        self._max_packets = self.limits.max_jitter_packets
         self.nack_retries = nack_retries
         self.nack_interval = nack_interval
         self.nack_delay = nack_delay
@@ -133,7 +136,7 @@ class JitterBuffer:
             return
         due = now + self.nack_delay
         missing = self._missing
-        for ext in range(max(first, last - self.max_packets + 1), last + 1):
+        for ext in range(max(first, last - self._max_packets + 1), last + 1):
             if ext not in self._packets:
                 missing[ext] = _Missing(now, due)
 
@@ -158,9 +161,9 @@ class JitterBuffer:
             self._next = ext
             self._highest = ext - 1
         elif ext < self._next:
-            if self._next - ext >= self.max_packets:
+            if self._next - ext >= self._max_packets:
                 self._reset(ext)  # far behind: the sender restarted its sequence
-            elif not self._emitted and self._next - ext < self.max_packets - len(self._packets):
+            elif not self._emitted and self._next - ext < self._max_packets - len(self._packets):
                 # Reordered before anything went out: start earlier and track the new gap.
                 self._add_missing(ext + 1, self._next - 1, now)
                 self._next = ext
@@ -170,7 +173,7 @@ class JitterBuffer:
         if ext in self._packets:
             self.stats.duplicates += 1
             return False
-        if ext - self._next >= self.max_packets:
+        if ext - self._next >= self._max_packets:
             self._reset(ext)
         if ext > self._highest:
             if ext > self._highest + 1:

@@ -201,7 +201,7 @@ class RtspConnection:
         events: list[RtspEvent] = []
         for packet in packets:
             try:
-                frames = depacketizer.push(packet)
+                frames = depacketizer.feed(packet)
             except ProtocolError:
                 continue  # a bad payload is dropped and counted by the depacketizer; the session goes on
             events += [FrameReceived(f) for f in frames]

@@ -66,9 +66,9 @@ def test_ffmpeg_capture_h264_aac_matches_ffprobe(vectors: Path) -> None:
     aframes: list[Frame] = []
     for port, data in datagrams:
         if port == 5004:
-            vframes += video.push(RtpPacket.parse(data))
+            vframes += video.feed(RtpPacket.parse(data))
         elif port == 5006:
-            aframes += audio.push(RtpPacket.parse(data))
+            aframes += audio.feed(RtpPacket.parse(data))
     vframes += video.flush()
     rows = list(csv.reader((vectors / "ref.flv.packets.csv").open()))
     vrows = [r for r in rows if r[0] == "0"]
@@ -156,7 +156,7 @@ def receive_from_ffmpeg(
 
 
 def depacketize(d: Depacketizer, packets: list[RtpPacket]) -> list[Frame]:
-    frames = [f for p in packets for f in d.push(p)]
+    frames = [f for p in packets for f in d.feed(p)]
     return frames + d.flush()
 
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mediaproto.rtp import GenericNack, RtpPacket
+from mediaproto.rtp import GenericNack, Limits, RtpPacket
 from mediaproto.rtp.jitter import JitterBuffer
 
 
@@ -110,7 +110,7 @@ def test_nack_across_wrap() -> None:
 
 
 def test_bounded_and_restart_on_big_jump() -> None:
-    jb = JitterBuffer(latency=10.0, max_packets=8)
+    jb = JitterBuffer(latency=10.0, limits=Limits(max_jitter_packets=8))
     jb.push(pkt(1), 0)
     assert seqs(jb.pop(10)) == [1]
     jb.push(pkt(3), 10)
@@ -149,7 +149,7 @@ def test_shuffle_and_drop_within_latency(start: int, n: int, data: st.DataObject
 )
 def test_invariants_under_arbitrary_input(events: list[tuple[int, float]], max_packets: int, retries: int) -> None:
     """Whatever arrives: bounded, in serial order without repeats, every packet accounted for."""
-    jb = JitterBuffer(latency=0.05, max_packets=max_packets, nack_retries=retries, nack_interval=0.01)
+    jb = JitterBuffer(latency=0.05, limits=Limits(max_jitter_packets=max_packets), nack_retries=retries, nack_interval=0.01)
     now = 0.0
     out: list[int] = []
     accepted = 0

@@ -36,11 +36,11 @@ def test_opus_clock_is_48k_rfc7587_4_1() -> None:
 
 def test_opus_depacketizer_counts_loss() -> None:
     d = OpusDepacketizer(4)
-    out = [f for s in (1, 2, 5, 4, 6) for f in d.push(RtpPacket(111, s, s * 960, 9, b"\xfc" + bytes([s])))]
+    out = [f for s in (1, 2, 5, 4, 6) for f in d.feed(RtpPacket(111, s, s * 960, 9, b"\xfc" + bytes([s])))]
     assert [f.pts for f in out] == [960, 1920, 4800, 5760]
     assert (d.lost_packets, d.lost_units, d.late_packets) == (2, 2, 1)
     with pytest.raises(ParseError):
-        d.push(RtpPacket(111, 7, 0, 9, b""))
+        d.feed(RtpPacket(111, 7, 0, 9, b""))
 
 
 def test_g711_samples_and_split() -> None:
@@ -51,7 +51,7 @@ def test_g711_samples_and_split() -> None:
         (8, 0, 160, False),
     ]
     d = G711Depacketizer(0)
-    frames = [f for x in packets for f in d.push(x)]
+    frames = [f for x in packets for f in d.feed(x)]
     assert [f.pts for f in frames] == [2**32 - 160, 2**32]  # unwrapped
     assert b"".join(f.payload for f in frames) == bytes(range(200)) + bytes(120)
 
@@ -64,13 +64,13 @@ def test_mp2t_seven_packets_per_datagram_rfc2250() -> None:
     assert [len(x.payload) for x in packets] == [1316, 1316, 188]
     assert [x.payload_type for x in packets] == [33] * 3 and not any(x.marker for x in packets)
     d = Mp2tDepacketizer(0)
-    assert b"".join(f.payload for x in packets for f in d.push(x)) == ts
+    assert b"".join(f.payload for x in packets for f in d.feed(x)) == ts
     assert Mp2tPacketizer(ssrc=1, mtu=600).packets_per_datagram == 3
     with pytest.raises(LocalProtocolError):
         p.packetize(Frame(0, 0, 0, bytes(100)))
     for seq, bad in enumerate((b"", bytes(188), b"\x47" * 100), start=9):
         with pytest.raises(ParseError):
-            d.push(RtpPacket(33, seq, 0, 1, bad))
+            d.feed(RtpPacket(33, seq, 0, 1, bad))
 
 
 def test_packetizer_arguments() -> None:
@@ -86,8 +86,8 @@ def test_packetizer_arguments() -> None:
 
 def test_ssrc_change_is_a_restart_not_a_loss() -> None:
     d = G711Depacketizer(0)
-    d.push(RtpPacket(0, 100, 0, 1, b"\xff"))
-    assert d.push(RtpPacket(0, 5, 160, 2, b"\xff"))[0].payload == b"\xff"
+    d.feed(RtpPacket(0, 100, 0, 1, b"\xff"))
+    assert d.feed(RtpPacket(0, 5, 160, 2, b"\xff"))[0].payload == b"\xff"
     assert (d.lost_packets, d.late_packets) == (0, 0)
 
 
@@ -96,7 +96,7 @@ def test_random_input_raises_only_protocol_errors(items: list[tuple[int, bytes]]
     for d in (OpusDepacketizer(0), G711Depacketizer(0), Mp2tDepacketizer(0)):
         for seq, payload in items:
             try:
-                frames = d.push(RtpPacket(96, seq, seq * 3, 1, payload))
+                frames = d.feed(RtpPacket(96, seq, seq * 3, 1, payload))
             except ProtocolError:
                 continue
             assert all(f.payload == payload for f in frames)

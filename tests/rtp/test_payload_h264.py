@@ -10,8 +10,9 @@ from hypothesis import strategies as st
 
 from mediaproto.errors import LimitExceeded, LocalProtocolError, ParseError, ProtocolError
 from mediaproto.media import Frame
+from mediaproto.rtp import Limits
 from mediaproto.rtp.packet import RtpPacket
-from mediaproto.rtp.payload import H264Depacketizer, H264Packetizer, PayloadLimits
+from mediaproto.rtp.payload import H264Depacketizer, H264Packetizer
 
 SPS = bytes.fromhex("6742c00dd90141fb011000000300100000030320f142a480")
 PPS = bytes.fromhex("68cb8cb2")
@@ -33,10 +34,10 @@ def pkt(seq: int, ts: int, payload: bytes, marker: bool = False, ssrc: int = 0x1
     return RtpPacket(96, seq & 0xFFFF, ts, ssrc, payload, marker)
 
 
-def push_all(d: H264Depacketizer, packets: list[RtpPacket]) -> list[Frame]:
+def feed_all(d: H264Depacketizer, packets: list[RtpPacket]) -> list[Frame]:
     out = []
     for p in packets:
-        out.extend(d.push(p))
+        out.extend(d.feed(p))
     return out
 
 
@@ -85,7 +86,7 @@ def test_sizes_and_marker() -> None:
     assert [x.sequence_number for x in packets] == list(range(len(packets)))
     assert {x.timestamp for x in packets} == {90000}
     d = H264Depacketizer(0)
-    assert push_all(d, packets) == [frame]
+    assert feed_all(d, packets) == [frame]
 
 
 def test_timestamp_rescaled_from_track_clock() -> None:
@@ -112,11 +113,11 @@ def test_parameter_sets_in_band_before_idr() -> None:
     # the AUD stays first; SPS and PPS follow it in the same STAP-A
     assert packets[0].payload[0] & 0x1F == 24
     assert d._parse(packets[0].payload)[0] == [AUD, SPS, PPS]
-    assert push_all(d, packets)[0].data == (AUD, SPS, PPS, idr(3000))
+    assert feed_all(d, packets)[0].data == (AUD, SPS, PPS, idr(3000))
     # a non-IDR frame, or an IDR that has its own SPS, is left alone
     assert p.packetize(Frame(0, 3000, 3000, (non_idr(40),)))[0].payload == non_idr(40)
     own = Frame(0, 6000, 6000, (SPS, PPS, idr(40)), True)
-    assert push_all(d, p.packetize(own)) == [own]
+    assert feed_all(d, p.packetize(own)) == [own]
 
 
 # -- receiving ----------------------------------------------------------------------------------------
@@ -125,14 +126,14 @@ def test_parameter_sets_in_band_before_idr() -> None:
 def test_unit_ends_on_marker_and_keyframe_flag() -> None:
     d = H264Depacketizer(3)
     stap = b"\x78" + struct.pack(">H", len(SPS)) + SPS + struct.pack(">H", len(PPS)) + PPS
-    assert d.push(pkt(1, 1000, stap)) == []
-    assert d.push(pkt(2, 1000, idr(30), marker=True)) == [Frame(3, 1000, 1000, (SPS, PPS, idr(30)), True)]
-    assert d.push(pkt(3, 4000, non_idr(30), marker=True)) == [Frame(3, 4000, 4000, (non_idr(30),), False)]
+    assert d.feed(pkt(1, 1000, stap)) == []
+    assert d.feed(pkt(2, 1000, idr(30), marker=True)) == [Frame(3, 1000, 1000, (SPS, PPS, idr(30)), True)]
+    assert d.feed(pkt(3, 4000, non_idr(30), marker=True)) == [Frame(3, 4000, 4000, (non_idr(30),), False)]
 
 
 def test_pts_unwraps_across_the_32_bit_wrap() -> None:
     d = H264Depacketizer(0)
-    frames = push_all(
+    frames = feed_all(
         d,
         [pkt(1, 2**32 - 3000, non_idr(10), True), pkt(2, 600, non_idr(10), True), pkt(3, 4200, non_idr(10), True)],
     )
@@ -148,7 +149,7 @@ def test_gap_inside_fragmented_unit_drops_it_pion_corrupt_idr() -> None:
     packets = p.packetize(f1) + p.packetize(f2)
     d = H264Depacketizer(0)
     del packets[2]  # a middle fragment of the IDR
-    assert push_all(d, packets) == [f2]
+    assert feed_all(d, packets) == [f2]
     assert (d.lost_packets, d.lost_units) == (1, 1)
 
 
@@ -158,21 +159,21 @@ def test_gap_before_unit_start_keeps_the_next_unit() -> None:
     packets = [x for f in frames for x in p.packetize(f)]
     d = H264Depacketizer(0)
     lost = [x for x in packets if x.timestamp == 3000]
-    assert push_all(d, [x for x in packets if x.timestamp != 3000]) == [frames[0], frames[2]]
+    assert feed_all(d, [x for x in packets if x.timestamp != 3000]) == [frames[0], frames[2]]
     assert d.lost_packets == len(lost)
 
 
 def test_gap_into_a_unit_without_visible_start_drops_it() -> None:
     d = H264Depacketizer(0)
     second_slice = b"\x41\x40" + bytes(20)  # first_mb_in_slice != 0: not the start of a picture
-    out = push_all(d, [pkt(1, 0, non_idr(20), True), pkt(3, 3000, second_slice, True), pkt(4, 6000, non_idr(9), True)])
+    out = feed_all(d, [pkt(1, 0, non_idr(20), True), pkt(3, 3000, second_slice, True), pkt(4, 6000, non_idr(9), True)])
     assert [f.pts for f in out] == [0, 6000]
     assert d.lost_units == 1
 
 
 def test_duplicates_and_late_packets_are_dropped() -> None:
     d = H264Depacketizer(0)
-    out = push_all(d, [pkt(10, 0, non_idr(5), True), pkt(10, 0, non_idr(5), True), pkt(11, 3000, non_idr(6), True),
+    out = feed_all(d, [pkt(10, 0, non_idr(5), True), pkt(10, 0, non_idr(5), True), pkt(11, 3000, non_idr(6), True),
                        pkt(9, 9, non_idr(7), True)])
     assert [f.pts for f in out] == [0, 3000]
     assert d.late_packets == 2
@@ -180,27 +181,27 @@ def test_duplicates_and_late_packets_are_dropped() -> None:
 
 def test_sequence_wrap_is_not_a_gap() -> None:
     d = H264Depacketizer(0)
-    out = push_all(d, [pkt(65535, 0, non_idr(5), True), pkt(0, 3000, non_idr(5), True)])
+    out = feed_all(d, [pkt(65535, 0, non_idr(5), True), pkt(0, 3000, non_idr(5), True)])
     assert len(out) == 2 and d.lost_packets == 0
 
 
 def test_limits() -> None:
-    d = H264Depacketizer(0, limits=PayloadLimits(max_unit_size=1000, max_nal_units=3))
+    d = H264Depacketizer(0, limits=Limits(max_unit_size=1000, max_nal_units=3))
     with pytest.raises(LimitExceeded):
-        push_all(d, [pkt(i, 0, non_idr(10)) for i in range(4)])
+        feed_all(d, [pkt(i, 0, non_idr(10)) for i in range(4)])
     p = H264Packetizer(96, ssrc=1, initial_sequence=10)
     with pytest.raises(LimitExceeded):
-        push_all(d, p.packetize(Frame(0, 3000, 3000, (idr(5000),), True)))
+        feed_all(d, p.packetize(Frame(0, 3000, 3000, (idr(5000),), True)))
     # still usable afterwards
-    assert push_all(d, [pkt(20, 9000, non_idr(10), True)]) == [Frame(0, 9000, 9000, (non_idr(10),))]
+    assert feed_all(d, [pkt(20, 9000, non_idr(10), True)]) == [Frame(0, 9000, 9000, (non_idr(10),))]
 
 
 def test_frames_completed_before_an_error_are_not_lost() -> None:
     d = H264Depacketizer(0)
-    assert d.push(pkt(1, 0, non_idr(10))) == []  # no marker: waits for the timestamp change
+    assert d.feed(pkt(1, 0, non_idr(10))) == []  # no marker: waits for the timestamp change
     with pytest.raises(ParseError):
-        d.push(pkt(2, 3000, b"\x7a\x00"))  # STAP-B (type 26): not in modes 0/1
-    assert d.push(pkt(3, 6000, non_idr(11), True)) == [
+        d.feed(pkt(2, 3000, b"\x7a\x00"))  # STAP-B (type 26): not in modes 0/1
+    assert d.feed(pkt(3, 6000, non_idr(11), True)) == [
         Frame(0, 0, 0, (non_idr(10),)),
         Frame(0, 6000, 6000, (non_idr(11),)),
     ]
@@ -213,7 +214,7 @@ def test_frames_completed_before_an_error_are_not_lost() -> None:
 )
 def test_malformed_payloads_raise_parse_error(payload: bytes) -> None:
     with pytest.raises(ParseError):
-        H264Depacketizer(0).push(pkt(1, 0, payload, True))
+        H264Depacketizer(0).feed(pkt(1, 0, payload, True))
 
 
 # -- quirks of real peers (QUIRKS.md), each named after the peer ------------------------------------
@@ -223,27 +224,27 @@ def test_quirk_some_cameras_fu_a_with_start_and_end_bits() -> None:
     nal = idr(40)
     payload = bytes([0x7C, 0xC5]) + nal[1:]
     d = H264Depacketizer(0)
-    assert d.push(pkt(1, 0, payload, True)) == [Frame(0, 0, 0, (nal,), True)]
+    assert d.feed(pkt(1, 0, payload, True)) == [Frame(0, 0, 0, (nal,), True)]
     assert "fu-start-and-end" in d.quirks_seen
     with pytest.raises(ParseError):
-        H264Depacketizer(0, strict=True).push(pkt(1, 0, payload, True))
+        H264Depacketizer(0, strict=True).feed(pkt(1, 0, payload, True))
 
 
 def test_quirk_cameras_annex_b_inside_single_nal_and_fu_a() -> None:
     d = H264Depacketizer(0)
     # a single-NAL packet holding two NAL units with a start code between them, and one with a prefix
-    out = push_all(d, [pkt(1, 0, SPS + b"\x00\x00\x00\x01" + PPS), pkt(2, 0, b"\x00\x00\x00\x01" + idr(20), True)])
+    out = feed_all(d, [pkt(1, 0, SPS + b"\x00\x00\x00\x01" + PPS), pkt(2, 0, b"\x00\x00\x00\x01" + idr(20), True)])
     assert out == [Frame(0, 0, 0, (SPS, PPS, idr(20)), True)]
     # an FU-A whose reassembled NAL unit holds a start code and a second NAL unit
     joined = idr(30) + b"\x00\x00\x01" + idr(25, 0x11)
     fu = [b"\x7c\x85" + joined[1:40], b"\x7c\x45" + joined[40:]]
-    assert push_all(d, [pkt(3, 3000, fu[0]), pkt(4, 3000, fu[1], True)]) == [
+    assert feed_all(d, [pkt(3, 3000, fu[0]), pkt(4, 3000, fu[1], True)]) == [
         Frame(0, 3000, 3000, (idr(30), idr(25, 0x11)), True)
     ]
     # a whole Annex B access unit fragmented as if it were one NAL unit (its "header" is 0x00)
     stream = b"\x00\x00\x00\x01" + SPS + b"\x00\x00\x00\x01" + PPS + b"\x00\x00\x01" + idr(300)
     fu = [b"\x1c\x80" + stream[1:100], b"\x1c\x00" + stream[100:200], b"\x1c\x40" + stream[200:]]
-    assert push_all(d, [pkt(5 + i, 6000, x, i == 2) for i, x in enumerate(fu)]) == [
+    assert feed_all(d, [pkt(5 + i, 6000, x, i == 2) for i, x in enumerate(fu)]) == [
         Frame(0, 6000, 6000, (SPS, PPS, idr(300)), True)
     ]
     assert "annexb-in-payload" in d.quirks_seen
@@ -251,7 +252,7 @@ def test_quirk_cameras_annex_b_inside_single_nal_and_fu_a() -> None:
 
 def test_quirk_cameras_never_setting_the_marker_bit() -> None:
     d = H264Depacketizer(0)
-    out = push_all(d, [pkt(1, 0, SPS), pkt(2, 0, PPS), pkt(3, 0, idr(9)), pkt(4, 3000, non_idr(9)), pkt(5, 6000, non_idr(8))])
+    out = feed_all(d, [pkt(1, 0, SPS), pkt(2, 0, PPS), pkt(3, 0, idr(9)), pkt(4, 3000, non_idr(9)), pkt(5, 6000, non_idr(8))])
     assert out == [Frame(0, 0, 0, (SPS, PPS, idr(9)), True), Frame(0, 3000, 3000, (non_idr(9),))]
     assert d.flush() == [Frame(0, 6000, 6000, (non_idr(8),))]
     assert "no-marker-bit" in d.quirks_seen
@@ -263,7 +264,7 @@ def test_quirk_stap_a_zero_padding() -> None:
     assert d._parse(stap) == ([SPS, PPS], None)
     assert "aggregation-zero-padding" in d.quirks_seen
     with pytest.raises(ParseError):
-        H264Depacketizer(0, strict=True).push(pkt(1, 0, stap))
+        H264Depacketizer(0, strict=True).feed(pkt(1, 0, stap))
 
 
 def test_quirk_late_joiner_drops_fu_a_until_a_start_fragment() -> None:
@@ -272,13 +273,13 @@ def test_quirk_late_joiner_drops_fu_a_until_a_start_fragment() -> None:
     f2 = Frame(0, 3000, 3000, (non_idr(1000),))
     packets = p.packetize(f1) + p.packetize(f2)
     d = H264Depacketizer(0)
-    assert push_all(d, packets[2:]) == [f2]  # joined in the middle of f1's fragments
+    assert feed_all(d, packets[2:]) == [f2]  # joined in the middle of f1's fragments
     assert d.lost_units == 1
 
 
 def test_quirk_reolink_sps_with_marker_and_previous_timestamp() -> None:
     d = H264Depacketizer(0)
-    out = push_all(
+    out = feed_all(
         d,
         [
             pkt(1, 3000, non_idr(20), True),
@@ -321,7 +322,7 @@ def test_round_trip(units: list[tuple[bytes, ...]], mtu: int, seq: int) -> None:
     packets = [x for f in frames for x in p.packetize(f)]
     assert all(len(bytes(x)) <= mtu for x in packets)
     d = H264Depacketizer(0)
-    assert push_all(d, [RtpPacket.parse(bytes(x)) for x in packets]) + d.flush() == frames
+    assert feed_all(d, [RtpPacket.parse(bytes(x)) for x in packets]) + d.flush() == frames
     assert (d.lost_units, d.lost_packets, d.quirks_seen) == (0, 0, set())
 
 
@@ -332,10 +333,10 @@ slice_units = st.builds(_unit, st.just([]), st.sampled_from([1, 5]), bodies, st.
 
 def test_unit_that_lost_only_its_prefix_is_emitted() -> None:
     d = H264Depacketizer(0)
-    out = push_all(d, [pkt(1, 0, AUD), pkt(3, 0, idr(40), True), pkt(4, 3000, SEI), pkt(6, 3000, non_idr(30), True)])
+    out = feed_all(d, [pkt(1, 0, AUD), pkt(3, 0, idr(40), True), pkt(4, 3000, SEI), pkt(6, 3000, non_idr(30), True)])
     assert out == []  # both units lost a packet that may have been a slice
     d = H264Depacketizer(0)
-    out = push_all(d, [pkt(1, 0, non_idr(9), True), pkt(3, 3000, PPS), pkt(4, 3000, idr(30), True)])
+    out = feed_all(d, [pkt(1, 0, non_idr(9), True), pkt(3, 3000, PPS), pkt(4, 3000, idr(30), True)])
     assert out == [Frame(0, 0, 0, (non_idr(9),)), Frame(0, 3000, 3000, (PPS, idr(30)), True)]
 
 
@@ -365,16 +366,16 @@ def test_loss_gives_back_exactly_the_fully_delivered_frames(
         if whole:
             expected.append(frame)
     d = H264Depacketizer(0)
-    assert push_all(d, delivered) + d.flush() == expected
+    assert feed_all(d, delivered) + d.flush() == expected
 
 
 @given(st.lists(st.binary(max_size=60), max_size=20))
 def test_random_payloads_raise_only_protocol_errors(payloads: list[bytes]) -> None:
-    d = H264Depacketizer(0, limits=PayloadLimits(max_unit_size=2000, max_nal_units=10))
+    d = H264Depacketizer(0, limits=Limits(max_unit_size=2000, max_nal_units=10))
     frames: list[Frame] = []
     for i, payload in enumerate(payloads):
         try:
-            frames.extend(d.push(pkt(i, i // 3, payload, i % 3 == 2)))
+            frames.extend(d.feed(pkt(i, i // 3, payload, i % 3 == 2)))
         except ProtocolError:
             pass
     for f in frames + d.flush():
@@ -391,6 +392,6 @@ def test_mutated_packets_raise_only_protocol_errors(unit: tuple[bytes, ...], dat
             if raw:
                 raw[data.draw(st.integers(0, len(raw) - 1))] = data.draw(st.integers(0, 255))
         try:
-            d.push(pkt(x.sequence_number, x.timestamp, bytes(raw[: data.draw(st.integers(0, len(raw)))]), x.marker))
+            d.feed(pkt(x.sequence_number, x.timestamp, bytes(raw[: data.draw(st.integers(0, len(raw)))]), x.marker))
         except ProtocolError:
             pass

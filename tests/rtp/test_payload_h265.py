@@ -32,8 +32,8 @@ def pkt(seq: int, ts: int, payload: bytes, marker: bool = False) -> RtpPacket:
     return RtpPacket(96, seq & 0xFFFF, ts, 77, payload, marker)
 
 
-def push_all(d: H265Depacketizer, packets: list[RtpPacket]) -> list[Frame]:
-    return [f for p in packets for f in d.push(p)]
+def feed_all(d: H265Depacketizer, packets: list[RtpPacket]) -> list[Frame]:
+    return [f for p in packets for f in d.feed(p)]
 
 
 def test_aggregation_packet_layout_rfc7798_4_4_2() -> None:
@@ -58,7 +58,7 @@ def test_round_trip_keyframe_and_sizes() -> None:
     packets = p.packetize(key) + p.packetize(Frame(0, 3000, 3000, (trail(500), trail(300, first=False))))
     assert all(len(bytes(x)) <= 400 for x in packets)
     d = H265Depacketizer(0)
-    frames = push_all(d, packets)
+    frames = feed_all(d, packets)
     assert frames == [
         Frame(0, 0, 0, (AUD, VPS, SPS, PPS, idr(1000)), True),
         Frame(0, 3000, 3000, (trail(500), trail(300, first=False)), False),
@@ -80,20 +80,20 @@ def test_gap_drops_the_unit_and_late_joiner() -> None:
     f1 = Frame(0, 0, 0, (idr(1200),), True)
     f2 = Frame(0, 3000, 3000, (trail(900),))
     packets = p.packetize(f1) + p.packetize(f2)
-    assert push_all(H265Depacketizer(0), packets[:2] + packets[3:]) == [f2]
-    assert push_all(H265Depacketizer(0), packets[1:]) == [f2]
+    assert feed_all(H265Depacketizer(0), packets[:2] + packets[3:]) == [f2]
+    assert feed_all(H265Depacketizer(0), packets[1:]) == [f2]
 
 
 @pytest.mark.parametrize("payload", [b"", b"\x02", b"\x64\x01\x00", b"\x60\x01\x00\x09\x02\x01", b"\x60\x01\x00\x01\x02", b"\x7e\x01\x00"])
 def test_malformed(payload: bytes) -> None:
     with pytest.raises(ParseError):
-        H265Depacketizer(0).push(pkt(1, 0, payload, True))
+        H265Depacketizer(0).feed(pkt(1, 0, payload, True))
 
 
 def test_quirk_fu_with_start_and_end_bits() -> None:
     nal = idr(30)
     d = H265Depacketizer(0)
-    assert d.push(pkt(1, 0, b"\x62\x01\xd3" + nal[2:], True)) == [Frame(0, 0, 0, (nal,), True)]
+    assert d.feed(pkt(1, 0, b"\x62\x01\xd3" + nal[2:], True)) == [Frame(0, 0, 0, (nal,), True)]
     assert d.quirks_seen == {"fu-start-and-end"}
 
 
@@ -112,7 +112,7 @@ def test_round_trip_property(units: list[tuple[bool, bytes, list[bytes]]], mtu: 
     packets = [x for f in frames for x in p.packetize(f)]
     assert all(len(bytes(x)) <= mtu for x in packets)
     d = H265Depacketizer(0)
-    assert push_all(d, packets) + d.flush() == frames
+    assert feed_all(d, packets) + d.flush() == frames
 
 
 @given(st.lists(st.binary(max_size=40), max_size=20))
@@ -121,7 +121,7 @@ def test_random_payloads_raise_only_protocol_errors(payloads: list[bytes]) -> No
         d = H265Depacketizer(0, donl=donl)
         for i, payload in enumerate(payloads):
             try:
-                d.push(pkt(i, i // 2, payload, i % 2 == 1))
+                d.feed(pkt(i, i // 2, payload, i % 2 == 1))
             except ProtocolError:
                 pass
 
@@ -129,7 +129,7 @@ def test_random_payloads_raise_only_protocol_errors(payloads: list[bytes]) -> No
 def test_quirks_shared_with_h264() -> None:
     d = H265Depacketizer(0)
     # cameras that never set the marker bit: units end when the timestamp changes
-    out = [f for p in (pkt(1, 0, VPS), pkt(2, 0, idr(20)), pkt(3, 3000, trail(9))) for f in d.push(p)]
+    out = [f for p in (pkt(1, 0, VPS), pkt(2, 0, idr(20)), pkt(3, 3000, trail(9))) for f in d.feed(p)]
     assert out == [Frame(0, 0, 0, (VPS, idr(20)), True)]
     assert d.flush() == [Frame(0, 3000, 3000, (trail(9),), False)]
     # an AP ending in zero padding, and a single NAL unit packet with a start code inside
@@ -138,12 +138,12 @@ def test_quirks_shared_with_h264() -> None:
     assert d._parse(PPS + b"\x00\x00\x00\x01" + idr(9)) == ([PPS, idr(9)], None)
     assert d.quirks_seen == {"no-marker-bit", "aggregation-zero-padding", "annexb-in-payload"}
     with pytest.raises(ParseError):
-        H265Depacketizer(0, strict=True).push(pkt(1, 0, ap))
+        H265Depacketizer(0, strict=True).feed(pkt(1, 0, ap))
 
 
 def test_reolink_style_parameter_sets_with_the_previous_timestamp() -> None:
     d = H265Depacketizer(0)
     packets = [pkt(1, 3000, trail(20), True), pkt(2, 3000, VPS, True), pkt(3, 6000, SPS), pkt(4, 6000, PPS),
                pkt(5, 6000, idr(40), True)]
-    assert push_all(d, packets) == [Frame(0, 3000, 3000, (trail(20),)), Frame(0, 6000, 6000, (VPS, SPS, PPS, idr(40)), True)]
+    assert feed_all(d, packets) == [Frame(0, 3000, 3000, (trail(20),)), Frame(0, 6000, 6000, (VPS, SPS, PPS, idr(40)), True)]
     assert "parameter-sets-previous-timestamp" in d.quirks_seen

@@ -46,9 +46,9 @@ def deliver(
     for now, _, packet in arrivals:
         jb.push(packet, now)
         for ready in jb.pop(now):
-            out += depacketizer.push(ready)
+            out += depacketizer.feed(ready)
     for ready in jb.pop(1e6):
-        out += depacketizer.push(ready)
+        out += depacketizer.feed(ready)
     return out + depacketizer.flush(), expected
 
 

@@ -31,36 +31,36 @@ def test_fragmented_element() -> None:
     assert [x.payload for x in packets] == [element[:1000], element[1000:2000], element[2000:]]
     assert [x.marker for x in packets] == [False, False, True]
     d = LatmDepacketizer(1, 48000)
-    assert [f for x in packets for f in d.push(x)] == [Frame(1, 2048, 2048, au, True)]
+    assert [f for x in packets for f in d.feed(x)] == [Frame(1, 2048, 2048, au, True)]
     d = LatmDepacketizer(1, 48000)
     after = p.packetize(Frame(1, 3072, 3072, b"next", True))
-    assert [f for x in (packets[0], packets[2], *after) for f in d.push(x)] == [Frame(1, 3072, 3072, b"next", True)]
+    assert [f for x in (packets[0], packets[2], *after) for f in d.feed(x)] == [Frame(1, 3072, 3072, b"next", True)]
     assert (d.lost_packets, d.lost_units) == (1, 1)
     # a whole element lost: the packet after the gap is skipped too (it might be a continuation)
     q = LatmPacketizer(97, ssrc=3, clock_rate=48000)
     sent = [x for data in (b"a", b"lost", b"skipped", b"b") for x in q.packetize(Frame(1, 0, 0, data, True))]
     d = LatmDepacketizer(1, 48000)
-    assert [f.data for x in (sent[0], sent[2], sent[3]) for f in d.push(x)] == [b"a", b"b"]
+    assert [f.data for x in (sent[0], sent[2], sent[3]) for f in d.feed(x)] == [b"a", b"b"]
     assert (d.lost_packets, d.lost_units) == (1, 1)
 
 
 def test_several_elements_in_one_packet() -> None:
     payload = b"\x03abc" + b"\x02de"
-    frames = LatmDepacketizer(1, 44100).push(pkt(1, 100, payload))
+    frames = LatmDepacketizer(1, 44100).feed(pkt(1, 100, payload))
     assert [(f.pts, f.data) for f in frames] == [(100, b"abc"), (1124, b"de")]
 
 
 def test_new_timestamp_before_the_marker_drops_the_element() -> None:
     d = LatmDepacketizer(1, 48000)
-    assert d.push(pkt(1, 0, b"\x05ab", marker=False)) == []
-    assert d.push(pkt(2, 1024, b"\x02xy")) == [Frame(1, 1024, 1024, b"xy", True)]
+    assert d.feed(pkt(1, 0, b"\x05ab", marker=False)) == []
+    assert d.feed(pkt(2, 1024, b"\x02xy")) == [Frame(1, 1024, 1024, b"xy", True)]
     assert d.lost_units == 1
 
 
 @pytest.mark.parametrize("payload", [b"", b"\xff", b"\x05ab", b"\x00"])
 def test_malformed(payload: bytes) -> None:
     with pytest.raises(ParseError):
-        LatmDepacketizer(1, 48000).push(pkt(1, 0, payload))
+        LatmDepacketizer(1, 48000).feed(pkt(1, 0, payload))
 
 
 @given(st.lists(st.binary(min_size=1, max_size=3000), min_size=1, max_size=6), st.integers(20, 1500))
@@ -70,7 +70,7 @@ def test_round_trip(aus: list[bytes], mtu: int) -> None:
     d = LatmDepacketizer(1, 48000)
     packets = [x for f in frames for x in p.packetize(f)]
     assert all(len(bytes(x)) <= mtu for x in packets)
-    assert [f for x in packets for f in d.push(x)] == frames
+    assert [f for x in packets for f in d.feed(x)] == frames
 
 
 @given(st.lists(st.binary(max_size=40), max_size=20))
@@ -78,6 +78,6 @@ def test_random_payloads_raise_only_protocol_errors(payloads: list[bytes]) -> No
     d = LatmDepacketizer(1, 48000)
     for i, payload in enumerate(payloads):
         try:
-            d.push(pkt(i, i // 2, payload, i % 2 == 1))
+            d.feed(pkt(i, i // 2, payload, i % 2 == 1))
         except ProtocolError:
             pass

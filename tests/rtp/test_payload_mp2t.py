@@ -11,5 +11,5 @@ def test_factory_picks_mp2t_from_a_track() -> None:
     ts = bytes([0x47]) + bytes(187)
     packets = packetizer.packetize(Frame(0, 0, 0, ts * 10))
     assert [len(p.payload) for p in packets] == [7 * 188, 3 * 188]  # RFC 2250: 7 x 188 per datagram
-    frames = [f for p in packets for f in depacketizer.push(p)]
+    frames = [f for p in packets for f in depacketizer.feed(p)]
     assert b"".join(f.payload for f in frames) == ts * 10

@@ -90,7 +90,7 @@ def test_ffmpeg_record_capture_depacketizes_every_frame(vectors: Path) -> None:
     for e in events:
         if isinstance(e, InterleavedFrame) and e.channel in frames:
             d = video if e.channel == 0 else audio
-            frames[e.channel] += d.push(RtpPacket.parse(e.data))
+            frames[e.channel] += d.feed(RtpPacket.parse(e.data))
     frames[0] += video.flush()
     frames[2] += audio.flush()
     assert len(frames[0]) == 100 and video.lost_units == 0  # ffprobe: 100 video frames in ref.flv

@@ -13,13 +13,13 @@ MPEG-TS        2250         :class:`.Mp2tPacketizer`               :class:`.Mp2t
 =============  ===========  =====================================  =======================================
 
 Every packetizer has ``packetize(frame) -> list[RtpPacket]`` and every depacketizer
-``push(packet) -> list[Frame]``; see :mod:`.base` for what they share.
+``feed(packet) -> list[Frame]``; see :mod:`.base` for what they share.
 :func:`.packetizer_for` and :func:`.depacketizer_for` pick the right one for a
 :class:`~mediaproto.media.Track`.
 """
 
 from .aac import AacDepacketizer, AacPacketizer
-from .base import Depacketizer, Packetizer, PayloadLimits
+from .base import Depacketizer, Packetizer
 from .factory import depacketizer_for, packetizer_for
 from .g711 import PCMA, PCMU, G711Depacketizer, G711Packetizer
 from .h264 import H264Depacketizer, H264Packetizer
@@ -31,7 +31,6 @@ from .opus import OPUS_CLOCK_RATE, OpusDepacketizer, OpusPacketizer
 __all__ = [
     "Packetizer",
     "Depacketizer",
-    "PayloadLimits",
     "packetizer_for",
     "depacketizer_for",
     "H264Packetizer",

@@ -34,7 +34,8 @@ from ...codecs.h264 import split_annexb
 from ...errors import LimitExceeded, LocalProtocolError, ParseError, ProtocolError
 from ...media import Frame
 from ..packet import RtpPacket
-from .base import Depacketizer, Packetizer, PayloadLimits
+from ..limits import Limits
+from .base import Depacketizer, Packetizer
 
 __all__ = ["NalPacketizer", "NalDepacketizer", "Fragment"]
 
@@ -193,7 +194,7 @@ class NalDepacketizer(Depacketizer):
         track_id: int,
         clock_rate: int = 90000,
         *,
-        limits: PayloadLimits | None = None,
+        limits: Limits | None = None,
         strict: bool = False,
     ) -> None:
         super().__init__(track_id, clock_rate, limits=limits)
@@ -243,11 +244,11 @@ class NalDepacketizer(Depacketizer):
             raise ParseError(f"bad Annex B data in an RTP payload: {exc.message}", offset=offset) from None
 
     # -- the state machine ------------------------------------------------------------------------
-    def push(self, packet: RtpPacket) -> list[Frame]:
-        return self._push(packet)
+    def feed(self, packet: RtpPacket) -> list[Frame]:
+        return self._feed(packet)
 
     def _next_fragment(self, packet: RtpPacket, fu: list[bytes], data: bytes, end: bool) -> list[Frame]:
-        """The fast path of the subclasses' :meth:`push`: ``packet`` is the next in sequence, of
+        """The fast path of the subclasses' :meth:`feed`: ``packet`` is the next in sequence, of
         the unit in progress, and carries a middle or end fragment of the open NAL unit."""
         self._expected = (packet.sequence_number + 1) & 0xFFFF
         fu.append(data)
@@ -263,7 +264,7 @@ class NalDepacketizer(Depacketizer):
                 return self._take_ready() + self._complete()
         return []
 
-    def _push(self, packet: RtpPacket) -> list[Frame]:
+    def _feed(self, packet: RtpPacket) -> list[Frame]:
         out = self._take_ready()
         gap = self._check_sequence(packet)
         if gap < 0:

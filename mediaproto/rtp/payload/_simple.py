@@ -19,7 +19,7 @@ class PacketPerFrameDepacketizer(Depacketizer):
     def _check(self, payload: bytes) -> None:
         """Raise :class:`~mediaproto.errors.ParseError` when ``payload`` is not valid."""
 
-    def push(self, packet: RtpPacket) -> list[Frame]:
+    def feed(self, packet: RtpPacket) -> list[Frame]:
         lost_before = self.lost_packets
         gap = self._check_sequence(packet)
         if gap < 0:

@@ -22,7 +22,7 @@ GStreamer and cameras send it).
 >>> len(packets), packets[0].payload[:8].hex()
 (1, '0030064006400640')
 >>> d = AacDepacketizer(1, 48000)
->>> d.push(packets[0]) == frames
+>>> d.feed(packets[0]) == frames
 True
 
 Tolerated quirk (named in :attr:`~.base.Depacketizer.quirks_seen`): ``aac-adts-in-rfc3640``, access
@@ -38,7 +38,8 @@ from ...codecs.aac import AdtsHeader
 from ...errors import LimitExceeded, LocalProtocolError, ParseError, ProtocolError
 from ...media import Frame
 from ..packet import RtpPacket
-from .base import Depacketizer, Packetizer, PayloadLimits
+from ..limits import Limits
+from .base import Depacketizer, Packetizer
 
 __all__ = ["AacPacketizer", "AacDepacketizer", "QUIRK_ADTS_IN_RFC3640"]
 
@@ -225,7 +226,7 @@ class AacDepacketizer(Depacketizer):
         track_id: int,
         clock_rate: int,
         *,
-        limits: PayloadLimits | None = None,
+        limits: Limits | None = None,
         size_length: int = 13,
         index_length: int = 3,
         index_delta_length: int = 3,
@@ -273,7 +274,7 @@ class AacDepacketizer(Depacketizer):
         except ProtocolError:
             return False
 
-    def push(self, packet: RtpPacket) -> list[Frame]:
+    def feed(self, packet: RtpPacket) -> list[Frame]:
         out = self._take_ready()
         gap = self._check_sequence(packet)
         if gap < 0:

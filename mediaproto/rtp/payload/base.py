@@ -18,19 +18,18 @@ a corrupt frame. Duplicates and packets that arrive too late are dropped and cou
 Malformed payloads raise :class:`~mediaproto.errors.ParseError` (a subclass of
 :class:`~mediaproto.errors.ProtocolError`); the unit they belonged to is dropped, and the
 depacketizer stays usable: frames that were completed by the same call are kept and returned by the
-next :meth:`Depacketizer.push` (or :meth:`Depacketizer.flush`).
+next :meth:`Depacketizer.feed` (or :meth:`Depacketizer.flush`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ...clock import Unwrapper, rescale, serial_diff
 from ...errors import LocalProtocolError
 from ...media import Frame
+from ..limits import Limits
 from ..packet import RtpPacket
 
-__all__ = ["RTP_HEADER_SIZE", "MAX_MTU", "PayloadLimits", "Packetizer", "Depacketizer"]
+__all__ = ["RTP_HEADER_SIZE", "MAX_MTU", "Packetizer", "Depacketizer"]
 
 #: The fixed RTP header size, without CSRCs or extensions.
 RTP_HEADER_SIZE = 12
@@ -44,18 +43,6 @@ MAX_MTU = 65535
 MAX_MISORDER = 100
 #: A jump forward larger than this is a restart of the sender, not a loss (RFC 3550 A.1 MAX_DROPOUT).
 MAX_DROPOUT = 3000
-
-
-@dataclass(frozen=True, slots=True)
-class PayloadLimits:
-    """Bounds on what a depacketizer buffers for one access unit.
-
-    :param max_unit_size: bytes of media in one access unit (8 MiB, as mediacommon uses).
-    :param max_nal_units: NAL units in one access unit (50, as mediacommon uses).
-    """
-
-    max_unit_size: int = 8 * 1024 * 1024
-    max_nal_units: int = 50
 
 
 class Packetizer:
@@ -179,12 +166,12 @@ class Depacketizer:
         "_ready",
     )
 
-    def __init__(self, track_id: int, clock_rate: int, *, limits: PayloadLimits | None = None) -> None:
+    def __init__(self, track_id: int, clock_rate: int, *, limits: Limits | None = None) -> None:
         if clock_rate <= 0:
             raise LocalProtocolError(f"clock rate must be positive, got {clock_rate}")
         self.track_id = track_id
         self.clock_rate = clock_rate
-        self.limits = limits if limits is not None else PayloadLimits()
+        self.limits = limits if limits is not None else Limits()
         self.lost_packets = 0
         self.lost_units = 0
         self.late_packets = 0
@@ -225,7 +212,7 @@ class Depacketizer:
     def _pts(self, timestamp: int) -> int:
         return self._unwrapper.unwrap(timestamp)
 
-    def push(self, packet: RtpPacket) -> list[Frame]:
+    def feed(self, packet: RtpPacket) -> list[Frame]:
         """Feed the next packet of the stream; returns the frames it completed (often none).
 
         :raises ParseError: on a malformed payload (the unit is dropped; call again with the next

@@ -17,7 +17,8 @@ from typing import Mapping
 from ...errors import LocalProtocolError, ParseError
 from ...media import Codec, Track
 from .aac import AacDepacketizer, AacPacketizer
-from .base import Depacketizer, Packetizer, PayloadLimits
+from ..limits import Limits
+from .base import Depacketizer, Packetizer
 from .g711 import G711Depacketizer, G711Packetizer
 from .h264 import H264Depacketizer, H264Packetizer
 from .h265 import H265Depacketizer, H265Packetizer
@@ -89,7 +90,7 @@ def depacketizer_for(
     fmtp: Mapping[str, str] | None = None,
     *,
     encoding_name: str = "",
-    limits: PayloadLimits | None = None,
+    limits: Limits | None = None,
 ) -> Depacketizer:
     """The depacketizer for ``track``'s codec; frames come out with ``track.id`` and ``pts`` in
     ``clock_rate`` (the RTP clock rate of the ``rtpmap`` line; by default the track's).

@@ -17,7 +17,8 @@ from ...errors import LocalProtocolError
 from ...media import Frame
 from ..packet import RtpPacket
 from ._simple import PacketPerFrameDepacketizer
-from .base import Packetizer, PayloadLimits
+from ..limits import Limits
+from .base import Packetizer
 
 __all__ = ["PCMU", "PCMA", "G711Packetizer", "G711Depacketizer"]
 
@@ -84,5 +85,5 @@ class G711Depacketizer(PacketPerFrameDepacketizer):
 
     __slots__ = ()
 
-    def __init__(self, track_id: int, clock_rate: int = 8000, *, limits: PayloadLimits | None = None) -> None:
+    def __init__(self, track_id: int, clock_rate: int = 8000, *, limits: Limits | None = None) -> None:
         super().__init__(track_id, clock_rate, limits=limits)

@@ -16,7 +16,7 @@ supported; mode 2 (interleaved: STAP-B, MTAP, FU-B) is not, and its packets rais
 >>> packets = p.packetize(frame)
 >>> [pkt.payload[0] & 0x1F for pkt in packets], packets[-1].marker
 ([24, 28, 28, 28, 28], True)
->>> [f for pkt in packets for f in d.push(pkt)] == [frame]
+>>> [f for pkt in packets for f in d.feed(pkt)] == [frame]
 True
 
 Tolerated quirks of real peers (named in :attr:`~.base.Depacketizer.quirks_seen`; ``strict=True``
@@ -157,7 +157,7 @@ class H264Depacketizer(NalDepacketizer):
 
     __slots__ = ()
 
-    def push(self, packet: RtpPacket) -> list[Frame]:
+    def feed(self, packet: RtpPacket) -> list[Frame]:
         fu = self._fu
         if fu is not None:  # the fast path: the next fragment of the open NAL unit
             payload = packet.payload
@@ -204,7 +204,7 @@ class H264Depacketizer(NalDepacketizer):
                     self._carry = []
                     return [Frame(self.track_id, pts, pts, (*carry, payload), payload[0] & 0x1F == _IDR)]
                 return [Frame(self.track_id, pts, pts, (payload,), payload[0] & 0x1F == _IDR)]
-        return self._push(packet)
+        return self._feed(packet)
 
     def _parse(self, payload: bytes) -> tuple[list[bytes], Fragment | None]:
         if not payload:

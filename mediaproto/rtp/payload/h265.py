@@ -31,7 +31,7 @@ from ...errors import ParseError
 from ...media import Frame
 from ..packet import RtpPacket
 from ._nal import QUIRK_AGGREGATION_ZERO_PADDING, Fragment, NalDepacketizer, NalPacketizer
-from .base import PayloadLimits
+from ..limits import Limits
 
 __all__ = ["H265Packetizer", "H265Depacketizer", "AP", "FU", "PACI"]
 
@@ -123,14 +123,14 @@ class H265Depacketizer(NalDepacketizer):
         track_id: int,
         clock_rate: int = 90000,
         *,
-        limits: PayloadLimits | None = None,
+        limits: Limits | None = None,
         strict: bool = False,
         donl: bool = False,
     ) -> None:
         super().__init__(track_id, clock_rate, limits=limits, strict=strict)
         self.donl = donl
 
-    def push(self, packet: RtpPacket) -> list[Frame]:
+    def feed(self, packet: RtpPacket) -> list[Frame]:
         fu = self._fu
         if fu is not None:  # the fast path: the next fragment of the open NAL unit
             payload = packet.payload
@@ -143,7 +143,7 @@ class H265Depacketizer(NalDepacketizer):
                 and packet.ssrc == self._ssrc
             ):
                 return self._next_fragment(packet, fu, payload[3:], payload[2] & 0x40 != 0)
-        return self._push(packet)
+        return self._feed(packet)
 
     def _parse(self, payload: bytes) -> tuple[list[bytes], Fragment | None]:
         if len(payload) < 3:

@@ -10,7 +10,7 @@ packets, which carry the same timestamp; the marker bit is set on the packet tha
 >>> (pkt,) = LatmPacketizer(96, ssrc=1, clock_rate=44100).packetize(Frame(1, 0, 0, bytes(300), True))
 >>> pkt.payload[:2].hex(), len(pkt.payload)
 ('ff2d', 302)
->>> LatmDepacketizer(1, 44100).push(pkt)[0].size
+>>> LatmDepacketizer(1, 44100).feed(pkt)[0].size
 300
 
 The SDP carries the StreamMuxConfig in ``config``; :func:`mediaproto.sdp.track_from_media` turns it
@@ -23,7 +23,8 @@ from ...clock import rescale
 from ...errors import LimitExceeded, LocalProtocolError, ParseError, ProtocolError
 from ...media import Frame
 from ..packet import RtpPacket
-from .base import Depacketizer, Packetizer, PayloadLimits
+from ..limits import Limits
+from .base import Depacketizer, Packetizer
 
 __all__ = ["LatmPacketizer", "LatmDepacketizer", "payload_length_info"]
 
@@ -67,7 +68,7 @@ class LatmDepacketizer(Depacketizer):
         track_id: int,
         clock_rate: int,
         *,
-        limits: PayloadLimits | None = None,
+        limits: Limits | None = None,
         frame_length: int = 1024,
         sample_rate: int | None = None,
     ) -> None:
@@ -85,7 +86,7 @@ class LatmDepacketizer(Depacketizer):
         self._size = 0
         self._ts = None
 
-    def push(self, packet: RtpPacket) -> list[Frame]:
+    def feed(self, packet: RtpPacket) -> list[Frame]:
         gap = self._check_sequence(packet)
         if gap < 0:
             return []

@@ -17,7 +17,8 @@ from ...errors import LocalProtocolError, ParseError
 from ...media import Frame
 from ..packet import RtpPacket
 from ._simple import PacketPerFrameDepacketizer
-from .base import RTP_HEADER_SIZE, Packetizer, PayloadLimits
+from ..limits import Limits
+from .base import RTP_HEADER_SIZE, Packetizer
 
 __all__ = ["MP2T", "TS_PACKET_SIZE", "Mp2tPacketizer", "Mp2tDepacketizer"]
 
@@ -82,7 +83,7 @@ class Mp2tDepacketizer(PacketPerFrameDepacketizer):
 
     __slots__ = ()
 
-    def __init__(self, track_id: int, clock_rate: int = 90000, *, limits: PayloadLimits | None = None) -> None:
+    def __init__(self, track_id: int, clock_rate: int = 90000, *, limits: Limits | None = None) -> None:
         super().__init__(track_id, clock_rate, limits=limits)
 
     def _check(self, payload: bytes) -> None:

@@ -9,7 +9,7 @@ says ``opus/48000/2`` even for mono. The marker bit is set on the first packet o
 >>> pkt, = p.packetize(Frame(2, 20, 20, b"\\xfc\\xff\\xfe", True))
 >>> pkt.timestamp, pkt.marker
 (960, True)
->>> OpusDepacketizer(2).push(pkt)[0].pts
+>>> OpusDepacketizer(2).feed(pkt)[0].pts
 960
 """
 
@@ -19,7 +19,8 @@ from ...errors import LocalProtocolError, ParseError
 from ...media import Frame
 from ..packet import RtpPacket
 from ._simple import PacketPerFrameDepacketizer
-from .base import Packetizer, PayloadLimits
+from ..limits import Limits
+from .base import Packetizer
 
 __all__ = ["OPUS_CLOCK_RATE", "OpusPacketizer", "OpusDepacketizer"]
 
@@ -86,7 +87,7 @@ class OpusDepacketizer(PacketPerFrameDepacketizer):
 
     __slots__ = ()
 
-    def __init__(self, track_id: int, clock_rate: int = OPUS_CLOCK_RATE, *, limits: PayloadLimits | None = None) -> None:
+    def __init__(self, track_id: int, clock_rate: int = OPUS_CLOCK_RATE, *, limits: Limits | None = None) -> None:
         super().__init__(track_id, clock_rate, limits=limits)
 
     def _check(self, payload: bytes) -> None:
