@@ -53,8 +53,8 @@ _peer = {"vod": m3u8.loads(VOD), "ll": m3u8.loads(LL)} if m3u8 is not None else 
 def _segmenter_run() -> None:
     seg = Segmenter(_SRC_TRACKS, target_duration=2.0, window=6, part_target=0.2)
     for f in _SRC_FRAMES:
-        seg.push(f)
-    seg.end()
+        seg.feed(f)
+    seg.flush()
 
 
 def _source() -> tuple[tuple, list]:  # type: ignore[type-arg]

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping
 
+from .. import errors
 from ..errors import LimitExceeded, ParseError
 from .attributes import format_float
 from .tags import Define
@@ -38,8 +39,8 @@ MISSING: Any = _Missing()
 
 
 @dataclass(frozen=True, slots=True)
-class Limits:
-    """Bounds on untrusted playlist text.
+class Limits(errors.Limits):
+    """Bounds on untrusted playlist text (the one ``Limits`` of :mod:`mediaproto.hls`).
 
     :param max_bytes: longest playlist accepted (characters).
     :param max_line_length: longest line accepted.

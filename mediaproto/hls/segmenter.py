@@ -4,9 +4,9 @@
 
     seg = Segmenter(tracks, target_duration=2.0, window=6)
     for frame in frames:
-        for event in seg.push(frame):
+        for event in seg.feed(frame):
             ...  # SegmentReady -> write the file; PlaylistChanged -> write index.m3u8
-    events = seg.end()  # the last segment and the playlist with #EXT-X-ENDLIST
+    events = seg.flush()  # the last segment and the playlist with #EXT-X-ENDLIST
 
 **Cutting.** The timeline is the decode time of the *main* track (the first video track, or the
 first track when there is no video). A segment starts at a main-track keyframe once the segment
@@ -26,7 +26,7 @@ the first frame is given, is computed from the timestamps and carried across dis
 **Modes.** ``live``: a sliding window of ``window`` segments with EXT-X-MEDIA-SEQUENCE; a segment
 that left the playlist is reported removed (:class:`SegmentRemoved`) once it has been out of it
 for its own duration plus the playlist's (RFC 8216 section 6.2.2). ``event``: segments are never
-removed (EXT-X-PLAYLIST-TYPE:EVENT). ``vod``: the playlist is written once, by :meth:`end`.
+removed (EXT-X-PLAYLIST-TYPE:EVENT). ``vod``: the playlist is written once, by :meth:`flush`.
 
 **Low-latency HLS** (``part_target`` set): every segment is also cut into partial segments
 (INDEPENDENT=YES on parts that start with a keyframe), with EXT-X-PART-INF, EXT-X-SERVER-CONTROL
@@ -46,7 +46,7 @@ rounded up to the millisecond (0.2 s at 29.97 fps: 0.205 s, parts of 6 frames, 9
 
 **Blocking playlist reload.** A server answering ``_HLS_msn=M&_HLS_part=P`` does not poll: it
 keeps one waiter (an ``asyncio.Condition`` or ``Event``) per stream, wakes it whenever
-:meth:`Segmenter.push` returned a :class:`PartReady` or :class:`SegmentReady`, and lets every
+:meth:`Segmenter.feed` returned a :class:`PartReady` or :class:`SegmentReady`, and lets every
 waiting request check :meth:`Segmenter.has` ``(M, P)``; when true it answers with
 :meth:`Segmenter.playlist` (``skip=True`` for ``_HLS_skip=YES``). :attr:`Segmenter.latest` gives
 the newest ``(msn, part)``; the draft says to answer 400 for an ``_HLS_msn`` more than two
@@ -281,10 +281,10 @@ class Segmenter:
 
     # -- input ----------------------------------------------------------------------------------
 
-    def push(self, frame: Frame) -> list[SegmenterEvent]:
+    def feed(self, frame: Frame) -> list[SegmenterEvent]:
         """Add one frame (decode order, tracks interleaved); returns what became ready."""
         if self._ended:
-            raise LocalProtocolError("push() after end()")
+            raise LocalProtocolError("feed() after flush()")
         track = self._by_id.get(frame.track_id)
         if track is None:
             raise LocalProtocolError(f"no track with id {frame.track_id}")
@@ -333,8 +333,9 @@ class Segmenter:
             self._cur.chunks.append(data)
         return events
 
-    def end(self) -> list[SegmenterEvent]:
-        """The stream ended: the last segment and the final playlist (with EXT-X-ENDLIST)."""
+    def flush(self) -> list[SegmenterEvent]:
+        """The stream ended: the last segment and the final playlist (with EXT-X-ENDLIST). Later
+        calls return ``[]``; :meth:`feed` after it raises :class:`~mediaproto.errors.LocalProtocolError`."""
         if self._ended:
             return []
         events: list[SegmenterEvent] = []
@@ -393,7 +394,7 @@ class Segmenter:
     def _close_part(self, end: int, events: list[SegmenterEvent]) -> None:
         part, cur = self._part, self._cur
         assert part is not None and cur is not None
-        rest = self._muxer.flush()
+        rest = self._muxer.drain()
         if rest:
             part.chunks.append(rest)
         part.end = end
@@ -411,7 +412,7 @@ class Segmenter:
         if self._part is not None:
             self._close_part(end, events)
         else:
-            rest = self._muxer.flush()
+            rest = self._muxer.drain()
             if rest:
                 cur.chunks.append(rest)
         cur.end = end

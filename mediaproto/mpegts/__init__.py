@@ -17,12 +17,12 @@ from .demux import (
     Demuxer,
     Discontinuity,
     FrameReceived,
-    Limits,
     Resynced,
     StreamError,
     SyncLost,
     TracksChanged,
 )
+from .limits import Limits
 from .mux import Muxer
 from .packet import PACKET_SIZE, AdaptationField, AdaptationFieldExtension, TsPacket
 from .pes import PesHeader

@@ -29,12 +29,12 @@ from ..codecs.h264_sps import parse_sps as parse_h264_sps
 from ..codecs.h265_sps import parse_sps as parse_h265_sps
 from ..errors import ProtocolError
 from ..media import Codec, Frame, Track
+from .limits import Limits
 from .pes import PesHeader
 from .psi import PAT_PID, SDT_PID, Pat, Pmt, PmtStream, Sdt, SectionAssembler
 from .streams import codec_of, opus_packet_samples, split_mpeg_audio, split_opus_payload
 
 __all__ = [
-    "Limits",
     "TracksChanged",
     "FrameReceived",
     "ContinuityError",
@@ -45,22 +45,6 @@ __all__ = [
     "DemuxEvent",
     "Demuxer",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class Limits:
-    """Bounds on what the demuxer buffers.
-
-    :param max_pes_size: bytes of one PES packet (8 MiB, an access unit's limit in mediacommon).
-    :param max_pids: elementary streams followed; further PMT entries are ignored (reported once).
-    :param max_section_size: bytes of one PSI section.
-    :param max_nal_units: NAL units in one access unit (50, as mediacommon).
-    """
-
-    max_pes_size: int = 8 << 20
-    max_pids: int = 32
-    max_section_size: int = 4096
-    max_nal_units: int = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,11 +138,11 @@ class _Pes:
 class _Psi:
     __slots__ = ("pid", "assembler", "kind", "cc")
 
-    def __init__(self, pid: int, kind: str, max_section_size: int) -> None:
+    def __init__(self, pid: int, kind: str, limits: Limits) -> None:
         self.pid = pid
         self.cc = -1
         self.kind = kind
-        self.assembler = SectionAssembler(max_section_size)
+        self.assembler = SectionAssembler(limits)
 
 
 def _advance(ts: int, samples: int, rate: int) -> int:
@@ -208,8 +192,8 @@ class Demuxer:
         self._base = 0  # stream offset of the first byte not yet consumed
         self._synced = True
         self._pids: dict[int, _Pes | _Psi] = {
-            PAT_PID: _Psi(PAT_PID, "pat", self.limits.max_section_size),
-            SDT_PID: _Psi(SDT_PID, "sdt", self.limits.max_section_size),
+            PAT_PID: _Psi(PAT_PID, "pat", self.limits),
+            SDT_PID: _Psi(SDT_PID, "sdt", self.limits),
         }
         self._unwrap = Unwrapper(33)
         self._pmt_pid: int | None = None
@@ -500,7 +484,7 @@ class Demuxer:
         self._pmt_section = None
         existing = self._pids.get(pid)
         if existing is None or isinstance(existing, _Pes):
-            self._pids[pid] = _Psi(pid, "pmt", self.limits.max_section_size)
+            self._pids[pid] = _Psi(pid, "pmt", self.limits)
 
     def _on_pmt(self, pmt: Pmt, offset: int, events: list[DemuxEvent]) -> None:
         self.pmt = pmt

@@ -21,6 +21,9 @@ Codec mapping:
 
 Frame timestamps are in their track's ``clock_rate``; the muxer rescales them to 90 kHz
 (:func:`~mediaproto.clock.rescale`), adds ``timestamp_offset`` and wraps them at 2**33.
+
+:meth:`Muxer.mux` returns the bytes of each frame; :meth:`Muxer.drain` returns what the muxer held
+back (audio frames grouped into one PES) at the end or before a segment cut.
 """
 
 from __future__ import annotations
@@ -107,7 +110,7 @@ class Muxer:
     :param audio_frames_per_pes: audio frames gathered into one PES (FFmpeg puts several ADTS
         frames in one PES, which saves most of the per-PES packet overhead of small audio frames);
         with more than 1, :meth:`mux` returns nothing for the frames it keeps and
-        :meth:`flush` writes what is left.
+        :meth:`drain` writes what is left.
     """
 
     def __init__(self, tracks: Sequence[Track], *, pmt_pid: int = 0x1000, first_pid: int = 0x100,
@@ -266,9 +269,12 @@ class Muxer:
         self._emit(st, es, pts, dts, frame.keyframe, out)
         return b"".join(out)
 
-    def flush(self) -> bytes:
+    def drain(self) -> bytes:
         """The audio frames still waiting to fill a PES (with ``audio_frames_per_pes`` above 1), as
-        packets; ``b""`` when nothing waits. Call it at the end, and before cutting a segment."""
+        packets; ``b""`` when nothing waits. Call it at the end, and before cutting a segment.
+
+        (An encoder's verbs name what it makes and return it: :meth:`mux` and :meth:`drain` return
+        bytes. ``flush`` is the verb of incremental parsers, and always returns a list.)"""
         out: list[bytes] = []
         for st in self._streams.values():
             if st.pending:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from ..errors import LimitExceeded, LocalProtocolError, ParseError
 from .crc import crc32_mpeg2
+from .limits import Limits
 
 __all__ = [
     "PAT_PID",
@@ -113,11 +114,12 @@ class SectionAssembler:
     skipped; stuffing (0xFF) after a section ends the packet's sections.
     """
 
-    __slots__ = ("_buf", "max_section_size")
+    __slots__ = ("_buf", "limits", "_max")
 
-    def __init__(self, max_section_size: int = MAX_SECTION_SIZE) -> None:
+    def __init__(self, limits: Limits | None = None) -> None:
         self._buf: bytearray | None = None
-        self.max_section_size = max_section_size
+        self.limits = limits if limits is not None else Limits()
+        self._max = self.limits.max_section_size
 
     def reset(self) -> None:
         """Drop a partly received section (after a continuity error)."""
@@ -144,6 +146,12 @@ class SectionAssembler:
         self._extract(out, offset)
         return out
 
+    def flush(self) -> list[bytes]:
+        """The input ended: :meth:`feed` has returned every whole section, and a section cut short
+        cannot be checked, so it is dropped. Returns ``[]``."""
+        self._buf = None
+        return []
+
     def _extract(self, out: list[bytes], offset: int) -> None:
         buf = self._buf
         while buf:
@@ -153,9 +161,9 @@ class SectionAssembler:
             if len(buf) < 3:
                 return
             total = 3 + (((buf[1] & 0x0F) << 8) | buf[2])
-            if total > self.max_section_size:
+            if total > self._max:
                 self._buf = None
-                raise LimitExceeded(f"PSI section of {total} bytes exceeds {self.max_section_size}", offset=offset)
+                raise LimitExceeded(f"PSI section of {total} bytes exceeds max_section_size={self._max}", offset=offset)
             if len(buf) < total:
                 return
             out.append(bytes(buf[:total]))

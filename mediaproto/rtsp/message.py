@@ -18,6 +18,7 @@ import struct
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
+from .. import errors
 from ..errors import LimitExceeded, LocalProtocolError, ParseError
 from ..text import is_uint, parse_uint
 
@@ -173,9 +174,17 @@ _set_data: Callable[[InterleavedFrame, bytes], None] = vars(InterleavedFrame)["d
 _Head = tuple[str, Headers, int, int, int]
 
 
-@dataclass(frozen=True)
-class Limits:
-    """Bounds on what a peer can make the parser hold (defaults follow gortsplib)."""
+@dataclass(frozen=True, slots=True)
+class Limits(errors.Limits):
+    """Bounds on what a peer can make the RTSP parser hold (defaults follow gortsplib).
+
+    :param max_head_bytes: bytes of a message's start line and headers.
+    :param max_headers: header lines in one message (255).
+    :param max_header_name: characters of one header name (512).
+    :param max_header_value: characters of one header value (2048).
+    :param max_body_bytes: bytes of one message body (1 MiB; an SDP body is bounded further by
+        :class:`mediaproto.sdp.Limits`).
+    """
 
     max_head_bytes: int = 64 * 1024
     max_headers: int = 255
@@ -204,6 +213,14 @@ class MessageParser:
     def buffered(self) -> int:
         """Bytes received and not yet returned as an event."""
         return len(self._buf) - self._pos
+
+    def flush(self) -> list[Event]:
+        """Declare the end of the stream. :meth:`feed` has returned every whole message and frame
+        already, so this returns ``[]``; it raises :class:`~mediaproto.errors.ParseError` when the
+        stream ended inside one (blank lines after the last message do not count)."""
+        if self._buf[self._pos :].strip(b"\r\n"):
+            raise ParseError("RTSP stream ended inside a message", offset=self._consumed + self._pos)
+        return []
 
     def feed(self, data: bytes | bytearray | memoryview) -> list[Event]:
         """Add ``data`` and return every complete event it finishes, in order."""

@@ -13,6 +13,9 @@ MP4A-LATM, Opus, PCMU/PCMA), control URLs, ``a=range`` and ``a=extmap``.
 Strict by default. ``parse(text, lenient=True)`` accepts what real peers write (see QUIRKS): no
 ``v=`` line, ``o=-0``, ``c=IN 1.2.3.4`` without an address type, ``t=now-``, ``IP`` for ``IN``,
 spaces after ``;`` in ``fmtp`` (always accepted), a non-numeric payload type in ``m=``.
+
+Untrusted text is bounded by :class:`Limits` (``parse(text, limits=Limits(...))``): its size, its
+number of lines, the length of each line and the number of media descriptions.
 """
 
 from .description import (
@@ -30,6 +33,7 @@ from .description import (
     parse,
     parse_fmtp,
 )
+from .limits import Limits
 from .tracks import media_from_track, track_from_media
 
 __all__ = [
@@ -43,6 +47,7 @@ __all__ = [
     "SessionDescription",
     "RtpFormat",
     "ExtMap",
+    "Limits",
     "parse",
     "parse_fmtp",
     "format_fmtp",

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 from typing import TypeAlias, TypeVar
 
-from ..errors import ParseError
+from ..errors import LimitExceeded, ParseError
+from .limits import Limits
 from ..text import is_uint, parse_uint
 from .formats import RtpFormat, format_fmtp, parse_fmtp, parse_rtpmaps, rtp_formats
 
@@ -46,9 +47,6 @@ def _sourced(obj: _V, key: tuple[object, ...], text: str) -> _V:
     if str(obj) != text:
         obj.source = (key, text)  # type: ignore[attr-defined]
     return obj
-
-MAX_SDP_BYTES = 64 * 1024
-MAX_LINES = 4096
 
 
 _V = TypeVar("_V")
@@ -320,6 +318,8 @@ class SessionDescription(_AttributeList):
         return self.dumps()
 
 
+_DEFAULT_LIMITS = Limits()
+
 def _in_order(lines: list[tuple[str, str]], order: list[str] | None) -> list[tuple[str, str]]:
     """``lines`` (type, text) in the recorded ``order`` of types, or as they are when the counts
     of each type no longer match it (the description was edited)."""
@@ -350,24 +350,31 @@ def _int(text: str, what: str, line: int) -> int:
     return parse_uint(text, what, line=line)
 
 
-def parse(text: str | bytes, *, lenient: bool = False) -> SessionDescription:
+def parse(text: str | bytes, *, lenient: bool = False, limits: Limits | None = None) -> SessionDescription:
     """Parse SDP text. Raises :class:`~mediaproto.errors.ParseError` naming the line.
 
     :param lenient: accept the real-world deviations listed in the module docs.
+    :param limits: bounds on size, lines, line length and media descriptions; going past one raises
+        :class:`~mediaproto.errors.LimitExceeded` naming the line.
     """
+    if limits is None:
+        limits = _DEFAULT_LIMITS
     if isinstance(text, bytes):
+        if len(text) > limits.max_bytes:
+            raise LimitExceeded(f"SDP of {len(text)} bytes is over max_bytes={limits.max_bytes}")
         try:
             text = text.decode("utf-8")
         except UnicodeDecodeError as e:
             raise ParseError(f"SDP is not UTF-8: {e.reason}", offset=e.start) from None
-    if len(text) > MAX_SDP_BYTES:
-        raise ParseError(f"SDP longer than {MAX_SDP_BYTES} characters")
+    if len(text) > limits.max_bytes:
+        raise LimitExceeded(f"SDP of {len(text)} characters is over max_bytes={limits.max_bytes}")
     line_ending = "\r\n" if "\r\n" in text else "\n"
     raw_lines = text.split("\n")
     if raw_lines and raw_lines[-1] == "":
         raw_lines.pop()
-    if len(raw_lines) > MAX_LINES:
-        raise ParseError(f"SDP has more than {MAX_LINES} lines")
+    if len(raw_lines) > limits.max_lines:
+        raise LimitExceeded(f"SDP has more than max_lines={limits.max_lines} lines", line=limits.max_lines + 1)
+    max_length = limits.max_line_length
     sd = SessionDescription(time_descriptions=[], line_ending=line_ending, has_version_line=False)
     media: MediaDescription | None = None
     rank = -1
@@ -380,6 +387,8 @@ def parse(text: str | bytes, *, lenient: bool = False) -> SessionDescription:
         line = raw[:-1] if raw.endswith("\r") else raw
         if lenient:
             endings.append("\r\n" if raw.endswith("\r") else "\n")
+        if len(line) > max_length:
+            raise LimitExceeded(f"SDP line of {len(line)} characters is over max_line_length={max_length}", line=number)
         if not line and lenient:
             order.append("")
             continue
@@ -396,6 +405,8 @@ def parse(text: str | bytes, *, lenient: bool = False) -> SessionDescription:
             raise ParseError(f"{kind}= line out of order", line=number)
         rank = new_rank if kind != "m" else 0
         if kind == "m":
+            if len(sd.media) >= limits.max_media:
+                raise LimitExceeded(f"SDP has more than max_media={limits.max_media} media descriptions", line=number)
             media = _parse_media(value, number, lenient)
             sd.media.append(media)
             table = _MEDIA_RANK

@@ -24,8 +24,8 @@ from mediaproto.testsrc import TestSource
 def run(seg: Segmenter, frames: list[Frame]) -> list[object]:
     events: list[object] = []
     for f in frames:
-        events += seg.push(f)
-    events += seg.end()
+        events += seg.feed(f)
+    events += seg.flush()
     return events
 
 
@@ -80,7 +80,7 @@ def test_sliding_window_and_removal_delay() -> None:
     removed_at: dict[str, int] = {}
     ready_count = 0
     for f in src.frames_until(10.0):
-        for e in seg.push(f):
+        for e in seg.feed(f):
             events.append(e)
             if isinstance(e, SegmentReady):
                 ready_count += 1
@@ -153,7 +153,7 @@ def test_ll_hls_parts(part_target: float) -> None:
     seg = Segmenter(src.tracks, target_duration=2.0, window=4, part_target=part_target)
     events: list[object] = []
     for f in src.frames_until(6.7):
-        events += seg.push(f)
+        events += seg.feed(f)
     parts = of(events, PartReady)
     by_segment: dict[int, list[PartReady]] = {}
     for p in parts:
@@ -194,14 +194,14 @@ def test_blocking_reload_queries() -> None:
     frames = src.frames_until(2.5)
     # 2.0 s of frames: segment 0 is not complete until the keyframe at 2.0 s arrives
     for f in frames[:50]:
-        seg.push(f)
+        seg.feed(f)
     assert seg.latest == (0, 8) and seg.has(0, 8) and not seg.has(0, 9) and not seg.has(0)
-    events = seg.push(frames[50])  # the keyframe at 2.0 s
+    events = seg.feed(frames[50])  # the keyframe at 2.0 s
     assert [type(e).__name__ for e in events] == ["PartReady", "SegmentReady", "PlaylistChanged"]
     assert seg.has(0) and seg.has(0, 9) and seg.latest == (0, 9)
     assert seg.has(0, 10) is False  # past the last part of 0 means part 0 of segment 1
     for f in frames[51:56]:
-        seg.push(f)
+        seg.feed(f)
     assert seg.latest == (1, 0) and seg.has(0, 10) and seg.has(1, 0) and not seg.has(1, 1)
     hint = hls.parse(seg.playlist())
     assert isinstance(hint, hls.MediaPlaylist) and hint.preload_hints[0].uri == "seg1.1.ts"
@@ -211,7 +211,7 @@ def test_delta_update_skips_old_segments() -> None:
     src = TestSource(keyframe_interval=1.0, audio=False)
     seg = Segmenter(src.tracks, target_duration=1.0, window=20, part_target=0.2)
     for f in src.frames_until(15.1):
-        seg.push(f)
+        seg.feed(f)
     full = hls.parse(seg.playlist())
     delta = hls.parse(seg.playlist(skip=True))
     assert isinstance(full, hls.MediaPlaylist) and isinstance(delta, hls.MediaPlaylist)
@@ -237,17 +237,17 @@ def test_api_misuse() -> None:
         Segmenter(src.tracks, target_duration=1.0, part_target=2.0)
     seg = Segmenter(src.tracks)
     with pytest.raises(LocalProtocolError):
-        seg.push(Frame(9, 0, 0, b"", True))
-    seg.end()
+        seg.feed(Frame(9, 0, 0, b"", True))
+    seg.flush()
     with pytest.raises(LocalProtocolError):
-        seg.push(src.video_frame(0))
+        seg.feed(src.video_frame(0))
 
 
 def test_client_query_kept_on_uris_except_hls_params() -> None:
     src = TestSource(keyframe_interval=1.0, audio=False)
     seg = Segmenter(src.tracks, target_duration=1.0, part_target=0.2)
     for f in src.frames_until(2.5):
-        seg.push(f)
+        seg.feed(f)
     pl = hls.parse(seg.playlist(query="_HLS_msn=2&token=abc&_HLS_part=1&x=1"))
     assert isinstance(pl, hls.MediaPlaylist) and pl.partial_segment is not None
     uris = [s.uri for s in pl.segments] + [p.uri for s in pl.segments for p in s.parts]
@@ -260,5 +260,5 @@ def test_delta_update_with_nothing_to_skip_is_the_full_playlist() -> None:
     src = TestSource(keyframe_interval=1.0, audio=False)
     seg = Segmenter(src.tracks, target_duration=1.0, window=4, part_target=0.2)
     for f in src.frames_until(5.1):
-        seg.push(f)
+        seg.feed(f)
     assert seg.playlist(skip=True) == seg.playlist()

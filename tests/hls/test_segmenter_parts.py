@@ -27,7 +27,7 @@ def _run(rate: Fraction, part_target: float, *, milliseconds: bool = False) -> t
     parts: list[PartReady] = []
     text = ""
     for f in frames:
-        for e in seg.push(f):
+        for e in seg.feed(f):
             if isinstance(e, PartReady):
                 parts.append(e)
             elif isinstance(e, PlaylistChanged):

@@ -35,8 +35,8 @@ def test_cuts_durations_and_parts(steps: list[tuple[int, int]], target: float, p
     last_delta = steps[-2][0] if len(steps) > 1 else 0
     events: list[object] = []
     for f in frames:
-        events += seg.push(f)
-    events += seg.end()
+        events += seg.feed(f)
+    events += seg.flush()
     ready = [e for e in events if isinstance(e, SegmentReady)]
     # the spec of the cut: a keyframe at least `target` after the segment's start
     starts = [0]

@@ -113,8 +113,8 @@ def _segment_to(folder: Path, seg: Segmenter, frames: list[Frame]) -> int:
     parts = 0
     events: list[object] = []
     for f in frames:
-        events += seg.push(f)
-    events += seg.end()
+        events += seg.feed(f)
+    events += seg.flush()
     for e in events:
         if isinstance(e, SegmentReady):
             _write_atomically(folder / e.name, e.data)
@@ -246,14 +246,14 @@ def test_segmenter_live_window_played_by_ffmpeg_while_produced(
                 delay = due - time.monotonic()
                 if delay > 0:
                     time.sleep(delay)
-                handle(seg.push(f))
+                handle(seg.feed(f))
                 if proc is None and (tmp_path / "index.m3u8").exists():
                     proc = subprocess.Popen(
                         [ffmpeg, "-v", "error", "-live_start_index", "0", "-i",
                          f"http://127.0.0.1:{port}/index.m3u8", "-map", "0", "-c", "copy", "-f", "framecrc", "-"],
                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                     )  # fmt: skip
-            handle(seg.end())
+            handle(seg.flush())
             assert proc is not None
             out, err = proc.communicate(timeout=60)
         finally:

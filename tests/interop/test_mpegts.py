@@ -63,7 +63,7 @@ def _check_timestamps(probe: dict[str, list[dict[str, object]]]) -> None:
 
 def _mux(tracks: tuple[Track, ...] | list[Track], frames: list[Frame], path: Path, **kwargs: object) -> None:
     mux = Muxer(tracks, **kwargs)  # type: ignore[arg-type]
-    path.write_bytes(b"".join(mux.mux(f) for f in frames) + mux.flush())
+    path.write_bytes(b"".join(mux.mux(f) for f in frames) + mux.drain())
 
 
 def _ffmpeg_ts(ffmpeg: str, path: Path, video: list[str], audio: list[str], audio_rate: int = 48000) -> None:

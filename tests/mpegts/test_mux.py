@@ -202,7 +202,7 @@ def test_ref_frames_round_trip(vectors: Path) -> None:
     tracks = [e for e in events if isinstance(e, TracksChanged)][-1].tracks
     frames = [e.frame for e in events if isinstance(e, FrameReceived)]
     mux = Muxer(tracks)
-    out = b"".join(mux.mux(f) for f in sorted(frames, key=lambda f: f.dts)) + mux.flush()
+    out = b"".join(mux.mux(f) for f in sorted(frames, key=lambda f: f.dts)) + mux.drain()
     dm2 = Demuxer()
     back = [e.frame for e in dm2.feed(out) + dm2.flush() if isinstance(e, FrameReceived)]
     key = lambda f: (f.track_id, f.dts)  # noqa: E731
@@ -248,7 +248,7 @@ def test_random_frames_round_trip(items: list[tuple[int, int, int, bytes, bool]]
             frames.append(Frame(4, dts + offset, dts, params + (nal,) if key else (nal,), key))
         else:
             frames.append(Frame(tid, dts, dts, body[:400], True))
-    out = b"".join(mux.mux(f) for f in frames) + mux.flush()
+    out = b"".join(mux.mux(f) for f in frames) + mux.drain()
     dm = Demuxer()
     got = [e.frame for e in dm.feed(out) + dm.flush() if isinstance(e, FrameReceived)]
     pid_to_track = {v: k for k, v in mux.pids.items()}
@@ -266,8 +266,8 @@ def test_several_audio_frames_per_pes() -> None:
     mux = Muxer([H264, AAC], audio_frames_per_pes=4)
     frames = _av_frames(1.0)
     out = b"".join(mux.mux(f) for f in frames)
-    rest = mux.flush()
-    assert rest and mux.flush() == b""
+    rest = mux.drain()
+    assert rest and mux.drain() == b""
     packets = _packets(out + rest)
     audio = [f for f in frames if f.track_id == 2]
     assert len(_pes_units(packets, 0x101)) == -(-len(audio) // 4)

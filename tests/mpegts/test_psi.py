@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mediaproto.errors import LimitExceeded, ParseError, ProtocolError
+from mediaproto.mpegts import Limits
 from mediaproto.mpegts.crc import crc32_mpeg2_table
 from mediaproto.mpegts.psi import (
     Descriptor,
@@ -157,7 +158,7 @@ def test_assembler_errors() -> None:
         asm.feed(b"\x05\x00", True)
     with pytest.raises(ParseError):
         asm.feed(b"", True)
-    asm = SectionAssembler(max_section_size=100)
+    asm = SectionAssembler(Limits(max_section_size=100))
     with pytest.raises(LimitExceeded):
         asm.feed(b"\x00\x02\xb1\x00" + bytes(180), True)
 
