@@ -142,8 +142,12 @@ async def connect(url: str, *, configuration: ClientConfiguration | None = None,
     events = _ClientEvents()
     driver = StreamDriver(conn, events, name="rtmp")
     events.driver = driver
-    await asyncio.wait_for(loop.create_connection(lambda: driver, host, port), timeout)
-    await events.wait_for(Connected, timeout)
+    try:
+        await asyncio.wait_for(loop.create_connection(lambda: driver, host, port), timeout)
+        await events.wait_for(Connected, timeout)
+    except BaseException:  # refused, timed out or cancelled: no socket left behind
+        driver.close()
+        raise
     return RtmpClient(driver, events, conn, key, timeout)
 
 
@@ -178,23 +182,41 @@ class Playing:
         self.app = event.app
         self.name, _, self.query = event.stream_name.partition("?")
         self.stream_id = event.stream_id
+        #: Set when the player closed its stream (``deleteStream``) or :meth:`end` was called.
+        self.ended = False
 
     @property
     def closed(self) -> bool:
-        return self.session.driver.closed
+        """Whether the player is gone (its connection or its stream closed): stop sending."""
+        return self.ended or self.session.driver.closed
+
+    def _check(self) -> None:
+        if self.closed:
+            raise SessionError("the player left")
 
     async def send_tracks(self, tracks: Sequence[Track], metadata: dict[str, Any] | None = None) -> None:
-        """Send the tracks' sequence headers (and ``metadata``), before the first frame."""
+        """Send the tracks' sequence headers (and ``metadata``), before the first frame;
+        :class:`SessionError` once the player left."""
+        self._check()
         if metadata:
             self.session.conn.send_metadata(self.stream_id, metadata)
         self.session.conn.send_tracks(self.stream_id, tracks)
         self.session.driver.flush()
 
     async def send_frame(self, frame: Frame) -> None:
-        """Send one frame; waits while the player's socket buffer is full."""
+        """Send one frame; waits while the player's socket buffer is full; :class:`SessionError`
+        once the player left."""
+        self._check()
         self.session.conn.send_frame(self.stream_id, frame)
         self.session.driver.flush()
         await self.session.driver.drain()
+
+    async def end(self) -> None:
+        """Tell the player the stream ended (``NetStream.Play.UnpublishNotify`` and StreamEOF)."""
+        if not self.closed:
+            self.session.conn.end_play(self.stream_id)
+            self.session.driver.flush()
+        self.ended = True
 
 
 OnPublish = Callable[[Publishing], Awaitable[None]]
@@ -211,6 +233,7 @@ class _ServerSession:
         self.conn = ServerConnection(configuration or ServerConfiguration())
         self.driver = StreamDriver(self.conn, self, name="rtmp")
         self.publishing: dict[int, Publishing] = {}
+        self.playing: dict[int, Playing] = {}
         self.tasks: set[asyncio.Task[None]] = set()
 
     def handle_event(self, event: Event) -> None:
@@ -228,7 +251,8 @@ class _ServerSession:
                 self.conn.reject_play(event, "Playing is not allowed here.")
                 return
             self.conn.accept_play(event)
-            self._run(self.on_play(Playing(self, event)))
+            playing = self.playing[event.stream_id] = Playing(self, event)
+            self._run(self.on_play(playing))
         elif isinstance(event, (TrackReceived, FrameReceived)):
             pub = self.publishing.get(event.stream_id)
             if pub is not None:
@@ -245,6 +269,9 @@ class _ServerSession:
             ended = self.publishing.pop(event.stream_id, None)
             if ended is not None:
                 self._end(ended)
+            player = self.playing.pop(event.stream_id, None)
+            if player is not None:
+                player.ended = True
 
     async def _put_later(self, pub: Publishing, item: Track | Frame) -> None:
         await pub.queue.put(item)
@@ -264,14 +291,20 @@ class _ServerSession:
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self.tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.warning("rtmp %s: the application failed: %r", self.driver.peer, task.exception())
+        exc = None if task.cancelled() else task.exception()
+        if isinstance(exc, SessionError):  # the peer left while a callback was sending to it
+            log.debug("rtmp %s: %s", self.driver.peer, exc)
+        elif exc is not None:
+            log.warning("rtmp %s: the application failed: %r", self.driver.peer, exc)
             self.driver.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
         for pub in self.publishing.values():
             self._end(pub)
         self.publishing.clear()
+        for player in self.playing.values():
+            player.ended = True
+        self.playing.clear()
 
 
 async def serve_rtmp(on_publish: OnPublish | None = None, on_play: OnPlay | None = None, *,

@@ -25,11 +25,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import replace
+import time
+from collections import Counter, deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import replace
 from urllib.parse import urlsplit
 
-from ..endpoint import ConnectionClosed, Event, FrameReceived
+from ..clock import rescale
+from ..endpoint import ConnectionClosed, Datagram, Event, FrameReceived
 from ..errors import LocalProtocolError, MediaProtoError
 from ..media import Frame, Track
 from ..rtp.rtcp import Goodbye
@@ -47,6 +50,11 @@ log = logging.getLogger("mediaproto.aio.rtsp")
 
 #: Over UDP, how long a packet after a gap waits for the gap to fill.
 JITTER_LATENCY = 0.2
+#: Seconds between the RTCP sender reports :meth:`RtspPlaying.send_frame` sends (RFC 3550's
+#: usual 5 s).
+SENDER_REPORT_INTERVAL = 5.0
+#: RTCP packets a player or publisher keeps for the application (the oldest go first).
+MAX_RTCP_KEPT = 100
 
 
 class _ClientEvents(EventQueue):
@@ -69,13 +77,19 @@ class RtspClient:
         self.timeout = timeout
         #: The session's tracks (DESCRIBE's when playing, the published ones when recording).
         self.tracks: tuple[Track, ...] = ()
+        self._next_report: float | None = None
 
     async def frames(self) -> AsyncIterator[Frame]:
         """The frames that arrive, until the server ends every track (RTCP BYE) or the
         connection closes."""
         ended: set[int] = set()
+        loop = asyncio.get_running_loop()
+        until: float | None = None  # after the last BYE: when the jitter buffer has let go
         while True:
-            event = await self.events.next()
+            try:
+                event = await self.events.next(None if until is None else max(0.0, until - loop.time()))
+            except asyncio.TimeoutError:
+                return
             if event is None or isinstance(event, ConnectionClosed):
                 return
             if isinstance(event, FrameReceived):
@@ -83,13 +97,28 @@ class RtspClient:
             elif isinstance(event, RtcpReceived):
                 if any(isinstance(p, Goodbye) for p in event.packets):
                     ended.add(event.track_id)
-                    if self.tracks and ended >= {t.id for t in self.tracks}:
-                        return
+                    if self.tracks and ended >= {t.id for t in self.tracks} and until is None:
+                        # RTCP is not held back: over UDP, the last frames may still wait in the
+                        # jitter buffer (up to its latency), so read on until it released them.
+                        latency = self.conn.jitter_latency
+                        if latency is None:
+                            return
+                        until = loop.time() + latency + 0.05
             else:
                 self.events.check(event)
 
     async def send_frame(self, frame: Frame) -> None:
-        """Send one frame of a recording session; waits while the socket's buffer is full."""
+        """Send one frame of a recording session (in the clock of its track, every track on one
+        timeline); waits while the socket's buffer is full. RTCP sender reports go with the first
+        frame and every :data:`SENDER_REPORT_INTERVAL` seconds (send in real time)."""
+        if self.driver.closed:
+            raise SessionError("the connection closed")
+        now = self.driver.loop.time()
+        if self._next_report is None or now >= self._next_report:
+            self._next_report = now + SENDER_REPORT_INTERVAL
+            rates = {t.id: t.clock_rate for t in self.tracks}
+            rate = rates.get(frame.track_id, 90000)
+            self.conn.send_sender_reports(time.time(), {tid: rescale(frame.pts, rate, r) for tid, r in rates.items()})
         self.conn.send_frame(frame)
         self.driver.flush()
         await self.driver.drain()
@@ -131,10 +160,10 @@ async def connect(url: str, *, mode: str = "play", tracks: Sequence[Track] = (),
     conn = ClientConnection(url, mode=mode, tracks=tracks, configuration=config)
     by_port = {port: pair for pair in pairs for port in pair.ports}
 
-    def send_datagram(d: object, peer: str) -> None:
-        pair = by_port.get(d.source_port)  # type: ignore[attr-defined]
+    def send_datagram(d: Datagram, peer: str) -> None:
+        pair = by_port.get(d.source_port)
         if pair is not None:
-            pair.send_datagram(d, peer)  # type: ignore[arg-type]
+            pair.send_datagram(d, peer)
 
     driver = StreamDriver(conn, events, name="rtsp", datagram_sink=send_datagram)
     events.driver = driver
@@ -161,31 +190,69 @@ async def connect(url: str, *, mode: str = "play", tracks: Sequence[Track] = (),
 # -- serving --------------------------------------------------------------------------------------
 
 class RtspPlaying:
-    """A player on :func:`serve_rtsp`: what ``on_play`` gets."""
+    """A player on :func:`serve_rtsp`: what ``on_play`` gets.
+
+    The frames sent must be in the clocks of :attr:`tracks` (90 kHz video, the sample rate for
+    audio), all tracks on one timeline. :meth:`send_frame` also sends RTCP sender reports (with the
+    first frame, then every :data:`SENDER_REPORT_INTERVAL` seconds), pairing the wall clock with
+    the frame being sent, so players line the tracks up: send in real time.
+    """
 
     def __init__(self, session: _ServerSession, path: str, tracks: tuple[Track, ...]) -> None:
         self.session = session
         self.path = path
         self.tracks = tracks
+        #: Frames sent, per track id.
+        self.frames_sent: Counter[int] = Counter()
+        #: The last RTCP packets the player sent (receiver reports, SDES, BYE), oldest first.
+        self.rtcp: deque[object] = deque(maxlen=MAX_RTCP_KEPT)
+        self._rates = {t.id: t.clock_rate for t in tracks}
+        self._next_report: float | None = None
 
     @property
     def closed(self) -> bool:
+        """Whether the player is gone (TEARDOWN, timeout, connection closed): stop sending."""
         return self.session.driver.closed or self.session.ended
 
     async def send_frame(self, frame: Frame) -> None:
-        """Send one frame to the player (TCP interleaved or UDP, as it set up)."""
-        self.session.conn.send_frame(frame)
-        self.session.driver.flush()
-        await self.session.driver.drain()
+        """Send one frame to the player (TCP interleaved or UDP, as it set up); waits while the
+        socket's buffer is full; :class:`SessionError` once the player left."""
+        if self.closed:
+            raise SessionError("the player left")
+        conn, driver = self.session.conn, self.session.driver
+        now = driver.loop.time()
+        if self._next_report is None or now >= self._next_report:
+            self._next_report = now + SENDER_REPORT_INTERVAL
+            rate = self._rates.get(frame.track_id, 90000)
+            conn.send_sender_reports(time.time(), {tid: rescale(frame.pts, rate, r) for tid, r in self._rates.items()})
+        conn.send_frame(frame)
+        self.frames_sent[frame.track_id] += 1
+        driver.flush()
+        await driver.drain()
+
+    async def end(self) -> None:
+        """Tell the player the stream ended: an RTCP BYE on every track (FFmpeg and GStreamer
+        stop reading when each track got one; the player then sends TEARDOWN)."""
+        if not self.closed:
+            self.session.conn.send_goodbye(b"end of stream")
+            self.session.driver.flush()
 
 
 class RtspRecording:
-    """A publisher on :func:`serve_rtsp`: what ``on_record`` gets."""
+    """A publisher on :func:`serve_rtsp`: what ``on_record`` gets.
 
-    def __init__(self, path: str, tracks: tuple[Track, ...]) -> None:
+    Frames come in the clocks of :attr:`tracks`, each track's timeline starting at its first
+    packet. A consumer that falls behind pauses the TCP connection (a publisher over UDP loses
+    frames instead, with a log line).
+    """
+
+    def __init__(self, session: _ServerSession, path: str, tracks: tuple[Track, ...]) -> None:
+        self.session = session
         self.path = path
         self.tracks = tracks
         self.queue: asyncio.Queue[Frame | None] = asyncio.Queue(maxsize=1000)
+        #: The last RTCP packets the publisher sent (sender reports, SDES, BYE), oldest first.
+        self.rtcp: deque[object] = deque(maxlen=MAX_RTCP_KEPT)
 
     async def frames(self) -> AsyncIterator[Frame]:
         """The publisher's frames until it ends the session."""
@@ -212,6 +279,7 @@ class _ServerSession:
         self.described: dict[str, tuple[Track, ...]] = {}
         self.recording: RtspRecording | None = None
         self.announced: tuple[str, tuple[Track, ...]] | None = None
+        self.playing: RtspPlaying | None = None
         self.ended = False
         self.tasks: set[asyncio.Task[None]] = set()
 
@@ -230,8 +298,10 @@ class _ServerSession:
                 conn.reject(event, 404 if tracks_ is None else 405)
                 return
             conn.accept_play(event)
-            self.driver.flush()
-            self._run(self.on_play(RtspPlaying(self, event.path, tracks_)))
+            self.driver.flush()  # the PLAY response goes before the first packet
+            if self.playing is None:  # a PLAY after PAUSE resumes the same player
+                self.playing = RtspPlaying(self, event.path, tracks_)
+                self._run(self.on_play(self.playing))
         elif isinstance(event, AnnounceRequested):
             if self.on_record is None:
                 conn.reject(event, 405)
@@ -240,15 +310,16 @@ class _ServerSession:
             conn.accept_announce(event)
         elif isinstance(event, RecordRequested):
             conn.accept_record(event)
-            if self.announced is not None and self.on_record is not None:
-                self.recording = RtspRecording(*self.announced)
+            if self.announced is not None and self.on_record is not None and self.recording is None:
+                self.recording = RtspRecording(self, *self.announced)
                 self._run(self.on_record(self.recording))
         elif isinstance(event, FrameReceived):
             if self.recording is not None:
-                try:
-                    self.recording.queue.put_nowait(event.frame)
-                except asyncio.QueueFull:
-                    log.warning("rtsp %s: the application does not keep up: frame dropped", self.driver.peer)
+                self._put(self.recording, event.frame)
+        elif isinstance(event, RtcpReceived):
+            for target in (self.playing, self.recording):
+                if target is not None:
+                    target.rtcp.extend(event.packets)
         elif isinstance(event, SetupCompleted):
             if event.transport.client_port is not None:
                 for port in event.transport.client_port:
@@ -257,6 +328,24 @@ class _ServerSession:
                     self.my_routes.append(route)
         elif isinstance(event, SessionEnded):
             self._end()
+
+    def _put(self, recording: RtspRecording, frame: Frame) -> None:
+        try:
+            recording.queue.put_nowait(frame)
+            return
+        except asyncio.QueueFull:
+            pass
+        transport = self.driver.transport
+        if self.my_routes or transport is None:  # media over UDP cannot be paused
+            log.warning("rtsp %s: the application does not keep up: frame dropped", self.driver.peer)
+            return
+        transport.pause_reading()  # TCP: the publisher waits until the application caught up
+        self._run(self._put_later(recording, frame))
+
+    async def _put_later(self, recording: RtspRecording, frame: Frame) -> None:
+        await recording.queue.put(frame)
+        if self.driver.transport is not None and not self.driver.closed:
+            self.driver.transport.resume_reading()
 
     def _end(self) -> None:
         self.ended = True
@@ -274,7 +363,16 @@ class _ServerSession:
     def _run(self, coro: Awaitable[None]) -> None:
         task: asyncio.Task[None] = asyncio.ensure_future(coro)
         self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self.tasks.discard(task)
+        exc = None if task.cancelled() else task.exception()
+        if isinstance(exc, SessionError):  # the peer left while a callback was sending to it
+            log.debug("rtsp %s: %s", self.driver.peer, exc)
+        elif exc is not None:
+            log.warning("rtsp %s: the application failed: %r", self.driver.peer, exc)
+            self.driver.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._end()
