@@ -39,11 +39,13 @@ seconds is not believed (the track keeps its offset).
 
 from __future__ import annotations
 
+from collections import deque
+
 from ..clock import Unwrapper
 from ..errors import LocalProtocolError
 from ..media import Frame
 
-__all__ = ["TrackSynchronizer", "ARRIVAL", "RTP_INFO", "SENDER_REPORT"]
+__all__ = ["TrackSynchronizer", "AlignmentBuffer", "ARRIVAL", "RTP_INFO", "SENDER_REPORT"]
 
 #: Alignment sources, as :meth:`TrackSynchronizer.source` names them.
 ARRIVAL = "arrival"
@@ -238,3 +240,79 @@ class TrackSynchronizer:
         tr.budget = min(budget - step, 1.0)
         tr.offset = offset
         return offset
+
+
+class AlignmentBuffer:
+    """Hold a stream's first frames until every track can be aligned, then map them all.
+
+    A :class:`TrackSynchronizer` places a track that has no report yet by its arrival; a sender
+    report that comes later moves it only by slewing. An encoder's latency (x264's lookahead) makes
+    video arrive a second or more after the audio captured with it, so placing by arrival and
+    slewing afterwards would play the first seconds out of sync. This buffer keeps the frames
+    (with their arrival times) until every track has a sender report or RTP-Info, or until
+    ``wait`` seconds passed since the first frame, and only then hands them to the synchroniser, in
+    arrival order, with the arrival time each came with. After that, frames pass straight through.
+
+    Sans-IO: :meth:`feed` returns what can be released, :meth:`next_timer` says when the wait
+    ends and :meth:`handle_timer` releases at that time.
+
+    :param sync: the synchroniser (its tracks added).
+    :param wait: seconds to wait for reports (0: no holding).
+    :param max_frames: frames held at most; past it, everything is released.
+    """
+
+    __slots__ = ("sync", "wait", "max_frames", "_held", "_deadline", "_open")
+
+    def __init__(self, sync: TrackSynchronizer, *, wait: float = 1.0, max_frames: int = 4096) -> None:
+        if wait < 0 or max_frames < 1:
+            raise LocalProtocolError("wait >= 0 and max_frames >= 1 required")
+        self.sync = sync
+        self.wait = wait
+        self.max_frames = max_frames
+        self._held: deque[tuple[Frame, float]] = deque()
+        self._deadline: float | None = None
+        self._open = wait == 0
+
+    @property
+    def holding(self) -> bool:
+        """Whether frames are still being held for alignment."""
+        return not self._open
+
+    def _aligned(self) -> bool:
+        sync = self.sync
+        return bool(sync.track_ids) and all(sync.source(t) != ARRIVAL for t in sync.track_ids)
+
+    def feed(self, frame: Frame, now: float) -> list[Frame]:
+        """A frame (RTP timestamps) that arrived at ``now``: the frames released, on the timeline."""
+        if self._open:
+            return [self.sync.frame(frame, now)]
+        if self._deadline is None:
+            self._deadline = now + self.wait
+        self._held.append((frame, now))
+        if self._aligned() or now >= self._deadline or len(self._held) >= self.max_frames:
+            return self.release()
+        return []
+
+    def release(self) -> list[Frame]:
+        """Stop holding: every held frame, mapped with its arrival time."""
+        self._open = True
+        self._deadline = None
+        out = [self.sync.frame(f, t) for f, t in self._held]
+        self._held.clear()
+        return out
+
+    def check(self) -> list[Frame]:
+        """Release if every track became aligned (call after a report arrived)."""
+        if not self._open and self._held and self._aligned():
+            return self.release()
+        return []
+
+    def next_timer(self) -> float | None:
+        """When the wait for reports ends, or ``None``."""
+        return None if self._open else self._deadline
+
+    def handle_timer(self, now: float) -> list[Frame]:
+        """At or after :meth:`next_timer`: release what is held."""
+        if not self._open and self._deadline is not None and now >= self._deadline:
+            return self.release()
+        return []
