@@ -1,71 +1,72 @@
 #!/usr/bin/env python3
-"""Play a stream from an RTMP server with :class:`mediaproto.rtmp.ClientConnection` and print its frames.
+"""Play a stream from an RTMP server with :func:`mediaproto.aio.rtmp.connect` and print its frames.
 
-    python3 examples/rtmp_play.py rtmp://127.0.0.1:1935/live/key
+    python3 examples/rtmp_play.py rtmp://127.0.0.1:1935/live/test --seconds 5
+
+Prints each track as its sequence header arrives and one line per frame, until the server ends
+the stream (``NetStream.Play.UnpublishNotify``), the connection closes or ``--seconds`` passed.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
-import time
 from pathlib import Path
+from typing import Callable
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 
+from mediaproto.aio import rtmp  # noqa: E402
 from mediaproto.media import Frame, Track  # noqa: E402
-from mediaproto.rtmp import Connected, FrameReceived, MetadataReceived, StatusReceived, TrackReceived  # noqa: E402
-from rtmp_push import Session  # noqa: E402
 
 
-def play(url: str, *, max_seconds: float = 30.0, on_frame=None) -> tuple[list[Track], list[Frame]]:  # type: ignore[no-untyped-def]
-    """Play ``url`` until the server ends the stream or closes; returns the tracks and frames."""
-    s = Session(url)
+async def play(url: str, *, seconds: float = 30.0,
+               on_frame: Callable[[Frame], None] | None = None) -> tuple[list[Track], list[Frame]]:
+    """Play ``url`` until the stream ends or ``seconds`` passed; returns the tracks and frames."""
     tracks: list[Track] = []
     frames: list[Frame] = []
+    client = await rtmp.connect(url)
     try:
-        s.wait_for(Connected)
-        s.conn.play(s.key)
-        s.flush()
-        deadline = time.monotonic() + max_seconds
-        while time.monotonic() < deadline:
-            try:
-                data = s.sock.recv(65536)
-            except TimeoutError:
-                break
-            for e in s.conn.receive_data(data):
-                if isinstance(e, TrackReceived):
-                    tracks.append(e.track)
-                elif isinstance(e, FrameReceived):
-                    frames.append(e.frame)
+        await client.play()
+
+        async def read() -> None:
+            async for item in client.media():
+                if isinstance(item, Track):
+                    tracks.append(item)
+                else:
+                    frames.append(item)
                     if on_frame is not None:
-                        on_frame(e.frame)
-                elif isinstance(e, MetadataReceived):
-                    print("metadata:", e.metadata)
-                elif isinstance(e, StatusReceived) and e.code in ("NetStream.Play.Stop",
-                                                                   "NetStream.Play.UnpublishNotify"):
-                    return tracks, frames
-            s.flush()
-            if not data:
-                break
-        return tracks, frames
+                        on_frame(item)
+
+        try:
+            await asyncio.wait_for(read(), seconds)
+        except asyncio.TimeoutError:
+            pass
     finally:
-        s.close()
+        await client.close()
+    return tracks, frames
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("url")
-    parser.add_argument("--seconds", type=float, default=30.0)
+def show(frame: Frame) -> None:
+    key = " key" if frame.keyframe else ""
+    print(f"track {frame.track_id} dts {frame.dts} pts {frame.pts} {frame.size} bytes{key}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("url", help="rtmp://host[:port]/app/key")
+    parser.add_argument("--seconds", type=float, default=30.0, help="stop after this long (default 30)")
     args = parser.parse_args()
-
-    def show(f: Frame) -> None:
-        print(f"track {f.track_id} dts {f.dts} pts {f.pts} {f.size} bytes{' key' if f.keyframe else ''}")
-
-    tracks, frames = play(args.url, max_seconds=args.seconds, on_frame=show)
-    print(f"{len(frames)} frames; tracks: {tracks}")
+    try:
+        tracks, frames = asyncio.run(play(args.url, seconds=args.seconds, on_frame=show))
+    except KeyboardInterrupt:
+        return 130
+    for track in tracks:
+        print(f"track {track.id}: {track.codec.value} {track.width}x{track.height} {track.sample_rate or ''}")
+    print(f"{len(frames)} frames")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,134 +1,76 @@
 #!/usr/bin/env python3
-"""Push a stream to an RTMP server with :class:`mediaproto.rtmp.ClientConnection` (blocking sockets).
+"""Publish to an RTMP server with :func:`mediaproto.aio.rtmp.connect`: the test source or an FLV file.
 
     python3 examples/rtmp_push.py rtmp://127.0.0.1:1935/live/key --seconds 10
+    python3 examples/rtmp_push.py rtmp://127.0.0.1:1935/live/key --flv clip.flv
 
-Without an input it sends the built-in test source (colour bars and a tone), in real time unless
-``--fast``; ``--flv FILE`` sends the frames of an FLV file instead.
+Frames go out in real time (by their timestamps) unless ``--fast``. The built-in test source is
+colour bars with a clock (H.264) and a tone (AAC); ``--flv`` sends the tracks and frames of a file.
 """
 
 from __future__ import annotations
 
 import argparse
-import socket
+import asyncio
 import sys
-import time
 from pathlib import Path
-from typing import Iterable, Sequence
-from urllib.parse import urlsplit
+from typing import Any, Iterable, Sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 
+from mediaproto.aio import rtmp  # noqa: E402
 from mediaproto.media import Frame, Track  # noqa: E402
-from mediaproto.rtmp import ClientConnection, Connected, ConnectRejected, PublishStarted, StatusReceived  # noqa: E402
-from mediaproto.rtmp.events import Event  # noqa: E402
+from mediaproto.rtmp import MediaTagDecoder, read_flv  # noqa: E402
+from mediaproto.testsrc import TestSource  # noqa: E402
 
 
-def split_url(url: str) -> tuple[str, int, str, str, str]:
-    """``rtmp://host:port/app/key`` -> (host, port, app, key, tcUrl)."""
-    parts = urlsplit(url)
-    if parts.scheme != "rtmp" or not parts.hostname:
-        raise ValueError(f"not an rtmp:// URL: {url}")
-    path = parts.path.lstrip("/")
-    app, _, key = path.partition("/")
-    if parts.query:
-        key += "?" + parts.query
-    port = parts.port or 1935
-    return parts.hostname, port, app, key, f"rtmp://{parts.hostname}:{port}/{app}"
+def load_flv(path: Path) -> tuple[list[Track], list[Frame]]:
+    """The tracks and frames of an FLV file (times in milliseconds)."""
+    decoder = MediaTagDecoder()
+    items = [i for tag in read_flv(path.read_bytes())[1] for i in decoder.feed(tag.tag_type, tag.timestamp, tag.data)]
+    items += decoder.flush()
+    tracks = {i.id: i for i in items if isinstance(i, Track)}  # the last sequence header of each track
+    return list(tracks.values()), [i for i in items if isinstance(i, Frame)]
 
 
-class Session:
-    """A blocking socket driving a :class:`ClientConnection`."""
-
-    def __init__(self, url: str, timeout: float = 10.0) -> None:
-        host, port, app, self.key, tc_url = split_url(url)
-        self.conn = ClientConnection(app, tc_url)
-        self.sock = socket.create_connection((host, port), timeout=timeout)
-        self.flush()
-
-    def flush(self) -> None:
-        data = self.conn.data_to_send()
-        if data:
-            self.sock.sendall(data)
-
-    def wait_for(self, kind: type, timeout: float = 10.0) -> list[Event]:
-        """Read until an event of ``kind`` arrives; returns every event read."""
-        deadline = time.monotonic() + timeout
-        seen: list[Event] = []
-        while time.monotonic() < deadline:
-            data = self.sock.recv(65536)
-            events = self.conn.receive_data(data)
-            self.flush()
-            seen += events
-            for e in events:
-                if isinstance(e, kind):
-                    return seen
-                if isinstance(e, ConnectRejected) or isinstance(e, StatusReceived) and e.level == "error":
-                    raise RuntimeError(f"server refused: {e}")
-            if not data:
-                break
-        raise TimeoutError(f"no {kind.__name__} from the server")
-
-    def close(self) -> None:
-        self.sock.close()
-
-
-def push(url: str, tracks: Sequence[Track], frames: Iterable[Frame], *, realtime: bool = False,
-         metadata: dict[str, object] | None = None) -> int:
-    """Publish ``frames`` to ``url``; returns how many frames were sent."""
-    s = Session(url)
+async def push(url: str, tracks: Sequence[Track], frames: Iterable[Frame], *, realtime: bool = False,
+               metadata: dict[str, Any] | None = None) -> int:
+    """Publish ``frames`` of ``tracks`` to ``url``; returns how many frames were sent."""
+    loop = asyncio.get_running_loop()
+    client = await rtmp.connect(url)
     try:
-        s.wait_for(Connected)
-        s.conn.publish(s.key)
-        s.flush()
-        s.wait_for(PublishStarted)
-        if metadata:
-            s.conn.send_metadata(metadata)
-        s.conn.send_tracks(tracks)
-        s.flush()
+        await client.publish(tracks, metadata)
         rates = {t.id: t.clock_rate for t in tracks}
-        start = time.monotonic()
-        n = 0
+        start, sent = loop.time(), 0
         for frame in frames:
             if realtime:
-                delay = frame.dts / rates[frame.track_id] - (time.monotonic() - start)
-                if delay > 0:
-                    time.sleep(delay)
-            s.conn.send_frame(frame)
-            s.flush()
-            n += 1
-        s.conn.close_stream()
-        s.flush()
-        return n
+                await asyncio.sleep(max(0.0, start + frame.dts / rates[frame.track_id] - loop.time()))
+            await client.send_frame(frame)  # waits while the socket's buffer is full
+            sent += 1
+        return sent
     finally:
-        s.close()
+        await client.close()  # deleteStream, then the connection closes
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("url")
-    parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--flv", help="send the frames of this FLV file")
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("url", help="rtmp://host[:port]/app/key")
+    parser.add_argument("--seconds", type=float, default=10.0, help="seconds of the test source (default 10)")
+    parser.add_argument("--flv", type=Path, help="send the frames of this FLV file instead")
     parser.add_argument("--fast", action="store_true", help="do not pace in real time")
     args = parser.parse_args()
     if args.flv:
-        from mediaproto.rtmp.flv import MediaTagDecoder, read_flv
-
-        with open(args.flv, "rb") as f:
-            _, tags = read_flv(f.read())
-        dec = MediaTagDecoder()
-        items = [i for t in tags for i in dec.push(t.tag_type, t.timestamp, t.data)]
-        tracks = list(dec.tracks.values())
-        frames = [i for i in items if isinstance(i, Frame)]
+        tracks, frames = load_flv(args.flv)
     else:
-        from mediaproto.testsrc import TestSource
-
-        src = TestSource()
-        tracks = list(src.tracks)
-        frames = src.frames_until(args.seconds)
-    n = push(args.url, tracks, frames, realtime=not args.fast)
-    print(f"sent {n} frames")
+        source = TestSource()
+        tracks, frames = list(source.tracks), source.frames_until(args.seconds)
+    try:
+        sent = asyncio.run(push(args.url, tracks, frames, realtime=not args.fast))
+    except KeyboardInterrupt:
+        return 130
+    print(f"sent {sent} frames")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,13 +1,15 @@
-"""Receive an RTP stream described by an SDP file over UDP with asyncio; print frames and loss.
+"""Receive an RTP stream described by an SDP file over UDP with :mod:`mediaproto.aio.udp`; print frames and loss.
 
     python examples/rtp_send.py --sdp stream.sdp &        # or any sender, e.g. ffmpeg -f rtp
     python examples/rtp_receive.py stream.sdp --seconds 10
 
-For each ``m=`` line it binds the port (on the ``c=`` address), builds the depacketizer for the
-format (:func:`mediaproto.rtp.payload.depacketizer_for`), and prints every frame the packets
-complete. At the end, it prints each track's counters: packets lost, units dropped because of that
-loss, late or duplicated packets. (Over a network that reorders packets, put a jitter buffer in
-front of the depacketizer; on one host, packets arrive in order.)
+For each ``m=`` line it binds the RTP port and the next one for RTCP (on the ``c=`` address) with
+:func:`mediaproto.aio.udp.open_udp_pair`, which reads the sockets dry whenever they are readable,
+builds the depacketizer for the format (:func:`mediaproto.rtp.payload.depacketizer_for`), and
+prints every frame the packets complete. At the end, it prints each track's counters: packets
+lost, units dropped because of that loss, late or duplicated packets. (Over a network that
+reorders packets, put a jitter buffer in front of the depacketizer; on one host, packets arrive in
+order.)
 """
 
 from __future__ import annotations
@@ -16,17 +18,19 @@ import argparse
 import asyncio
 import sys
 from pathlib import Path
+from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from mediaproto import sdp  # noqa: E402
-from mediaproto.errors import ProtocolError  # noqa: E402
+from mediaproto.aio.udp import UdpPair, open_udp_pair  # noqa: E402
+from mediaproto.errors import MediaProtoError, ProtocolError  # noqa: E402
 from mediaproto.rtp.packet import RtpPacket, is_rtcp  # noqa: E402
 from mediaproto.rtp.payload import Depacketizer, depacketizer_for  # noqa: E402
 
 
-class RtpReceiver(asyncio.DatagramProtocol):
-    """One media stream: datagrams in, frames printed."""
+class RtpReceiver:
+    """One media stream: datagrams in (from :class:`~mediaproto.aio.udp.UdpPair`), frames printed."""
 
     def __init__(self, name: str, payload_type: int, depacketizer: Depacketizer) -> None:
         self.name = name
@@ -35,15 +39,15 @@ class RtpReceiver(asyncio.DatagramProtocol):
         self.packets = 0
         self.frames = 0
 
-    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        if is_rtcp(data):
+    def receive_datagram(self, data: bytes, source_port: int, destination_port: int) -> None:
+        if is_rtcp(data):  # sender reports, on the RTCP port (or muxed)
             return
         try:
             packet = RtpPacket.parse(data)
             if packet.payload_type != self.payload_type:
                 return
             self.packets += 1
-            frames = self.depacketizer.push(packet)
+            frames = self.depacketizer.feed(packet)
         except ProtocolError as exc:
             print(f"{self.name}: dropped a bad packet: {exc}", file=sys.stderr)
             return
@@ -59,10 +63,14 @@ class RtpReceiver(asyncio.DatagramProtocol):
                 f"({d.lost_units} units dropped), {d.late_packets} late, {d.malformed_packets} malformed")
 
 
+def _always(receiver: RtpReceiver) -> Callable[[tuple[str, int]], RtpReceiver]:
+    """A route that sends every datagram of a pair to ``receiver``, whoever sent it."""
+    return lambda source: receiver
+
+
 async def receive(session: sdp.SessionDescription, seconds: float) -> None:
-    loop = asyncio.get_running_loop()
-    receivers = []
-    transports = []
+    receivers: list[RtpReceiver] = []
+    pairs: list[UdpPair] = []
     for index, media in enumerate(session.media):
         formats = media.formats()
         if not formats:
@@ -71,23 +79,20 @@ async def receive(session: sdp.SessionDescription, seconds: float) -> None:
         try:
             track = sdp.track_from_media(media, index, fmt)
             depacketizer = depacketizer_for(track, fmt.clock_rate, dict(fmt.parameters), encoding_name=fmt.encoding_name)
-        except Exception as exc:  # a format mediaproto has no depacketizer for
+        except MediaProtoError as exc:  # a format mediaproto has no depacketizer for
             print(f"skipping m={media.media} {fmt.encoding_name}: {exc}", file=sys.stderr)
             continue
         connection = (media.connections or [session.connection or sdp.Connection()])[0]
         receiver = RtpReceiver(f"{media.media}{index}", fmt.payload_type, depacketizer)
-        transport, _ = await loop.create_datagram_endpoint(
-            lambda r=receiver: r, local_addr=(connection.address, media.port)  # type: ignore[misc]
-        )
+        pairs.append(await open_udp_pair(_always(receiver), connection.address, media.port))
         receivers.append(receiver)
-        transports.append(transport)
         print(f"listening on {connection.address}:{media.port} for {fmt.encoding_name}/{fmt.clock_rate}",
               file=sys.stderr)
     try:
         await asyncio.sleep(seconds)
     finally:
-        for transport in transports:
-            transport.close()
+        for pair in pairs:
+            pair.close()
         for receiver in receivers:
             receiver.depacketizer.flush()
             print(receiver.report(), file=sys.stderr)

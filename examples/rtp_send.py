@@ -32,7 +32,8 @@ def load_flv(path: Path) -> tuple[list[Track], list[Frame]]:
     decoder = MediaTagDecoder()
     frames: list[Frame] = []
     for tag in read_flv(path.read_bytes())[1]:
-        frames += [x for x in decoder.push(tag.tag_type, tag.timestamp, tag.data) if isinstance(x, Frame)]
+        frames += [x for x in decoder.feed(tag.tag_type, tag.timestamp, tag.data) if isinstance(x, Frame)]
+    frames += [x for x in decoder.flush() if isinstance(x, Frame)]
     return list(decoder.tracks.values()), frames
 
 
