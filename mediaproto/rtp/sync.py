@@ -293,6 +293,11 @@ class AlignmentBuffer:
             return self.release()
         return []
 
+    def flush(self) -> list[Frame]:
+        """The input ended: every held frame, as :meth:`release` (the verb every incremental
+        stage ends with, see docs/design.rst)."""
+        return self.release()
+
     def release(self) -> list[Frame]:
         """Stop holding: every held frame, mapped with its arrival time."""
         self._open = True
