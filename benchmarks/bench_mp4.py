@@ -47,7 +47,7 @@ def _fragment() -> bytes:
         if f.keyframe and f.track_id == _VIDEO and fr.queued:
             out.append(fr.fragment())
         fr.add(f)
-    out.append(fr.flush())
+    out.append(fr.drain())
     return b"".join(out)
 
 
@@ -62,7 +62,7 @@ def _fragment_parts(every: int = 5) -> bytes:
                 out.append(fr.fragment())
             n += 1
         fr.add(f)
-    out.append(fr.flush())
+    out.append(fr.drain())
     return b"".join(out)
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import ClassVar, TypeVar
 
 from ..errors import LimitExceeded, LocalProtocolError, ParseError
+from .. import errors
 
 __all__ = [
     "Limits",
@@ -42,7 +43,7 @@ _HDR = struct.Struct(">I4s")
 
 
 @dataclass(frozen=True, slots=True)
-class Limits:
+class Limits(errors.Limits):
     """Bounds on untrusted MP4 input.
 
     :param max_box_size: bytes of one top-level box (a fragment's ``mdat`` included); the demuxer

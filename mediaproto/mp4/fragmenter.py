@@ -213,6 +213,6 @@ class Fragmenter:
         self._queued = 0
         return b"".join([self._styp, moof, mdat_header, *payload])
 
-    def flush(self) -> bytes:
+    def drain(self) -> bytes:
         """The last fragment: what :meth:`fragment` returns (``b""`` when nothing is queued)."""
         return self.fragment()

@@ -80,7 +80,7 @@ def _stream() -> bytes:
             out.append(fr.fragment())
         fr.add(Frame(1, i * 3600, i * 3600, (bytes([0x65 if i % 4 == 0 else 0x41, i]),), i % 4 == 0))
         fr.add(Frame(2, i * 1920, i * 1920, bytes([i]) * 5, True))
-    return b"".join(out) + fr.flush()
+    return b"".join(out) + fr.drain()
 
 
 STREAM = _stream()

@@ -172,7 +172,7 @@ def test_fragmenter_to_demuxer_returns_the_frames(stream: tuple[list[Track], lis
         if cut:
             out.append(fr.fragment())
         fr.add(frame)
-    out.append(fr.flush())
+    out.append(fr.drain())
     data = b"".join(out)
     dm = Demuxer()
     events = []
