@@ -1,7 +1,9 @@
-"""Our ClientConnection (examples/rtmp_push.py, rtmp_play.py) against ffmpeg's RTMP server mode."""
+"""mediaproto.aio.rtmp.connect (examples/rtmp_push.py, rtmp_play.py) against ffmpeg's RTMP server
+mode, and against serve_rtmp."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import subprocess
@@ -47,8 +49,8 @@ def test_client_publishes_test_source_to_ffmpeg(ffmpeg: str, ffprobe: str, tmp_p
                              f"rtmp://127.0.0.1:{port}/live/x", "-c", "copy", "-y", str(out)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        sent = _retry(lambda: push.push(f"rtmp://127.0.0.1:{port}/live/x", src.tracks, frames,
-                                         metadata={"width": 320.0, "height": 240.0}))
+        sent = _retry(lambda: asyncio.run(push.push(f"rtmp://127.0.0.1:{port}/live/x", src.tracks, frames,
+                                                    metadata={"width": 320.0, "height": 240.0})))
         err = proc.communicate(timeout=30)[1]
     finally:
         if proc.poll() is None:
@@ -74,7 +76,7 @@ def test_client_plays_from_ffmpeg(ffmpeg: str, vectors: Path) -> None:
                              "-listen", "1", "-f", "flv", f"rtmp://127.0.0.1:{port}/live/x"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        tracks, frames = _retry(lambda: play.play(f"rtmp://127.0.0.1:{port}/live/x", max_seconds=30))
+        tracks, frames = _retry(lambda: asyncio.run(play.play(f"rtmp://127.0.0.1:{port}/live/x", seconds=30)))
         proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
@@ -103,23 +105,16 @@ def _hevc_source(ffmpeg: str, tmp_path: Path, count: int) -> tuple[Path, Track, 
 
 
 def test_client_publishes_hevc_over_enhanced_rtmp_to_our_server(modern_ffmpeg: str, tmp_path: Path) -> None:
-    # Our ClientConnection to our ServerConnection (Enhanced RTMP, FourCC hvc1) with frames made by
-    # libx265; the next test has FFmpeg receive the same.
-    import threading
-
-    from ._rtmp_helpers import ServerThread
+    # Our client to serve_rtmp (Enhanced RTMP, FourCC hvc1) with frames made by libx265; the next
+    # test has FFmpeg receive the same.
+    from ._rtmp_helpers import RtmpRecorder
 
     _, track, frames = _hevc_source(modern_ffmpeg, tmp_path, 25)
     push = load_example("rtmp_push")
-    got: list[Frame] = []
-    tracks: list[Track] = []
-    done = threading.Event()
-    with ServerThread() as srv:
-        srv.hub.on_frame.append(lambda name, f: got.append(f))
-        srv.hub.on_track.append(lambda name, t: tracks.append(t))
-        srv.hub.on_unpublish.append(lambda name: done.set())
-        push.push(f"rtmp://127.0.0.1:{srv.port}/live/hevc", [track], frames)
-        assert done.wait(10)
+    with RtmpRecorder() as srv:
+        asyncio.run(push.push(f"rtmp://127.0.0.1:{srv.port}/live/hevc", [track], frames))
+        assert srv.wait_ended("live/hevc", 10)
+        got, tracks = srv.frames["live/hevc"], list(srv.tracks["live/hevc"].values())
     assert [t.codec for t in tracks] == [Codec.H265] and (tracks[0].width, tracks[0].height) == (160, 120)
     assert [f.data for f in got] == [f.data for f in frames]
     assert [rescale(f.dts, tracks[0].clock_rate, 1000) for f in got] == [i * 40 for i in range(25)]
@@ -136,8 +131,8 @@ def test_ffmpeg_receives_hevc_over_enhanced_rtmp_from_our_client(modern_ffmpeg: 
                              f"rtmp://127.0.0.1:{port}/live/x", "-f", "framemd5", "-"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        sent = _retry(lambda: push.push(f"rtmp://127.0.0.1:{port}/live/x", [track], frames,
-                                         metadata={"width": 160.0, "height": 120.0}))
+        sent = _retry(lambda: asyncio.run(push.push(f"rtmp://127.0.0.1:{port}/live/x", [track], frames,
+                                                    metadata={"width": 160.0, "height": 120.0})))
         out, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:

@@ -1,15 +1,12 @@
 """The code of docs/guide/rtmp.rst runs: the chunk stream snippet, and "push to a service" against
-examples/rtmp_server.py (on a free port)."""
+mediaproto.aio.rtmp.serve_rtmp (on a free port)."""
 
 from __future__ import annotations
 
 import re
-import threading
 from pathlib import Path
 
-from mediaproto.media import Frame
-
-from ._rtmp_helpers import ROOT, ServerThread
+from ._rtmp_helpers import ROOT, RtmpRecorder
 
 GUIDE = ROOT / "docs" / "guide" / "rtmp.rst"
 
@@ -32,14 +29,11 @@ def test_chunk_stream_snippet_runs() -> None:
     assert isinstance(messages, list) and [m.type_id for m in messages] == [9, 1]
 
 
-def test_push_snippet_runs_against_the_example_server(tmp_path: Path) -> None:
+def test_push_snippet_runs_against_serve_rtmp(tmp_path: Path) -> None:
     code = _blocks()["Push to a service"]
-    got: list[Frame] = []
-    done = threading.Event()
-    with ServerThread() as srv:
-        srv.hub.on_frame.append(lambda name, f: got.append(f))
-        srv.hub.on_unpublish.append(lambda name: done.set())
+    with RtmpRecorder() as srv:
         code = code.replace("1935", str(srv.port)).replace("frames_until(10.0)", "frames_until(2.0)")
         exec(compile(code, str(GUIDE), "exec"), {})
-        assert done.wait(10)
+        assert srv.wait_ended("live/stream-key", 10)
+        got = srv.frames["live/stream-key"]
     assert len(got) > 100 and sum(1 for f in got if f.track_id == 0) == 50
