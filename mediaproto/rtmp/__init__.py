@@ -23,7 +23,8 @@ __all__ = [
 # -- handshake, chunk stream, messages and sessions (the Sans-IO face: see mediaproto.rtmp.connection)
 from . import message
 from .chunk import ChunkDecoder, ChunkEncoder, Message, encode_message
-from .client import ClientConnection, ClientState
+from .client import ClientConnection
+from .configuration import ClientConfiguration, ServerConfiguration
 from .connection import frame_chunks
 from .events import (
     CommandReceived,
@@ -45,7 +46,8 @@ from .events import (
     TrackReceived,
 )
 from .handshake import ClientHandshake, ServerHandshake
-from .server import ServerConnection, StreamState
+from .server import ServerConnection
+from .states import ClientState, ServerState, StreamState
 
 __all__ += [
     "message",
@@ -54,6 +56,7 @@ __all__ += [
     "Message",
     "encode_message",
     "ClientConnection",
+    "ClientConfiguration",
     "ClientState",
     "frame_chunks",
     "CommandReceived",
@@ -76,6 +79,8 @@ __all__ += [
     "ClientHandshake",
     "ServerHandshake",
     "ServerConnection",
+    "ServerConfiguration",
+    "ServerState",
     "StreamState",
 ]
 

@@ -2,43 +2,39 @@
 
 ::
 
-    conn = ClientConnection("live", "rtmp://example.com/live")
+    conn = ClientConnection("live", "rtmp://example.com/live", configuration=ClientConfiguration())
     sock.sendall(conn.data_to_send())            # C0+C1
-    for event in conn.receive_data(sock.recv(65536)):
+    for event in conn.receive_data(sock.recv(65536), now):
         if isinstance(event, Connected):
             conn.publish("key")                  # releaseStream, FCPublish, createStream, publish
         elif isinstance(event, PublishStarted):
             conn.send_tracks(tracks)             # sequence headers
             ...conn.send_frame(frame)...
 
-After the handshake the client announces its chunk size and sends ``connect`` by itself.
+After the handshake the client announces its chunk size and sends ``connect`` by itself. The
+connection's states and each stream's are the tables of :mod:`mediaproto.rtmp.states`: ``publish``
+and ``play`` need ``CONNECTED``, ``send_*`` a stream the server let us publish on
+(:class:`~mediaproto.rtmp.events.PublishStarted`); any other call raises
+:class:`~mediaproto.errors.LocalProtocolError`.
 """
 
 from __future__ import annotations
 
-import enum
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
+from ..endpoint import Event, StateMachine, StreamEndpoint
 from ..errors import LocalProtocolError
 from ..media import Frame, Track
 from . import message as msg
 from .chunk import Message
-from .limits import Limits
+from .configuration import ClientConfiguration
 from .connection import CSID_STATUS, DEFAULT_WINDOW, RtmpConnection
-from .events import (CommandReceived, Connected, ConnectRejected, Event, PlayStarted, PublishStarted,
-                     StatusReceived, StreamCreated)
+from .events import (CommandReceived, Connected, ConnectRejected, PlayStarted, PublishStarted, StatusReceived,
+                     StreamCreated)
 from .handshake import ClientHandshake
+from .states import CLIENT_STREAM_TRANSITIONS, CLIENT_TRANSITIONS, ClientInput, ClientState, StreamInput, StreamState
 
 __all__ = ["ClientConnection", "ClientState"]
-
-
-class ClientState(enum.Enum):
-    """Where a client session is."""
-
-    HANDSHAKE = "handshake"
-    CONNECTING = "connecting"
-    CONNECTED = "connected"
-    REJECTED = "rejected"
 
 
 class ClientConnection(RtmpConnection):
@@ -46,33 +42,40 @@ class ClientConnection(RtmpConnection):
 
     :param app: the application to connect to (``live`` in ``rtmp://host/live/key``).
     :param tc_url: the URL of the application (``rtmp://host:port/live``).
-    :param flash_ver: the ``flashVer`` we announce.
-    :param digest_handshake: send a digest C1 as FFmpeg and Flash do (``False``: simple handshake).
-    :param chunk_size: our outgoing chunk size, announced after the handshake.
-    :param connect_properties: extra properties of the connect command object.
-    :param buffer_length: the buffer length in ms we announce when playing.
+    :param configuration: how the session behaves (default: ``ClientConfiguration()``).
     """
 
-    def __init__(self, app: str, tc_url: str = "", *, flash_ver: str = "FMLE/3.0 (compatible; mediaproto)",
-                 digest_handshake: bool = True, chunk_size: int = 4096,
-                 connect_properties: dict[str, Any] | None = None, buffer_length: int = 3000,
-                 limits: Limits | None = None, ping_interval: float | None = None, now: float = 0.0,
-                 random_bytes: Callable[[int], bytes] | None = None) -> None:
-        kw: dict[str, Any] = {} if random_bytes is None else {"random_bytes": random_bytes}
-        super().__init__(limits=limits, chunk_size=chunk_size, ping_interval=ping_interval, now=now, **kw)
+    def __init__(self, app: str, tc_url: str = "", *, configuration: ClientConfiguration | None = None) -> None:
+        config = configuration if configuration is not None else ClientConfiguration()
+        super().__init__(config)
+        #: The configuration the session was made with.
+        self.configuration = config
         self.app = app
         self.tc_url = tc_url
-        self._props = {"app": app, "type": "nonprivate", "flashVer": flash_ver, "tcUrl": tc_url,
-                       **(connect_properties or {})}
-        self._handshake = ClientHandshake(digest=digest_handshake, **kw)
+        self._props = {"app": app, "type": "nonprivate", "flashVer": config.flash_ver, "tcUrl": tc_url,
+                       **config.connect_properties}
+        self._handshake = ClientHandshake(digest=config.digest_handshake, random_bytes=config.random_bytes)
         self._out.append(self._handshake.data_to_send())
-        self.state = ClientState.HANDSHAKE
-        self._buffer_length = buffer_length
+        self._machine = StateMachine("RTMP client", CLIENT_TRANSITIONS, ClientState.HANDSHAKE)
+        self._buffer_length = config.buffer_length
         self._tid = 1
         self._pending: dict[float, tuple[str, str, str]] = {}  # tid -> (purpose, name, type)
-        self._publishing: dict[int, str] = {}
-        self._playing: dict[int, str] = {}
+        self._streams: dict[int, StateMachine[StreamState, StreamInput]] = {}
+        self._names: dict[int, str] = {}
         self._window_sent = 0
+
+    @property
+    def state(self) -> ClientState:
+        """Where the connection is (see :mod:`mediaproto.rtmp.states`)."""
+        return self._machine.state
+
+    def stream_state(self, stream_id: int) -> StreamState | None:
+        """What our message stream ``stream_id`` does, or ``None`` when it does not exist."""
+        machine = self._streams.get(stream_id)
+        return None if machine is None else machine.state
+
+    def _streams_in(self, *states: StreamState) -> list[int]:
+        return [sid for sid, m in self._streams.items() if m.state in states]
 
     def _handshake_receive(self, data: bytes) -> bytes:
         rest = self._handshake.receive_data(data)
@@ -87,7 +90,7 @@ class ClientConnection(RtmpConnection):
         self._send(msg.command("connect", 1, self._props))
         self._pending[1.0] = ("connect", "", "")
         self._tid = 2
-        self.state = ClientState.CONNECTING
+        self._machine.fire(ClientInput.HANDSHAKE_DONE)
 
     def _next_tid(self) -> float:
         tid = float(self._tid)
@@ -95,23 +98,23 @@ class ClientConnection(RtmpConnection):
         return tid
 
     def _accepts_media(self, stream_id: int) -> bool:
-        return stream_id in self._playing
+        return self.stream_state(stream_id) in (StreamState.PLAY_REQUESTED, StreamState.PLAYING)
 
     def _dispatch(self, m: Message, events: list[Event]) -> None:
         # Quirk (FFmpeg's listen mode, ``-listen 1 -f flv rtmp://...``): media and onMetaData come on
         # message stream 0, not on the stream ``play`` was sent on. With one stream playing, they
         # belong to it.
-        if m.stream_id == 0 and len(self._playing) == 1 and m.type_id in (msg.AUDIO, msg.VIDEO, msg.DATA_AMF0,
+        playing = self._streams_in(StreamState.PLAY_REQUESTED, StreamState.PLAYING)
+        if m.stream_id == 0 and len(playing) == 1 and m.type_id in (msg.AUDIO, msg.VIDEO, msg.DATA_AMF0,
                                                                          msg.DATA_AMF3, msg.AGGREGATE):
-            m = Message(m.chunk_stream_id, m.type_id, next(iter(self._playing)), m.timestamp, m.payload)
+            m = Message(m.chunk_stream_id, m.type_id, playing[0], m.timestamp, m.payload)
         super()._dispatch(m, events)
 
     # -- actions -------------------------------------------------------------------------------
 
     def _require_connected(self) -> None:
-        self._check_usable()
-        if self.state is not ClientState.CONNECTED:
-            raise LocalProtocolError("not connected yet (wait for the Connected event)")
+        self._check_sendable()
+        self._machine.fire(ClientInput.OPEN_STREAM)
 
     def publish(self, publishing_name: str, publishing_type: str = "live") -> None:
         """Ask to publish: releaseStream, FCPublish and createStream, then publish on the new stream.
@@ -134,13 +137,16 @@ class ClientConnection(RtmpConnection):
         self._pending[tid] = ("play", stream_name, str(start))
 
     def _publish_stream(self, stream_id: int | None) -> int:
-        self._check_usable()
+        self._check_sendable()
         if stream_id is None:
-            if len(self._publishing) != 1:
+            publishing = self._streams_in(StreamState.PUBLISHING)
+            if len(publishing) != 1:
                 raise LocalProtocolError("give the stream id: not exactly one stream is publishing")
-            return next(iter(self._publishing))
-        if stream_id not in self._publishing:
-            raise LocalProtocolError(f"stream {stream_id} is not publishing")
+            stream_id = publishing[0]
+        machine = self._streams.get(stream_id)
+        if machine is None:
+            raise LocalProtocolError(f"stream {stream_id} does not exist")
+        machine.fire(StreamInput.SEND_MEDIA)
         return stream_id
 
     def send_metadata(self, metadata: dict[str, Any], stream_id: int | None = None) -> None:
@@ -159,16 +165,19 @@ class ClientConnection(RtmpConnection):
 
     def close_stream(self, stream_id: int | None = None) -> None:
         """Stop publishing or playing: FCUnpublish (when publishing) and deleteStream."""
-        self._check_usable()
+        self._check_sendable()
         if stream_id is None:
-            ids = list(self._publishing) + list(self._playing)
-            if len(ids) != 1:
+            if len(self._streams) != 1:
                 raise LocalProtocolError("give the stream id: not exactly one stream is open")
-            stream_id = ids[0]
-        name = self._publishing.pop(stream_id, None)
-        if name is not None:
-            self._send(msg.command("FCUnpublish", self._next_tid(), None, name))
-        self._playing.pop(stream_id, None)
+            stream_id = next(iter(self._streams))
+        machine = self._streams.get(stream_id)
+        if machine is None:
+            raise LocalProtocolError(f"stream {stream_id} does not exist")
+        if machine.state in (StreamState.PUBLISH_REQUESTED, StreamState.PUBLISHING):
+            self._send(msg.command("FCUnpublish", self._next_tid(), None, self._names.get(stream_id, "")))
+        machine.fire(StreamInput.CLOSE)
+        del self._streams[stream_id]
+        self._names.pop(stream_id, None)
         self._media_in.pop(stream_id, None)
         self._media_out.pop(stream_id, None)
         self._send(msg.command("deleteStream", self._next_tid(), None, float(stream_id)))
@@ -190,25 +199,33 @@ class ClientConnection(RtmpConnection):
             purpose, sname, extra = pending
             info = cmd.arguments[0] if cmd.arguments else None
             if purpose == "connect":
+                if not self._machine.allows(ClientInput.CONNECT_ACCEPTED):
+                    return  # a second answer to connect: ignored
                 if name == "_result":
-                    self.state = ClientState.CONNECTED
+                    self._machine.fire(ClientInput.CONNECT_ACCEPTED)
                     events.append(Connected(cmd.command_object, info))
                 else:
-                    self.state = ClientState.REJECTED
+                    self._machine.fire(ClientInput.CONNECT_REJECTED)
                     events.append(ConnectRejected(info))
                 return
             if name == "_error" or not cmd.arguments or not isinstance(cmd.arguments[0], (int, float)):
                 events.append(StatusReceived(0, "error", "NetConnection.Call.Failed", "createStream failed", info))
                 return
             sid = int(cmd.arguments[0])
+            if sid in self._streams or len(self._streams) >= self.limits.max_message_streams:
+                events.append(StatusReceived(0, "error", "NetConnection.Call.Failed", "createStream failed", info))
+                return  # a stream id in use (or too many): not ours to reuse
             events.append(StreamCreated(sid))
+            created = self._streams[sid] = StateMachine(f"RTMP client stream {sid}", CLIENT_STREAM_TRANSITIONS,
+                                                        StreamState.CREATED)
+            self._names[sid] = sname
             if purpose == "publish":
                 self._send(msg.command("publish", 0, None, sname, extra, stream_id=sid, chunk_stream_id=CSID_STATUS))
-                self._publishing[sid] = sname
+                created.fire(StreamInput.PUBLISH)
             else:
                 self._send(msg.command("play", 0, None, sname, float(extra), stream_id=sid, chunk_stream_id=CSID_STATUS))
                 self._send(msg.user_control(msg.SetBufferLength(sid, self._buffer_length)))
-                self._playing[sid] = sname
+                created.fire(StreamInput.PLAY)
         elif name == "onStatus":
             info = cmd.arguments[0] if cmd.arguments else None
             if not isinstance(info, dict):
@@ -216,14 +233,26 @@ class ClientConnection(RtmpConnection):
             code = str(info.get("code", ""))
             ev = StatusReceived(stream_id, str(info.get("level", "")), code, str(info.get("description", "")), info)
             events.append(ev)
-            if code == "NetStream.Publish.Start" and stream_id in self._publishing:
+            machine = self._streams.get(stream_id)
+            if machine is None:
+                return
+            if code == "NetStream.Publish.Start" and machine.state is StreamState.PUBLISH_REQUESTED:
+                machine.fire(StreamInput.STARTED)
                 events.append(PublishStarted(stream_id))
-            elif code == "NetStream.Play.Start" and stream_id in self._playing:
+            elif code == "NetStream.Play.Start" and machine.state is StreamState.PLAY_REQUESTED:
+                machine.fire(StreamInput.STARTED)
                 events.append(PlayStarted(stream_id))
-            elif ev.level == "error":
-                self._publishing.pop(stream_id, None)
-                self._playing.pop(stream_id, None)
+            elif ev.level == "error" and machine.allows(StreamInput.FAILED):
+                machine.fire(StreamInput.FAILED)
+                self._media_in.pop(stream_id, None)
+                self._media_out.pop(stream_id, None)
         elif name in ("onBWDone", "onFCPublish", "onFCUnpublish", "_onbwcheck", "_onbwdone"):
             pass
         else:
             events.append(CommandReceived(stream_id, cmd))
+
+
+if TYPE_CHECKING:  # mypy --strict checks that the class keeps the contract of mediaproto.endpoint
+
+    def _conforms(conn: ClientConnection) -> StreamEndpoint:
+        return conn

@@ -3,22 +3,31 @@
 The face is the same for :class:`~mediaproto.rtmp.server.ServerConnection` and
 :class:`~mediaproto.rtmp.client.ClientConnection`::
 
-    events = conn.receive_data(data)   # a list of events; b"" means the peer closed
-    conn.accept_publish(event)         # actions queue outgoing bytes
-    sock.sendall(conn.data_to_send())  # drain them
-    conn.next_timer()                  # deadline (the caller's clock) or None
-    conn.handle_timer(now)             # at or after that deadline
+    events = conn.receive_data(data, now)  # a list of events; b"" means the peer closed
+    conn.accept_publish(event)             # actions queue outgoing bytes
+    sock.sendall(conn.data_to_send())      # drain them
+    conn.next_timer()                      # deadline (the caller's clock) or None
+    events = conn.handle_timer(now)        # at or after that deadline
+    conn.closed, conn.broken               # public state
+
+This is the contract of :mod:`mediaproto.endpoint` (``now`` is required: seconds of the caller's
+monotonic clock). Each endpoint takes one configuration dataclass
+(:class:`~mediaproto.rtmp.configuration.ServerConfiguration`,
+:class:`~mediaproto.rtmp.configuration.ClientConfiguration`); its states and their transitions are
+the tables of :mod:`mediaproto.rtmp.states`.
 
 Handled here, automatically: the handshake, Set Chunk Size / Abort / Window Acknowledgement Size
 (inside the chunk decoder), Acknowledgements when a window's worth arrived, answers to Ping
 Requests, aggregate messages (split into their sub-messages), and optional pings of our own every
-``ping_interval`` seconds. A :class:`~mediaproto.errors.ProtocolError` from the peer's bytes leaves
+``ping_interval`` seconds (counted from the first ``now`` the connection sees). A
+:class:`~mediaproto.errors.ProtocolError` from the peer's bytes leaves
 the connection broken: every later call raises :class:`~mediaproto.errors.LocalProtocolError`.
 
 While a request event (connect, publish, play) waits for the application's ``accept_*`` or
-``reject_*``, later messages from the peer are held back, and handled at the next
-:meth:`~RtmpConnection.receive_data` after the answer (FFmpeg and OBS wait for the answer anyway),
-so that nothing the peer pipelines is handled in the wrong state.
+``reject_*``, later messages from the peer are held back, and handled after the answer (FFmpeg and OBS wait
+for the answer anyway), so that nothing the peer pipelines is handled in the wrong state: once
+answered, :meth:`~RtmpConnection.next_timer` is due at once and :meth:`~RtmpConnection.handle_timer`
+(or the next :meth:`~RtmpConnection.receive_data`) returns their events.
 
 Fan-out: media messages are always sent with a type-0 chunk header, so their chunk bytes do not
 depend on what the connection sent before. :func:`frame_chunks` builds them once; every connection
@@ -29,16 +38,16 @@ player, as nginx-rtmp does).
 
 from __future__ import annotations
 
-import os
-from typing import Any, Callable
+from typing import Any
 
 from ..errors import LimitExceeded, LocalProtocolError, ProtocolError
 from ..media import Frame, Track
 from . import message as msg
 from .chunk import ChunkDecoder, ChunkEncoder, Message, encode_message
 from .limits import Limits
-from .events import (ConnectionClosed, Event, FrameReceived, MetadataReceived, PingAnswered,
-                     TrackReceived)
+from ..endpoint import ConnectionClosed, Event, FrameReceived
+from .configuration import DEFAULT_WINDOW, ClientConfiguration, ServerConfiguration
+from .events import MetadataReceived, PingAnswered, TrackReceived
 from .flv import MediaTagDecoder, MediaTagEncoder
 
 __all__ = ["RtmpConnection", "frame_chunks", "CSID_STATUS", "CSID_AUDIO", "CSID_VIDEO", "DEFAULT_WINDOW"]
@@ -49,8 +58,6 @@ CSID_STATUS = 5
 CSID_AUDIO = 6
 #: Chunk stream of video messages.
 CSID_VIDEO = 7
-#: The acknowledgement window and peer bandwidth we announce (as FFmpeg and nginx-rtmp).
-DEFAULT_WINDOW = 2500000
 
 
 def frame_chunks(encoder: MediaTagEncoder, frame: Frame, *, stream_id: int, chunk_size: int) -> bytes:
@@ -72,19 +79,15 @@ def media_message(tag_type: int, timestamp: int, body: bytes, stream_id: int) ->
 class RtmpConnection:
     """The shared machinery of both endpoints; use a subclass.
 
-    :param limits: bounds on what the peer can make us buffer.
-    :param chunk_size: our outgoing chunk size, announced after the handshake.
-    :param ping_interval: seconds between our Ping Requests, or ``None`` for none.
-    :param now: the caller's clock at creation (for the ping timer).
-    :param random_bytes: the random source for the handshake.
+    :param configuration: the endpoint's configuration (limits, chunk size, pings, randomness).
     """
 
-    def __init__(self, *, limits: Limits | None = None, chunk_size: int = 4096, ping_interval: float | None = None,
-                 now: float = 0.0, random_bytes: Callable[[int], bytes] = os.urandom) -> None:
+    def __init__(self, configuration: ServerConfiguration | ClientConfiguration) -> None:
+        chunk_size = configuration.chunk_size
         if not 1 <= chunk_size <= 0x7FFFFFFF:
             raise LocalProtocolError(f"chunk size must be 1..2**31-1, got {chunk_size}")
-        self.limits = limits or Limits()
-        self._random = random_bytes
+        self.limits: Limits = configuration.limits
+        self._random = configuration.random_bytes
         self._decoder = ChunkDecoder(self.limits)
         self._encoder = ChunkEncoder()
         self.chunk_size = chunk_size
@@ -92,8 +95,9 @@ class RtmpConnection:
         self._broken = False
         self._closed = False
         self._handshake_done = False
-        self._ping_interval = ping_interval
-        self._next_ping = None if ping_interval is None else now + ping_interval
+        self._ping_interval = configuration.ping_interval
+        self._next_ping: float | None = None  # set from the first ``now`` (with a ping interval)
+        self._now: float | None = None  # the latest ``now`` the caller gave
         self._media_in: dict[int, MediaTagDecoder] = {}
         self._media_out: dict[int, MediaTagEncoder] = {}
         self._awaiting_answer = False
@@ -102,9 +106,17 @@ class RtmpConnection:
 
     # -- the Sans-IO face ----------------------------------------------------------------------
 
-    def receive_data(self, data: bytes | bytearray | memoryview) -> list[Event]:
-        """Feed bytes from the peer; ``b""`` means the peer closed. Returns the events, in order."""
+    def receive_data(self, data: bytes, now: float) -> list[Event]:
+        """Feed bytes from the peer at the caller's ``now`` (seconds of its monotonic clock);
+        ``b""`` means the peer closed. Returns the events, in order.
+
+        Raises :class:`~mediaproto.errors.ProtocolError` on invalid input (the connection is
+        broken afterwards), :class:`~mediaproto.errors.LocalProtocolError` when broken or closed.
+        """
         self._check_usable()
+        if self._closed:
+            raise LocalProtocolError("the peer closed the connection already")
+        self._tick(now)
         events: list[Event] = []
         if not data:
             self._closed = True
@@ -117,16 +129,7 @@ class RtmpConnection:
                 if not self._handshake_done:
                     return events
                 self._on_handshake_done(events)
-            msgs = self._decoder.feed(rest) if rest else []
-            if self._deferred:
-                msgs = self._deferred + msgs
-                self._deferred = []
-                self._deferred_bytes = 0
-            for i, m in enumerate(msgs):
-                if self._awaiting_answer:
-                    self._defer(msgs[i:])
-                    break
-                self._dispatch(m, events)
+            self._process(self._decoder.feed(rest) if rest else [], events)
             seq = self._decoder.ack_due()
             if seq is not None:
                 self._send(msg.acknowledgement(seq))
@@ -135,6 +138,23 @@ class RtmpConnection:
             raise
         return events
 
+    def _tick(self, now: float) -> None:
+        self._now = now
+        if self._next_ping is None and self._ping_interval is not None:
+            self._next_ping = now + self._ping_interval
+
+    def _process(self, msgs: list[Message], events: list[Event]) -> None:
+        """Dispatch ``msgs`` after those held back, holding back again from a request on."""
+        if self._deferred:
+            msgs = self._deferred + msgs
+            self._deferred = []
+            self._deferred_bytes = 0
+        for i, m in enumerate(msgs):
+            if self._awaiting_answer:
+                self._defer(msgs[i:])
+                break
+            self._dispatch(m, events)
+
     def data_to_send(self) -> bytes:
         """Drain the bytes queued for the peer (also after a protocol error: what was queued before)."""
         out = b"".join(self._out)
@@ -142,20 +162,37 @@ class RtmpConnection:
         return out
 
     def next_timer(self) -> float | None:
-        """When :meth:`handle_timer` wants to be called (the caller's clock), or ``None``."""
-        return self._next_ping if self._handshake_done and not self._closed else None
+        """When :meth:`handle_timer` wants to be called (the caller's clock), or ``None``: the next
+        ping, or at once (the latest ``now``) when held-back messages can be handled."""
+        if self._closed or self._broken:
+            return None
+        if self._deferred and not self._awaiting_answer and self._now is not None:
+            return self._now
+        return self._next_ping if self._handshake_done else None
 
-    def handle_timer(self, now: float) -> None:
-        """Send the Ping Request that is due at ``now``."""
+    def handle_timer(self, now: float) -> list[Event]:
+        """Handle the messages held back while a request waited (their events are returned) and
+        send the Ping Request due at ``now``. Nothing happens once the peer closed."""
         self._check_usable()
+        events: list[Event] = []
+        if self._closed:
+            return events
+        self._tick(now)
+        if self._deferred and not self._awaiting_answer:
+            try:
+                self._process([], events)
+            except ProtocolError:
+                self._broken = True
+                raise
         if self._next_ping is not None and self._ping_interval is not None and now >= self._next_ping:
             if self._handshake_done:
                 self._send(msg.user_control(msg.PingRequest(int(now * 1000) & 0xFFFFFFFF)))
             self._next_ping = now + self._ping_interval
+        return events
 
     def send_raw(self, data: bytes) -> None:
         """Queue chunk bytes built elsewhere (see :func:`frame_chunks`); they must be self-contained."""
-        self._check_usable()
+        self._check_sendable()
         self._out.append(data)
 
     @property
@@ -163,11 +200,22 @@ class RtmpConnection:
         """Whether a protocol error made this connection unusable."""
         return self._broken
 
+    @property
+    def closed(self) -> bool:
+        """Whether the peer closed the connection (``receive_data(b"")``)."""
+        return self._closed
+
     # -- for subclasses --------------------------------------------------------------------
 
     def _check_usable(self) -> None:
         if self._broken:
             raise LocalProtocolError("the connection is broken by an earlier protocol error")
+
+    def _check_sendable(self) -> None:
+        """For actions: usable and not closed by the peer."""
+        self._check_usable()
+        if self._closed:
+            raise LocalProtocolError("the peer closed the connection")
 
     def _defer(self, msgs: list[Message]) -> None:
         self._deferred = msgs
@@ -242,7 +290,7 @@ class RtmpConnection:
             if isinstance(item, Track):
                 events.append(TrackReceived(m.stream_id, item))
             else:
-                events.append(FrameReceived(m.stream_id, item))
+                events.append(FrameReceived(item, m.stream_id))
 
     def _on_data(self, stream_id: int, values: list[Any], events: list[Event]) -> None:
         if values and values[0] == "@setDataFrame":

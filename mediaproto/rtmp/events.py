@@ -10,7 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..media import Frame, Track
+from .. import endpoint
+from ..endpoint import ConnectionClosed, FrameReceived
+from ..media import Track
 from .message import Command
 
 __all__ = [
@@ -21,10 +23,13 @@ __all__ = [
 ]
 
 
-class Event:
-    """Base class of every RTMP session event."""
+@dataclass(frozen=True, slots=True)
+class Event(endpoint.Event):
+    """Base class of every RTMP session event (a :class:`mediaproto.endpoint.Event`).
 
-    __slots__ = ()
+    :class:`~mediaproto.endpoint.FrameReceived` and :class:`~mediaproto.endpoint.ConnectionClosed`
+    are the package-wide events (re-exported here): they derive from the package's base directly.
+    """
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,14 +105,6 @@ class TrackReceived(Event):
 
 
 @dataclass(frozen=True, slots=True)
-class FrameReceived(Event):
-    """A frame of a published (server) or played (client) stream; pts/dts in its track's clock rate."""
-
-    stream_id: int
-    frame: Frame
-
-
-@dataclass(frozen=True, slots=True)
 class MetadataReceived(Event):
     """An ``onMetaData`` object (unwrapped from ``@setDataFrame``); do not trust its contents."""
 
@@ -121,11 +118,6 @@ class CommandReceived(Event):
 
     stream_id: int
     command: Command
-
-
-@dataclass(frozen=True, slots=True)
-class ConnectionClosed(Event):
-    """The peer closed the connection (``receive_data(b"")``)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ from mediaproto.rtmp import events as E
 from mediaproto.rtmp import message as msg
 from mediaproto.rtmp.chunk import ChunkDecoder, ChunkEncoder, Message
 from mediaproto.rtmp.client import ClientConnection, ClientState
+from mediaproto.rtmp.configuration import ClientConfiguration, ServerConfiguration
 from mediaproto.rtmp.connection import frame_chunks
 from mediaproto.rtmp.flv import MediaTagDecoder, MediaTagEncoder, read_flv
 from mediaproto.rtmp.server import ServerConnection, StreamState
@@ -31,10 +32,12 @@ class Pair:
     """A client and a server wired together in memory; records what each side sent."""
 
     def __init__(self, server: ServerConnection | None = None, client: ClientConnection | None = None,
-                 auto: bool = True) -> None:
-        self.s = server or ServerConnection(random_bytes=rnd)
-        self.c = client or ClientConnection("live", "rtmp://127.0.0.1/live", random_bytes=rnd)
+                 auto: bool = True, now: float = 0.0) -> None:
+        self.s = server or ServerConnection(ServerConfiguration(random_bytes=rnd))
+        self.c = client or ClientConnection("live", "rtmp://127.0.0.1/live",
+                                            configuration=ClientConfiguration(random_bytes=rnd))
         self.auto = auto
+        self.now = now
         self.c2s = bytearray()
         self.s2c = bytearray()
 
@@ -45,18 +48,23 @@ class Pair:
             a = self.c.data_to_send()
             self.c2s += a
             if a:
-                new = self.s.receive_data(a)
-                sev += new
-                if self.auto:
-                    for e in new:
-                        if isinstance(e, E.ConnectRequested):
-                            self.s.accept_connect(e)
-                        elif isinstance(e, E.PublishRequested):
-                            self.s.accept_publish(e)
+                new = self.s.receive_data(a, self.now)
+                while True:
+                    sev += new
+                    if self.auto:
+                        for e in new:
+                            if isinstance(e, E.ConnectRequested):
+                                self.s.accept_connect(e)
+                            elif isinstance(e, E.PublishRequested):
+                                self.s.accept_publish(e)
+                    due = self.s.next_timer()
+                    if due is None or due > self.now:
+                        break
+                    new = self.s.handle_timer(self.now)  # messages held back while a request waited
             b = self.s.data_to_send()
             self.s2c += b
             if b:
-                cev += self.c.receive_data(b)
+                cev += self.c.receive_data(b, self.now)
             if not a and not b:
                 break
         return sev, cev
@@ -81,11 +89,11 @@ def _csv(vectors: Path) -> dict[str, list[tuple[int, int]]]:
 
 def test_server_with_ffmpeg_publish_capture(vectors: Path) -> None:
     data = (vectors / "rtmp-ffmpeg-publish.c2s.bin").read_bytes()
-    s = ServerConnection(random_bytes=rnd)
+    s = ServerConnection(ServerConfiguration(random_bytes=rnd))
     events: list[E.Event] = []
     out = bytearray()
     for i in range(0, len(data), 1000):
-        new = s.receive_data(data[i:i + 1000])
+        new = s.receive_data(data[i:i + 1000], 0.0)
         for e in new:
             if isinstance(e, E.ConnectRequested):
                 s.accept_connect(e)
@@ -223,27 +231,31 @@ def test_messages_wait_while_a_request_is_unanswered() -> None:
     p = Pair(auto=False)
     # the client pipelines createStream right behind connect here
     a = p.c.data_to_send()
-    sev = p.s.receive_data(a)
+    sev = p.s.receive_data(a, 0.0)
     p.s2c += p.s.data_to_send()
-    cev = p.c.receive_data(bytes(p.s2c))
+    cev = p.c.receive_data(bytes(p.s2c), 0.0)
     c2 = p.c.data_to_send()  # C2 + set chunk size + connect
     extra = ChunkEncoder(4096).encode(msg.command("createStream", 2, None))
-    sev = p.s.receive_data(c2 + extra)
+    sev = p.s.receive_data(c2 + extra, 5.0)
     assert [type(e) for e in sev] == [E.ConnectRequested]
+    assert p.s.stream_state(1) is None and p.s.next_timer() is None  # held back, waiting for the answer
     p.s.accept_connect(sev[0])  # type: ignore[arg-type]
-    sev = p.s.receive_data(ChunkEncoder(4096).encode(msg.user_control(msg.SetBufferLength(0, 100)))[:0] or b"\x02")
+    assert p.s.next_timer() == 5.0  # due at once: the held-back createStream can be handled now
+    assert p.s.handle_timer(5.0) == []
     assert p.s.stream_state(1) is StreamState.CREATED  # createStream handled after the answer
+    assert p.s.next_timer() is None
     del cev
 
 
 def test_pings_and_acknowledgements() -> None:
-    s = ServerConnection(random_bytes=rnd, ping_interval=10.0, now=100.0, window_ack_size=1000)
-    p = Pair(server=s)
+    s = ServerConnection(ServerConfiguration(random_bytes=rnd, ping_interval=10.0, window_ack_size=1000))
+    assert s.next_timer() is None  # the ping timer starts from the first now it is given
+    p = Pair(server=s, now=100.0)
     p.pump()
     assert s.next_timer() == 110.0
-    s.handle_timer(109.0)
+    assert s.handle_timer(109.0) == []
     assert s.data_to_send() == b""
-    s.handle_timer(110.5)
+    assert s.handle_timer(110.5) == []
     sev, cev = p.pump()
     assert E.PingAnswered(110500) in sev
     assert s.next_timer() == 120.5
@@ -279,23 +291,23 @@ def test_quirks_amf3_command_null_object_timecode_data() -> None:
     s, enc = _connected_server()
     # AMF3 command (type 17): one leading byte, then AMF0; transaction id 7
     body = b"\x00" + msg.command("createStream", 7, None).payload
-    s.receive_data(enc.encode(Message(3, msg.COMMAND_AMF3, 0, 0, body)))
+    s.receive_data(enc.encode(Message(3, msg.COMMAND_AMF3, 0, 0, body)), 0.0)
     replies = s.data_to_send()
     assert replies  # answered
     # FFmpeg's 4-byte timecode data message: ignored, no error
-    assert s.receive_data(enc.encode(Message(5, msg.DATA_AMF0, 1, 0, b"\x00\x00\x00\x01"))) == []
+    assert s.receive_data(enc.encode(Message(5, msg.DATA_AMF0, 1, 0, b"\x00\x00\x00\x01")), 0.0) == []
     # unknown commands are handed to the application
-    ev = s.receive_data(enc.encode(msg.command("getMediaInfo", 9, None, "x")))
+    ev = s.receive_data(enc.encode(msg.command("getMediaInfo", 9, None, "x")), 0.0)
     assert isinstance(ev[0], E.CommandReceived) and ev[0].command.name == "getMediaInfo"
 
 
 def test_protocol_error_breaks_the_connection() -> None:
     s, _ = _connected_server()
     with pytest.raises(ProtocolError):
-        s.receive_data(b"\xa8\x00\x00\x01" * 2)  # a type-2 header on chunk stream 40, never seen
+        s.receive_data(b"\xa8\x00\x00\x01" * 2, 0.0)  # a type-2 header on chunk stream 40, never seen
     assert s.broken
     with pytest.raises(LocalProtocolError):
-        s.receive_data(b"\x00")
+        s.receive_data(b"\x00", 0.0)
     s.data_to_send()  # what was queued before the error may still be drained
     with pytest.raises(LocalProtocolError):
         s.handle_timer(0.0)
@@ -310,7 +322,12 @@ def test_api_misuse_is_local_protocol_error() -> None:
     c = ClientConnection("live")
     with pytest.raises(LocalProtocolError):
         c.publish("x")
-    assert ServerConnection().receive_data(b"") == [E.ConnectionClosed()]
+    closed = ServerConnection()
+    assert not closed.closed
+    assert closed.receive_data(b"", 0.0) == [E.ConnectionClosed()]
+    assert closed.closed and not closed.broken and closed.next_timer() is None
+    with pytest.raises(LocalProtocolError):
+        closed.receive_data(b"\x03", 1.0)  # input after the peer closed
 
 
 @given(st.binary(max_size=2000))
@@ -318,7 +335,7 @@ def test_api_misuse_is_local_protocol_error() -> None:
 def test_random_bytes_after_handshake_raise_only_protocol_errors(data: bytes) -> None:
     s, _ = _connected_server()
     try:
-        s.receive_data(data)
+        s.receive_data(data, 0.0)
     except ProtocolError:
         pass
 
@@ -329,10 +346,10 @@ def test_mutated_ffmpeg_session_raises_only_protocol_errors(vectors: Path, data:
     raw = bytearray((vectors / "rtmp-ffmpeg-publish.c2s.bin").read_bytes()[:12000])
     for _ in range(data.draw(st.integers(1, 6))):
         raw[data.draw(st.integers(3073, len(raw) - 1))] = data.draw(st.integers(0, 255))
-    s = ServerConnection(random_bytes=rnd)
+    s = ServerConnection(ServerConfiguration(random_bytes=rnd))
     try:
         for i in range(0, len(raw), 2000):
-            for e in s.receive_data(bytes(raw[i:i + 2000])):
+            for e in s.receive_data(bytes(raw[i:i + 2000]), 0.0):
                 if isinstance(e, E.ConnectRequested):
                     s.accept_connect(e)
                 elif isinstance(e, E.PublishRequested):
@@ -367,12 +384,12 @@ def test_message_stream_limit() -> None:
     from mediaproto.errors import LimitExceeded
     from mediaproto.rtmp import Limits
 
-    p = Pair(server=ServerConnection(limits=Limits(max_message_streams=2), random_bytes=rnd))
+    p = Pair(server=ServerConnection(ServerConfiguration(limits=Limits(max_message_streams=2), random_bytes=rnd)))
     p.pump()
     enc = ChunkEncoder(4096)
-    p.s.receive_data(enc.encode(msg.command("createStream", 2, None)) + enc.encode(msg.command("createStream", 3, None)))
+    p.s.receive_data(enc.encode(msg.command("createStream", 2, None)) + enc.encode(msg.command("createStream", 3, None)), 0.0)
     with pytest.raises(LimitExceeded):
-        p.s.receive_data(enc.encode(msg.command("createStream", 4, None)))
+        p.s.receive_data(enc.encode(msg.command("createStream", 4, None)), 0.0)
 
 
 @given(st.binary(max_size=2000))
@@ -381,13 +398,14 @@ def test_client_random_bytes_after_handshake_raise_only_protocol_errors(data: by
     p = Pair()
     p.pump()
     try:
-        p.c.receive_data(data)
+        p.c.receive_data(data, 0.0)
     except ProtocolError:
         assert p.c.broken
 
 
 def test_simple_handshake_client_session() -> None:
-    p = Pair(client=ClientConnection("live", "rtmp://h/live", digest_handshake=False, random_bytes=rnd))
+    p = Pair(client=ClientConnection("live", "rtmp://h/live",
+                                     configuration=ClientConfiguration(digest_handshake=False, random_bytes=rnd)))
     _, cev = p.pump()
     assert any(isinstance(e, E.Connected) for e in cev)
     assert p.s2c[1537:3073] == p.c2s[1:1537]  # S2 echoes the simple C1

@@ -18,6 +18,7 @@ from mediaproto.rtmp import events as E
 from mediaproto.rtmp import message as msg
 from mediaproto.rtmp.chunk import ChunkEncoder, Message
 from mediaproto.rtmp.client import ClientConnection
+from mediaproto.rtmp.configuration import ClientConfiguration, ServerConfiguration
 from mediaproto.rtmp.server import ServerConnection, StreamState
 
 NAMES = ["connect", "createStream", "releaseStream", "FCPublish", "publish", "play", "FCUnpublish", "deleteStream",
@@ -49,12 +50,12 @@ ALLOWED = {
 
 
 def _handshaken() -> tuple[ServerConnection, ChunkEncoder]:
-    s = ServerConnection(random_bytes=bytes)
-    c = ClientConnection("live", random_bytes=bytes)
-    s.receive_data(c.data_to_send())
-    c.receive_data(s.data_to_send())
+    s = ServerConnection(ServerConfiguration(random_bytes=bytes))
+    c = ClientConnection("live", configuration=ClientConfiguration(random_bytes=bytes))
+    s.receive_data(c.data_to_send(), 0.0)
+    c.receive_data(s.data_to_send(), 0.0)
     hs = c.data_to_send()  # C2, Set Chunk Size 4096, connect (stripped below)
-    s.receive_data(hs[:1536])
+    s.receive_data(hs[:1536], 0.0)
     return s, ChunkEncoder()
 
 
@@ -81,7 +82,7 @@ def test_random_sessions(steps: list[tuple[Any, ...]], answers: list[bool], prel
         else:
             m = Message(2, step[1], 0, 0, step[2])
         try:
-            events = s.receive_data(enc.encode(m))
+            events = s.receive_data(enc.encode(m), float(i))
         except ProtocolError:
             assert s.broken
             return
