@@ -6,11 +6,14 @@
 - :mod:`mediaproto.rtsp.auth`: Basic and Digest for clients and servers.
 - :mod:`mediaproto.rtsp.server` and :mod:`mediaproto.rtsp.client`: the Sans-IO session state
   machines, with :mod:`mediaproto.rtsp.events`; :mod:`mediaproto.rtsp.connection` and
-  :mod:`mediaproto.rtsp.streams` hold what they share (RTP over the session, tracks and formats).
+  :mod:`mediaproto.rtsp.streams` hold what they share (RTP over the session, tracks and formats);
+  :mod:`mediaproto.rtsp.configuration` and :mod:`mediaproto.rtsp.states` their configuration
+  dataclasses and state tables.
 """
 
 from .auth import DigestAuthenticator
 from .client import ClientConnection
+from .configuration import ClientConfiguration, ServerConfiguration
 from .connection import Datagram
 from .events import (
     AnnounceRequested,
@@ -32,7 +35,8 @@ from .events import (
 )
 from .headers import Range, RtpInfo, SessionHeader, TransportSpec, parse_transport, resolve_control
 from .message import Headers, InterleavedFrame, Limits, MessageParser, Request, Response
-from .server import ServerConnection, ServerState
+from .server import ServerConnection
+from .states import ClientState, ServerState
 
 __all__ = [
     "Headers",
@@ -50,7 +54,10 @@ __all__ = [
     "DigestAuthenticator",
     "ServerConnection",
     "ServerState",
+    "ServerConfiguration",
     "ClientConnection",
+    "ClientConfiguration",
+    "ClientState",
     "Datagram",
     "RtspEvent",
     "DescribeRequested",

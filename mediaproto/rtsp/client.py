@@ -2,8 +2,9 @@
 
 Playing::
 
-    client = ClientConnection("rtsp://cam/stream", username="u", password="p")
-    client.start()
+    client = ClientConnection("rtsp://cam/stream",
+                              configuration=ClientConfiguration(username="u", password="p"))
+    client.start(now)
     sock.sendall(client.data_to_send())
     # OPTIONS -> DESCRIBE (401: answered once with Digest) -> SETUP each track -> PLAY
     for event in client.receive_data(sock.recv(65536), now):
@@ -14,11 +15,17 @@ Publishing: ``ClientConnection(url, mode="record", tracks=[...])``: OPTIONS -> A
 :meth:`~.connection.RtspConnection.send_frame` sends frames.
 
 Media go interleaved over the connection (``transport="tcp"``) or over UDP (``transport="udp"``
-with ``udp_ports``, one (RTP, RTCP) pair of the caller's bound ports per track); a 461 answer to a
+with ``udp_ports``, one (RTP, RTCP) pair of the caller's bound ports per track; both in the
+:class:`~mediaproto.rtsp.configuration.ClientConfiguration`); a 461 answer to a
 UDP SETUP falls back to TCP. Keepalives (GET_PARAMETER, or OPTIONS when the server does not list
 it) go to the base URL at half the session timeout, and receiver reports every 5 s while playing,
 through :meth:`ClientConnection.next_timer` / :meth:`ClientConnection.handle_timer`. A response
 without CSeq belongs to the latest request (live555).
+
+The client's states and their transitions are :data:`~mediaproto.rtsp.states.CLIENT_TRANSITIONS`:
+``start()`` once, ``play()`` when READY or PAUSED, ``pause()`` when PLAYING, ``send_frame`` when
+RECORDING, ``teardown()`` once; any other call raises :class:`~mediaproto.errors.LocalProtocolError`.
+Answers the table has no transition for (a late answer after ``teardown()``) are ignored.
 """
 
 from __future__ import annotations
@@ -26,28 +33,26 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
+from ..endpoint import ConnectionClosed, DatagramEndpoint, Event, StateMachine
 from ..errors import LocalProtocolError, ParseError
 from ..media import Track
 from .auth import Challenge, authorization, choose_challenge, parse_challenges
+from .configuration import ClientConfiguration
 from .connection import RtspConnection, SetupTrack
-from .events import (
-    ConnectionClosed,
-    DescribeCompleted,
-    PlayStarted,
-    RecordStarted,
-    Redirected,
-    RequestFailed,
-    RtspEvent,
-)
+from .events import DescribeCompleted, PlayStarted, RecordStarted, Redirected, RequestFailed
 from .headers import Range, SessionHeader, TransportSpec, parse_public, parse_rtp_info, parse_transport, resolve_control
-from .message import Headers, Limits, Request, Response
+from .message import Headers, Request, Response
+from .states import CLIENT_TRANSITIONS, ClientInput, ClientState
 from .streams import MediaTrack, describe, make_depacketizer, make_packetizer, tracks_from_sdp
 
 __all__ = ["ClientConnection", "split_credentials"]
 
 _USERINFO = re.compile(r"^(rtsps?://)([^@/]*)@")
 RECEIVER_REPORT_INTERVAL = 5.0
+#: The states in which the client keeps its session alive (keepalives, receiver reports).
+_SESSION_STATES = (ClientState.READY, ClientState.PLAYING, ClientState.PAUSED, ClientState.RECORDING)
 
 
 def split_credentials(url: str) -> tuple[str, str | None, str | None]:
@@ -67,23 +72,20 @@ def _host(url: str) -> str:
 class ClientConnection(RtspConnection):
     """An RTSP client session over one connection.
 
-    :param url: the stream's URL (credentials in it are used and stripped).
+    :param url: the stream's URL (credentials in it are used and stripped, unless the
+        configuration names a user).
     :param mode: ``"play"`` or ``"record"``.
     :param tracks: for ``"record"``: the tracks to publish.
-    :param transport: ``"tcp"`` (interleaved) or ``"udp"``.
-    :param udp_ports: with UDP, the caller's bound (RTP, RTCP) port pair for each track.
-    :param scale: the ``Scale`` to ask for in PLAY.
-    :param rng: random source for SSRCs, sequence numbers and cnonces.
-    :param jitter_latency: with UDP, reorder packets in a jitter buffer that waits this many
-        seconds for a gap to fill (frames then also come out of :meth:`handle_timer`).
+    :param configuration: how the connection behaves (default: ``ClientConfiguration()``).
     """
 
-    def __init__(self, url: str, *, mode: str = "play", tracks: Sequence[Track] = (), transport: str = "tcp",
-                 udp_ports: Sequence[tuple[int, int]] = (), username: str | None = None,
-                 password: str | None = None, user_agent: str = "mediaproto", scale: float | None = None,
-                 limits: Limits | None = None, lenient: bool = True, mtu: int = 1400,
-                 rng: random.Random | None = None, jitter_latency: float | None = None) -> None:
-        super().__init__(limits=limits, lenient=lenient, jitter_latency=jitter_latency)
+    def __init__(self, url: str, *, mode: str = "play", tracks: Sequence[Track] = (),
+                 configuration: ClientConfiguration | None = None) -> None:
+        config = configuration if configuration is not None else ClientConfiguration()
+        super().__init__(limits=config.limits, lenient=config.lenient, jitter_latency=config.jitter_latency)
+        #: The configuration the connection was made with.
+        self.configuration = config
+        transport, username, password = config.transport, config.username, config.password
         if mode not in ("play", "record"):
             raise LocalProtocolError(f"mode must be play or record, not {mode!r}")
         if transport not in ("tcp", "udp"):
@@ -95,18 +97,18 @@ class ClientConnection(RtspConnection):
         self.password = password if password is not None else url_password
         self.mode = mode
         self.transport = transport
-        self.udp_ports = list(udp_ports)
-        self.user_agent = user_agent
-        self.scale = scale
-        self.mtu = mtu
-        self._rng = rng if rng is not None else random.SystemRandom()
+        self.udp_ports = list(config.udp_ports)
+        self.user_agent = config.user_agent
+        self.scale = config.scale
+        self.mtu = config.mtu
+        self._rng = config.rng if config.rng is not None else random.SystemRandom()
         self._publish_tracks = list(tracks)
         self.base_url = self.url
         self.session_id: str | None = None
         self.session_timeout = 60
         self.public: list[str] = []
         self.media: list[MediaTrack] = []
-        self.state = "init"
+        self._machine = StateMachine("RTSP client", CLIENT_TRANSITIONS, ClientState.INIT)
         self._cseq = 0
         self._pending: dict[int, Request] = {}
         self._latest: Request | None = None
@@ -118,6 +120,22 @@ class ClientConnection(RtspConnection):
         self._last_request_time = 0.0
         self._last_report = 0.0
         self.reporter_ssrc = self._rng.getrandbits(32)
+
+    @property
+    def state(self) -> ClientState:
+        """Where the client is (see :mod:`mediaproto.rtsp.states`)."""
+        return self._machine.state
+
+    def _move(self, what: ClientInput) -> bool:
+        """Take the transition the server's answer asks for, if the table has it."""
+        if not self._machine.allows(what):
+            return False
+        self._machine.fire(what)
+        return True
+
+    def _check_media_out(self) -> None:
+        self._check_sendable()
+        self._machine.fire(ClientInput.SEND_MEDIA)
 
     # -- requests -----------------------------------------------------------------------------
     def _request(self, method: str, uri: str, headers: Sequence[tuple[str, str]] = (), body: bytes = b"") -> None:
@@ -140,20 +158,18 @@ class ClientConnection(RtspConnection):
         headers = [(k, v) for k, v in request.headers if k.lower() not in ("cseq", "user-agent", "session", "authorization")]
         self._request(request.method, request.uri, headers, request.body)
 
-    def start(self, now: float = 0.0) -> None:
-        """Begin: send OPTIONS (then DESCRIBE or ANNOUNCE follow on their own)."""
-        self._check_usable()
-        if self.state != "init":
-            raise LocalProtocolError("start() was called already")
-        self.state = "options"
+    def start(self, now: float) -> None:
+        """Begin at the caller's ``now``: send OPTIONS (then DESCRIBE or ANNOUNCE follow on their own)."""
+        self._check_sendable()
+        self._machine.fire(ClientInput.START)
+        self.last_activity = now
         self._last_request_time = now
         self._request("OPTIONS", self.url)
 
     def play(self, range: Range | None = None) -> None:
         """Send PLAY (again, after :meth:`pause`)."""
-        self._check_usable()
-        if self.state not in ("ready", "paused"):
-            raise LocalProtocolError(f"cannot PLAY in state {self.state}")
+        self._check_sendable()
+        self._machine.fire(ClientInput.SEND_PLAY)
         headers = [("Range", str(range or Range("npt", "0.000", "")))]
         if self.scale is not None:
             headers.append(("Scale", f"{self.scale:g}"))
@@ -161,17 +177,16 @@ class ClientConnection(RtspConnection):
 
     def pause(self) -> None:
         """Send PAUSE."""
-        self._check_usable()
-        if self.state != "playing":
-            raise LocalProtocolError(f"cannot PAUSE in state {self.state}")
+        self._check_sendable()
+        self._machine.fire(ClientInput.SEND_PAUSE)
         self._request("PAUSE", self.base_url)
 
     def teardown(self) -> None:
         """Send TEARDOWN; the caller closes the connection after the response (or at once)."""
-        self._check_usable()
+        self._check_sendable()
+        self._machine.fire(ClientInput.TEARDOWN)
         if self.session_id is not None:
             self._request("TEARDOWN", self.base_url)
-        self.state = "teardown"
 
     def _next_setup(self) -> None:
         index = self._setup_index
@@ -188,14 +203,14 @@ class ClientConnection(RtspConnection):
         self._request("SETUP", url, [("Transport", str(spec))])
 
     # -- responses ----------------------------------------------------------------------------
-    def _on_request(self, request: Request, now: float) -> list[RtspEvent]:
+    def _on_request(self, request: Request, now: float) -> list[Event]:
         # Servers rarely send requests (a keepalive OPTIONS, ANNOUNCE of a change): answer 200 or 501.
         code = 200 if request.method in ("OPTIONS", "GET_PARAMETER") else 501
         h = Headers([("CSeq", request.headers.get("CSeq") or "0")])
         self._send(Response(code, "OK" if code == 200 else "Not Implemented", h))
         return []
 
-    def _on_response(self, response: Response, now: float) -> list[RtspEvent]:
+    def _on_response(self, response: Response, now: float) -> list[Event]:
         cseq = response.cseq
         request = self._pending.pop(cseq, None) if cseq is not None else self._latest
         if request is None:
@@ -213,35 +228,33 @@ class ClientConnection(RtspConnection):
         if 300 <= code < 400 and request.method in ("DESCRIBE", "OPTIONS") and response.headers.get("Location"):
             location = response.headers.get("Location") or ""
             if _host(location) != _host(self.url):
-                self.state = "redirected"
-                return [Redirected(location)]
+                return [Redirected(location)] if self._move(ClientInput.REDIRECT) else []
             self.url = self.base_url = location
             self._request(request.method, location, [(k, v) for k, v in request.headers if k.lower() == "accept"])
             return []
-        if code == 461 and request.method == "SETUP" and self.transport == "udp":
+        if code == 461 and request.method == "SETUP" and self.transport == "udp" and self.state is ClientState.SETUP:
             self.transport = "tcp"  # a 461 means try TCP (QUIRKS)
             self._next_setup()
             return []
         if code >= 300:
-            if request.method in ("OPTIONS", "GET_PARAMETER") and self.state != "options":
+            if request.method in ("OPTIONS", "GET_PARAMETER") and self.state is not ClientState.OPTIONS:
                 return []  # a failed keepalive is not fatal
             if request.method == "OPTIONS":
                 return self._after_options()
-            self.state = "failed"
+            self._move(ClientInput.FAIL)
             return [RequestFailed(request.method, response)]
         return self._on_success(request, response, now)
 
-    def _after_options(self) -> list[RtspEvent]:
+    def _after_options(self) -> list[Event]:
         if self.mode == "play":
-            self.state = "describe"
-            self._request("DESCRIBE", self.url, [("Accept", "application/sdp")])
-        else:
-            self.state = "announce"
+            if self._move(ClientInput.SEND_DESCRIBE):
+                self._request("DESCRIBE", self.url, [("Accept", "application/sdp")])
+        elif self._move(ClientInput.SEND_ANNOUNCE):
             sdp_text, self.media = describe(self._publish_tracks, control_prefix="streamid=")
             self._request("ANNOUNCE", self.url, [("Content-Type", "application/sdp")], sdp_text.encode())
         return []
 
-    def _on_success(self, request: Request, response: Response, now: float) -> list[RtspEvent]:
+    def _on_success(self, request: Request, response: Response, now: float) -> list[Event]:
         method = request.method
         session = response.headers.get("Session")
         if session is not None:
@@ -252,30 +265,30 @@ class ClientConnection(RtspConnection):
         if method == "OPTIONS":
             if response.headers.get("Public"):
                 self.public = parse_public(response.headers.get("Public") or "")
-            return self._after_options() if self.state == "options" else []
+            return self._after_options() if self.state is ClientState.OPTIONS else []
         if method == "DESCRIBE":
-            return self._described(request, response)
+            return self._described(request, response) if self.state is ClientState.DESCRIBE else []
         if method == "ANNOUNCE":
-            self.state = "setup"
-            self._setup_index = 0
-            self._next_setup()
+            if self._move(ClientInput.SET_UP_TRACKS):
+                self._setup_index = 0
+                self._next_setup()
             return []
         if method == "SETUP":
-            return self._setup_done(response)
+            return self._setup_done(response) if self.state is ClientState.SETUP else []
         if method == "PLAY":
-            self.state = "playing"
+            if not self._move(ClientInput.PLAY_STARTED):
+                return []
             self._last_report = now
             rtp_info = parse_rtp_info(response.headers.get("RTP-Info") or "") if response.headers.get("RTP-Info") else []
             rng = Range.parse(response.headers.get("Range") or "") if response.headers.get("Range") else None
             return [PlayStarted(tuple(rtp_info), rng)]
         if method == "RECORD":
-            self.state = "recording"
-            return [RecordStarted()]
+            return [RecordStarted()] if self._move(ClientInput.RECORD_STARTED) else []
         if method == "PAUSE":
-            self.state = "paused"
+            self._move(ClientInput.PAUSED)
         return []
 
-    def _described(self, request: Request, response: Response) -> list[RtspEvent]:
+    def _described(self, request: Request, response: Response) -> list[Event]:
         ctype = (response.headers.get("Content-Type") or "application/sdp").split(";")[0].strip().lower()
         if ctype != "application/sdp":
             raise ParseError(f"DESCRIBE answered with {ctype}, not application/sdp")
@@ -285,12 +298,12 @@ class ClientConnection(RtspConnection):
         control = session_description.control
         if control and control != "*":
             self.base_url = resolve_control(self.base_url, control)
-        self.state = "setup"
+        self._machine.fire(ClientInput.SET_UP_TRACKS)
         self._setup_index = 0
         self._next_setup()
         return [DescribeCompleted(session_description, tuple(m.track for m in self.media))]
 
-    def _setup_done(self, response: Response) -> list[RtspEvent]:
+    def _setup_done(self, response: Response) -> list[Event]:
         index = self._setup_index
         media = self.media[index]
         header = response.headers.get("Transport")
@@ -312,41 +325,51 @@ class ClientConnection(RtspConnection):
         if self._setup_index < len(self.media):
             self._next_setup()
             return []
-        self.state = "ready"
+        self._machine.fire(ClientInput.ALL_SET_UP)
         if self.mode == "play":
             self.play()
         else:
             self._request("RECORD", self.base_url, [("Range", "npt=0.000-")])
         return []
 
-    def _on_closed(self) -> list[RtspEvent]:
-        self.state = "closed"
+    def _on_closed(self) -> list[Event]:
+        self._machine.fire(ClientInput.CLOSE)
         return [ConnectionClosed()]
 
     # -- time ---------------------------------------------------------------------------------
     def next_timer(self) -> float | None:
-        """The next keepalive or receiver report, in the caller's clock; None when idle."""
-        if self.session_id is None or self.state not in ("ready", "playing", "paused", "recording"):
+        """The next keepalive or receiver report, in the caller's clock (at once when held-back
+        input can be handled); None when idle."""
+        held = self._held_deadline()
+        if held is not None:
+            return held
+        if self.session_id is None or self.state not in _SESSION_STATES or self._broken is not None:
             return None
         deadline = self._last_request_time + self.session_timeout / 2
-        if self.state == "playing":
+        if self.state is ClientState.PLAYING:
             deadline = min(deadline, self._last_report + RECEIVER_REPORT_INTERVAL)
         jitter = self._jitter_deadline()
         return deadline if jitter is None else min(deadline, jitter)
 
-    def handle_timer(self, now: float) -> list[RtspEvent]:
+    def handle_timer(self, now: float) -> list[Event]:
         """Send what is due: a keepalive request, receiver reports; frames the jitter buffer
         released."""
         self._check_usable()
-        if self.session_id is None or self.state not in ("ready", "playing", "paused", "recording"):
-            return []
-        events = self._release_jitter(now)
+        events = self._release_held(now)
+        if self.session_id is None or self.state not in _SESSION_STATES:
+            return events
+        events += self._release_jitter(now)
         if now >= self._last_request_time + self.session_timeout / 2:
             self._last_request_time = now
             method = "GET_PARAMETER" if not self.public or "GET_PARAMETER" in self.public else "OPTIONS"
             self._request(method, self.base_url)
-        if self.state == "playing" and now >= self._last_report + RECEIVER_REPORT_INTERVAL:
+        if self.state is ClientState.PLAYING and now >= self._last_report + RECEIVER_REPORT_INTERVAL:
             self._last_report = now
             self.send_receiver_reports(now)
         return events
 
+
+if TYPE_CHECKING:  # mypy --strict checks that the class keeps the contract of mediaproto.endpoint
+
+    def _conforms(conn: ClientConnection) -> DatagramEndpoint:
+        return conn

@@ -6,6 +6,13 @@ RTP packet goes through its track's depacketizer and comes out as :class:`~.even
 RTCP comes out parsed as :class:`~.events.RtcpReceived`. Outgoing packets go to
 :meth:`RtspConnection.data_to_send` (interleaved) or :meth:`RtspConnection.datagrams_to_send`
 (UDP: :class:`Datagram` values naming our port to send from and the peer's port to send to).
+
+Both endpoints follow the contract of :mod:`mediaproto.endpoint` (a
+:class:`~mediaproto.endpoint.DatagramEndpoint`): ``now`` is required, ``closed`` and ``broken`` are
+public. While a request waits for the application's answer (a server's DESCRIBE, ANNOUNCE, PLAY
+or RECORD), what the peer sent behind it is held back and handled after the answer: then
+:meth:`RtspConnection.next_timer` is due at once, and ``handle_timer`` (or the next
+``receive_data``) returns its events.
 """
 
 from __future__ import annotations
@@ -15,14 +22,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from ..clock import unix_to_ntp
-from ..errors import LocalProtocolError, ProtocolError
+from ..errors import LimitExceeded, LocalProtocolError, ProtocolError
 from ..media import Frame
 from ..rtp.packet import RtpPacket
 from ..rtp.jitter import JitterBuffer
 from ..rtp.payload import Depacketizer, Packetizer
 from ..rtp.rtcp import SDES_CNAME, Goodbye, ReceiverReport, SdesChunk, SenderReport, SourceDescription, parse_compound
 from ..rtp.stats import ReceiverStatistics
-from .events import FrameReceived, RtcpReceived, RtspEvent
+from ..endpoint import Datagram, Event, FrameReceived
+from .events import RtcpReceived
 from .headers import TransportSpec
 from .message import InterleavedFrame, Limits, MessageParser, Request, Response
 from .streams import MediaTrack
@@ -32,15 +40,6 @@ __all__ = ["RtspConnection", "SetupTrack", "Datagram"]
 _HEAD = struct.Struct(">BBHII")  # the fixed RTP header
 _TIMESTAMP = struct.Struct(">I")
 _FRAME_PREFIX = struct.Struct(">BBH")  # '$', channel, length
-
-
-@dataclass(frozen=True, slots=True)
-class Datagram:
-    """A UDP datagram to send: from our ``source_port`` to the peer's ``destination_port``."""
-
-    source_port: int
-    destination_port: int
-    data: bytes
 
 
 @dataclass
@@ -76,7 +75,10 @@ class RtspConnection:
         self._broken: ProtocolError | None = None
         self._closed = False
         self.tracks: list[SetupTrack] = []
+        #: The ``now`` of the latest input (bytes, datagram) from the peer.
         self.last_activity = 0.0
+        self._held: list[Request | Response | InterleavedFrame] = []  # behind a request awaiting its answer
+        self._held_bytes = 0
         #: The CNAME sent in SDES beside sender and receiver reports.
         self.cname = b"mediaproto"
         #: The SSRC our receiver reports come from (we send no RTP on receiving tracks).
@@ -99,25 +101,62 @@ class RtspConnection:
         self._out.append(bytes(message))
 
     # -- input --------------------------------------------------------------------------------
+    @property
+    def broken(self) -> bool:
+        """Whether a protocol error from the peer made this connection unusable."""
+        return self._broken is not None
+
+    @property
+    def closed(self) -> bool:
+        """Whether the peer closed the connection (``receive_data(b"")``)."""
+        return self._closed
+
     def _check_usable(self) -> None:
         if self._broken is not None:
             raise LocalProtocolError(f"connection is broken by an earlier protocol error: {self._broken}")
 
-    def receive_data(self, data: bytes, now: float = 0.0) -> list[RtspEvent]:
-        """Feed bytes from the peer; ``b""`` means the peer closed. ``now`` is the caller's clock."""
+    def _check_sendable(self) -> None:
+        """For actions: usable and not closed by the peer."""
         self._check_usable()
+        if self._closed:
+            raise LocalProtocolError("the peer closed the connection")
+
+    def receive_data(self, data: bytes, now: float) -> list[Event]:
+        """Feed bytes from the peer at the caller's ``now`` (seconds of its monotonic clock);
+        ``b""`` means the peer closed. Returns the events, in order.
+
+        Raises :class:`~mediaproto.errors.ProtocolError` on invalid input (the connection is
+        broken afterwards), :class:`~mediaproto.errors.LocalProtocolError` when broken or closed.
+        """
+        self._check_usable()
+        if self._closed:
+            raise LocalProtocolError("the peer closed the connection already")
         self.last_activity = now
         if not data:
             self._closed = True
+            self._held, self._held_bytes = [], 0
             return self._on_closed()
         try:
             messages = self._parser.feed(data)
         except ProtocolError as e:
             self._broken = e
             raise
-        events: list[RtspEvent] = []
-        for message in messages:
+        return self._handle(messages, now)
+
+    def _awaiting_answer(self) -> bool:
+        """Whether a request waits for the application's answer (then input is held back)."""
+        return False
+
+    def _handle(self, messages: list[Request | Response | InterleavedFrame], now: float) -> list[Event]:
+        if self._held:
+            messages = self._held + messages
+            self._held, self._held_bytes = [], 0
+        events: list[Event] = []
+        for i, message in enumerate(messages):
             try:
+                if self._awaiting_answer():
+                    self._hold(messages[i:])
+                    break
                 if isinstance(message, InterleavedFrame):
                     events.extend(self._on_interleaved(message, now))
                 elif isinstance(message, Request):
@@ -129,15 +168,35 @@ class RtspConnection:
                 raise
         return events
 
-    def receive_datagram(self, data: bytes, source_port: int, destination_port: int, now: float = 0.0) -> list[RtspEvent]:
-        """Feed a UDP datagram that came from the peer's ``source_port`` to our ``destination_port``.
+    def _hold(self, messages: list[Request | Response | InterleavedFrame]) -> None:
+        self._held = messages
+        self._held_bytes = sum(len(m.data) if isinstance(m, InterleavedFrame) else len(m.body) + 256
+                               for m in messages)
+        if self._held_bytes > self._parser.limits.max_body_bytes:
+            raise LimitExceeded("the peer sent too much while its request waited for an answer")
+
+    def _held_deadline(self) -> float | None:
+        """At once (the latest input's ``now``) when held-back input can be handled, else None."""
+        return self.last_activity if self._held and not self._awaiting_answer() else None
+
+    def _release_held(self, now: float) -> list[Event]:
+        if not self._held or self._awaiting_answer():
+            return []
+        return self._handle([], now)
+
+    def receive_datagram(self, data: bytes, source_port: int, destination_port: int, now: float) -> list[Event]:
+        """Feed a UDP datagram that came from the peer's ``source_port`` to our ``destination_port``
+        at the caller's ``now``.
 
         A server shares one RTP/RTCP port pair among all tracks and sessions, so it tells tracks
         apart by the client's ports and needs both. A client has a port pair per track: it goes
         by ``destination_port`` alone, since servers do not always send from the ``server_port``
-        they announced (or announce none).
+        they announced (or announce none). A datagram that arrives after the connection closed
+        is dropped (the network may still deliver some): the result is ``[]``.
         """
         self._check_usable()
+        if self._closed:
+            return []
         self.last_activity = now
         for index, st in enumerate(self.tracks):
             ours, theirs = self._udp_ports(st)
@@ -163,7 +222,7 @@ class RtspConnection:
 
     _is_server = False
 
-    def _on_interleaved(self, frame: InterleavedFrame, now: float) -> list[RtspEvent]:
+    def _on_interleaved(self, frame: InterleavedFrame, now: float) -> list[Event]:
         for index, st in enumerate(self.tracks):
             pair = st.transport.interleaved
             if pair is None:
@@ -174,7 +233,7 @@ class RtspConnection:
                 return self._on_rtcp(index, frame.data, now)
         return []
 
-    def _on_rtp(self, index: int, data: bytes, now: float) -> list[RtspEvent]:
+    def _on_rtp(self, index: int, data: bytes, now: float) -> list[Event]:
         st = self.tracks[index]
         if st.depacketizer is None:
             return []
@@ -194,11 +253,11 @@ class RtspConnection:
         return self._depacketize(st, [packet])
 
     @staticmethod
-    def _depacketize(st: SetupTrack, packets: list[RtpPacket]) -> list[RtspEvent]:
+    def _depacketize(st: SetupTrack, packets: list[RtpPacket]) -> list[Event]:
         depacketizer = st.depacketizer
         if depacketizer is None:
             return []
-        events: list[RtspEvent] = []
+        events: list[Event] = []
         for packet in packets:
             try:
                 frames = depacketizer.feed(packet)
@@ -213,14 +272,14 @@ class RtspConnection:
                  for t in (st.jitter_buffer.next_timer(),) if t is not None]
         return max(min(times), self.last_activity) if times else None
 
-    def _release_jitter(self, now: float) -> list[RtspEvent]:
-        events: list[RtspEvent] = []
+    def _release_jitter(self, now: float) -> list[Event]:
+        events: list[Event] = []
         for st in self.tracks:
             if st.jitter_buffer is not None:
                 events += self._depacketize(st, st.jitter_buffer.pop(now))
         return events
 
-    def _on_rtcp(self, index: int, data: bytes, now: float) -> list[RtspEvent]:
+    def _on_rtcp(self, index: int, data: bytes, now: float) -> list[Event]:
         try:
             packets = parse_compound(data, sdes_without_end=True)
         except ProtocolError:
@@ -232,13 +291,13 @@ class RtspConnection:
                 stats.on_sender_report(packet, now)
         return [RtcpReceived(st.media.track.id, tuple(packets))]
 
-    def _on_request(self, request: Request, now: float) -> list[RtspEvent]:
+    def _on_request(self, request: Request, now: float) -> list[Event]:
         raise NotImplementedError
 
-    def _on_response(self, response: Response, now: float) -> list[RtspEvent]:
+    def _on_response(self, response: Response, now: float) -> list[Event]:
         raise NotImplementedError
 
-    def _on_closed(self) -> list[RtspEvent]:
+    def _on_closed(self) -> list[Event]:
         return []
 
     # -- media out ----------------------------------------------------------------------------
@@ -251,9 +310,16 @@ class RtspConnection:
         if ours is not None and theirs is not None:
             self._datagrams.append(Datagram(ours[1] if rtcp else ours[0], theirs[1] if rtcp else theirs[0], data))
 
+    def _check_media_out(self) -> None:
+        """For send_frame / send_packetized: the session carries our media now (or raise)."""
+        self._check_sendable()
+
     def send_frame(self, frame: Frame) -> None:
-        """Packetize ``frame`` for every set-up track of its ``track_id`` and queue the packets."""
-        self._check_usable()
+        """Packetize ``frame`` for every set-up track of its ``track_id`` and queue the packets.
+
+        Only while the session carries our media (a server's session PLAYING, a client's
+        RECORDING); otherwise :class:`~mediaproto.errors.LocalProtocolError`."""
+        self._check_media_out()
         for st in self.tracks:
             if st.packetizer is not None and st.media.track.id == frame.track_id:
                 for packet in st.packetizer.packetize(frame):
@@ -272,7 +338,7 @@ class RtspConnection:
         payload is not touched. Same bytes on the wire as :meth:`send_frame`, at the cost of a
         copy instead of a packetization per session.
         """
-        self._check_usable()
+        self._check_media_out()
         for st in self.tracks:
             packetizer = st.packetizer
             if packetizer is None or st.media.track.id != track_id:
@@ -310,7 +376,7 @@ class RtspConnection:
         clock rate: the report pairs the two so receivers line up audio and video (RFC 3550 6.4.1).
         Tracks missing from ``pts`` or without a packetizer get no report.
         """
-        self._check_usable()
+        self._check_sendable()
         ntp = unix_to_ntp(wallclock)
         for st in self.tracks:
             packetizer = st.packetizer
@@ -326,7 +392,7 @@ class RtspConnection:
 
         ``now`` is the same clock as ``receive_data``'s (for the delay since the last SR).
         """
-        self._check_usable()
+        self._check_sendable()
         for st in self.tracks:
             if st.depacketizer is None:
                 continue
@@ -338,7 +404,7 @@ class RtspConnection:
     def send_goodbye(self, reason: bytes | None = None) -> None:
         """Queue an RTCP BYE for every track we send: the stream ended (FFmpeg stops reading when
         every track got one)."""
-        self._check_usable()
+        self._check_sendable()
         for st in self.tracks:
             packetizer = st.packetizer
             if packetizer is None:

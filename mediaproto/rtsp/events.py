@@ -1,10 +1,17 @@
-"""The events RTSP connections return from ``receive_data`` and ``handle_timer``."""
+"""The events RTSP connections return from ``receive_data``, ``receive_datagram`` and ``handle_timer``.
+
+Every event derives from :class:`mediaproto.endpoint.Event`; :class:`FrameReceived` and
+:class:`ConnectionClosed` are the package-wide events of :mod:`mediaproto.endpoint`, re-exported
+here (an RTSP frame's track is ``event.frame.track_id``; its other fields are 0).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..media import Frame, Track
+from .. import endpoint
+from ..endpoint import ConnectionClosed, FrameReceived
+from ..media import Track
 from ..sdp import SessionDescription
 from .headers import Range, RtpInfo, TransportSpec
 from .message import Request, Response
@@ -30,8 +37,8 @@ __all__ = [
 
 
 @dataclass(frozen=True, slots=True)
-class RtspEvent:
-    """Base class of every RTSP event."""
+class RtspEvent(endpoint.Event):
+    """Base class of the RTSP-specific events (a :class:`mediaproto.endpoint.Event`)."""
 
 
 # -- server side --------------------------------------------------------------------------------
@@ -101,13 +108,6 @@ class SessionEnded(RtspEvent):
 
 
 @dataclass(frozen=True, slots=True)
-class FrameReceived(RtspEvent):
-    """A complete frame arrived over RTP (a publisher's on the server, the stream's on a client)."""
-
-    frame: Frame
-
-
-@dataclass(frozen=True, slots=True)
 class RtcpReceived(RtspEvent):
     """RTCP packets arrived for ``track_id`` (parsed, see :mod:`mediaproto.rtp.rtcp`)."""
 
@@ -153,7 +153,3 @@ class Redirected(RtspEvent):
 
     url: str
 
-
-@dataclass(frozen=True, slots=True)
-class ConnectionClosed(RtspEvent):
-    """The peer closed the connection."""

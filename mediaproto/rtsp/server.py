@@ -2,7 +2,7 @@
 
 One :class:`ServerConnection` per TCP connection, holding at most one RTSP session::
 
-    conn = ServerConnection(udp_ports=(8000, 8001))
+    conn = ServerConnection(ServerConfiguration(udp_ports=(8000, 8001)))
     for event in conn.receive_data(data, now):
         if isinstance(event, DescribeRequested):
             conn.accept_describe(event, stream.tracks)        # or conn.reject(event, 404)
@@ -17,11 +17,16 @@ GET_PARAMETER and SET_PARAMETER keepalives, and the errors: 401 (with Digest cha
 authenticator is set), 404, 454 (unknown session), 455 (method not valid in this state), 459
 (aggregate operation not allowed), 461 (unsupported transport), 501.
 
-Session states::
+Session states (the table is :data:`~mediaproto.rtsp.states.SERVER_TRANSITIONS`)::
 
     INIT --SETUP--> READY --PLAY--> PLAYING --PAUSE--> READY
                     READY --RECORD--> RECORDING
     any --TEARDOWN / timeout--> INIT
+
+A DESCRIBE, ANNOUNCE, PLAY or RECORD request is *pending* from its event until the application
+answers it; the ``accept_...`` of another kind, an answer to an event that is not the pending one,
+or an ``accept_play`` / ``accept_record`` the session state does not allow raises
+:class:`~mediaproto.errors.LocalProtocolError`, as does ``send_frame`` outside PLAYING.
 
 A session times out ``session_timeout`` seconds after the last thing the client sent (a request,
 interleaved data, or a UDP datagram: FFmpeg publishing over UDP sends no keepalives, only RTP).
@@ -29,13 +34,14 @@ interleaved data, or a UDP datagram: FFmpeg publishing over UDP sends no keepali
 
 from __future__ import annotations
 
-import enum
 import random
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
+from ..endpoint import ConnectionClosed, DatagramEndpoint, Event, StateMachine
 from ..errors import LocalProtocolError, ProtocolError
 from ..media import Track
-from .auth import DigestAuthenticator
+from .configuration import ServerConfiguration
 from .connection import RtspConnection, SetupTrack
 from .events import (
     AnnounceRequested,
@@ -43,12 +49,12 @@ from .events import (
     PauseRequested,
     PlayRequested,
     RecordRequested,
-    RtspEvent,
     SessionEnded,
     SetupCompleted,
 )
 from .headers import Range, RtpInfo, SessionHeader, TransportSpec, format_rtp_info, parse_transport, resolve_control
-from .message import Headers, Limits, Request, Response
+from .message import Headers, Request, Response
+from .states import SERVER_TRANSITIONS, ServerInput, ServerState
 from .streams import MediaTrack, describe, make_depacketizer, make_packetizer, match_track, tracks_from_sdp
 
 __all__ = ["ServerState", "ServerConnection", "REASONS", "url_path"]
@@ -65,15 +71,6 @@ REASONS = {
 PUBLIC = "OPTIONS, DESCRIBE, ANNOUNCE, SETUP, PLAY, PAUSE, RECORD, TEARDOWN, GET_PARAMETER, SET_PARAMETER"
 
 
-class ServerState(enum.Enum):
-    """The RTSP session state of RFC 2326 appendix A.2."""
-
-    INIT = "init"
-    READY = "ready"
-    PLAYING = "playing"
-    RECORDING = "recording"
-
-
 def url_path(url: str) -> str:
     """The path of an RTSP URL without its leading slash and query: ``live/test``."""
     rest = url.split("://", 1)[1] if "://" in url else url
@@ -84,39 +81,56 @@ def url_path(url: str) -> str:
 class ServerConnection(RtspConnection):
     """One client's RTSP connection to a server.
 
-    :param session_timeout: seconds of silence after which the session ends (sent to clients in
-        the Session header).
-    :param authenticator: when set, every request but OPTIONS needs valid credentials.
-    :param passwords: user name -> password, for the authenticator.
-    :param udp_ports: the server's (RTP, RTCP) UDP ports; without them, UDP transport gets 461.
-    :param mtu: the largest RTP packet sent.
-    :param rng: the random source for session ids, SSRCs and initial sequence numbers (inject a
-        seeded ``random.Random`` in tests).
-    :param jitter_latency: reorder a publisher's UDP packets in a jitter buffer that waits this
-        many seconds for a gap to fill (frames then also come out of :meth:`handle_timer`).
+    :param configuration: how the connection behaves (default: ``ServerConfiguration()``).
     """
 
     _is_server = True
 
-    def __init__(self, *, limits: Limits | None = None, lenient: bool = False, session_timeout: int = 60,
-                 server_name: str = "mediaproto", authenticator: DigestAuthenticator | None = None,
-                 passwords: Mapping[str, str] | None = None, udp_ports: tuple[int, int] | None = None,
-                 mtu: int = 1400, rng: random.Random | None = None, jitter_latency: float | None = None) -> None:
-        super().__init__(limits=limits, lenient=lenient, jitter_latency=jitter_latency)
-        self.session_timeout = session_timeout
-        self.server_name = server_name
-        self.authenticator = authenticator
-        self.passwords = dict(passwords or {})
-        self.udp_ports = udp_ports
-        self.mtu = mtu
-        self._rng = rng if rng is not None else random.SystemRandom()
-        self.state = ServerState.INIT
+    def __init__(self, configuration: ServerConfiguration | None = None) -> None:
+        config = configuration if configuration is not None else ServerConfiguration()
+        super().__init__(limits=config.limits, lenient=config.lenient, jitter_latency=config.jitter_latency)
+        #: The configuration the connection was made with.
+        self.configuration = config
+        self.session_timeout = config.session_timeout
+        self.server_name = config.server_name
+        self.authenticator = config.authenticator
+        self.passwords = dict(config.passwords)
+        self.udp_ports = config.udp_ports
+        self.mtu = config.mtu
+        self._rng = config.rng if config.rng is not None else random.SystemRandom()
+        self._machine = StateMachine("RTSP server session", SERVER_TRANSITIONS, ServerState.INIT)
+        #: The request waiting for the application's answer (accept_... or reject), if any.
+        self.pending: DescribeRequested | AnnounceRequested | PlayRequested | RecordRequested | None = None
         self.session_id: str | None = None
         self.path: str | None = None  # the stream the session is about
         self._base: str | None = None  # its aggregate URL
         self._media: list[MediaTrack] = []  # what DESCRIBE or ANNOUNCE declared
         self._recording = False  # the media came from ANNOUNCE: the session records
         self.reporter_ssrc = self._rng.getrandbits(32)
+
+    @property
+    def state(self) -> ServerState:
+        """The session state (see :mod:`mediaproto.rtsp.states`)."""
+        return self._machine.state
+
+    def _awaiting_answer(self) -> bool:
+        return self.pending is not None
+
+    def _answer(self, event: Event, *kinds: type) -> None:
+        """Check that ``event`` is the pending request and of one of ``kinds``; it is answered now."""
+        self._check_sendable()
+        names = " or ".join(k.__name__ for k in kinds)
+        if not isinstance(event, kinds):
+            raise LocalProtocolError(f"expected a {names}, got {type(event).__name__}")
+        if self.pending is None:
+            raise LocalProtocolError(f"no request is pending (a {type(event).__name__} needs one)")
+        if self.pending != event:
+            raise LocalProtocolError(f"{type(event).__name__} is not the pending request "
+                                     f"({type(self.pending).__name__})")
+
+    def _check_media_out(self) -> None:
+        self._check_sendable()
+        self._machine.fire(ServerInput.SEND_MEDIA)
 
     # -- replies ------------------------------------------------------------------------------
     def _respond(self, request: Request, code: int, headers: Sequence[tuple[str, str]] = (), body: bytes = b"",
@@ -129,20 +143,24 @@ class ServerConnection(RtspConnection):
         self._send(Response(code, reason or REASONS.get(code, "Error"), h, body, request.version))
 
     def reject(self, event: DescribeRequested | AnnounceRequested | PlayRequested | RecordRequested,
-               status_code: int = 404, reason: str | None = None) -> None:
-        """Answer a request event with an error status (404 for an unknown path, 403 for a bad key...)."""
-        self._check_usable()
+               status_code: int = 404, reason: str | None = None, *,
+               headers: Sequence[tuple[str, str]] = ()) -> None:
+        """Answer the pending request event with an error status (404 for an unknown path, 403 for a
+        bad key, 401 with ``WWW-Authenticate`` ``headers`` when the path needs credentials...)."""
+        self._answer(event, DescribeRequested, AnnounceRequested, PlayRequested, RecordRequested)
         if status_code < 400:
             raise LocalProtocolError(f"reject needs an error status, not {status_code}")
         if isinstance(event, AnnounceRequested):
             self._media, self._recording, self.path = [], False, None
-        self._respond(event.request, status_code, reason=reason)
+        self.pending = None
+        self._respond(event.request, status_code, headers, reason=reason)
 
     def accept_describe(self, event: DescribeRequested, tracks: Sequence[Track]) -> None:
         """Answer DESCRIBE with an SDP of ``tracks`` (control ``trackID=<i>`` each)."""
-        self._check_usable()
+        self._answer(event, DescribeRequested)
         if not tracks:
             raise LocalProtocolError("a stream needs at least one track")
+        self.pending = None
         sdp_text, media = describe(tracks)
         base = event.request.uri.rstrip("/")
         self._media, self._recording, self.path, self._base = media, False, event.path, base
@@ -151,7 +169,8 @@ class ServerConnection(RtspConnection):
 
     def accept_announce(self, event: AnnounceRequested) -> None:
         """Accept a publisher's ANNOUNCE: its tracks can now be SETUP with mode=record."""
-        self._check_usable()
+        self._answer(event, AnnounceRequested)
+        self.pending = None
         self._respond(event.request, 200)
 
     def accept_play(self, event: PlayRequested, *, start_pts: Mapping[int, int] | None = None) -> None:
@@ -165,7 +184,9 @@ class ServerConnection(RtspConnection):
         packetizer (also when frames are packetized once for many sessions, see
         :meth:`~.connection.RtspConnection.send_packetized`).
         """
-        self._check_usable()
+        self._answer(event, PlayRequested)
+        self._machine.fire(ServerInput.PLAY)
+        self.pending = None
         entries = []
         for st in self.tracks:
             url = resolve_control((self._base or "") + "/", st.media.control)
@@ -174,7 +195,6 @@ class ServerConnection(RtspConnection):
             if start_pts is not None and tid in start_pts and st.packetizer is not None:
                 rtptime = st.packetizer.rtp_timestamp(start_pts[tid])
             entries.append(RtpInfo(url, seq, rtptime))
-        self.state = ServerState.PLAYING
         headers = [("Range", str(event.range or Range("npt", "0.000", "")))]
         if entries:
             headers.append(("RTP-Info", format_rtp_info(entries)))
@@ -182,12 +202,13 @@ class ServerConnection(RtspConnection):
 
     def accept_record(self, event: RecordRequested) -> None:
         """Start recording: frames arrive as :class:`~.events.FrameReceived`."""
-        self._check_usable()
-        self.state = ServerState.RECORDING
+        self._answer(event, RecordRequested)
+        self._machine.fire(ServerInput.RECORD)
+        self.pending = None
         self._respond(event.request, 200)
 
     # -- requests -----------------------------------------------------------------------------
-    def _on_request(self, request: Request, now: float) -> list[RtspEvent]:
+    def _on_request(self, request: Request, now: float) -> list[Event]:
         method = request.method.upper()
         if request.headers.get("CSeq") is None:
             self._respond(request, 400)
@@ -207,16 +228,20 @@ class ServerConnection(RtspConnection):
             if self.session_id is None or session is None or session.split(";", 1)[0].strip() != self.session_id:
                 self._respond(request, 454)
                 return []
-        return handler(self, request, now)
+        events = handler(self, request, now)
+        for e in events:
+            if isinstance(e, (DescribeRequested, AnnounceRequested, PlayRequested, RecordRequested)):
+                self.pending = e  # input behind it waits for the answer
+        return events
 
-    def _options(self, request: Request, now: float) -> list[RtspEvent]:
+    def _options(self, request: Request, now: float) -> list[Event]:
         self._respond(request, 200, [("Public", PUBLIC)])
         return []
 
-    def _describe(self, request: Request, now: float) -> list[RtspEvent]:
+    def _describe(self, request: Request, now: float) -> list[Event]:
         return [DescribeRequested(request, url_path(request.uri))]
 
-    def _announce(self, request: Request, now: float) -> list[RtspEvent]:
+    def _announce(self, request: Request, now: float) -> list[Event]:
         if self.state is not ServerState.INIT:
             self._respond(request, 455)
             return []
@@ -233,8 +258,8 @@ class ServerConnection(RtspConnection):
         self._media, self._recording, self.path, self._base = media, True, url_path(request.uri), base
         return [AnnounceRequested(request, self.path, sd, tuple(m.track for m in media))]
 
-    def _setup(self, request: Request, now: float) -> list[RtspEvent]:
-        if self.state in (ServerState.PLAYING, ServerState.RECORDING):
+    def _setup(self, request: Request, now: float) -> list[Event]:
+        if not self._machine.allows(ServerInput.SETUP):
             self._respond(request, 455)
             return []
         index = match_track(request.uri, self._base or "", self._media) if self._media else None
@@ -269,7 +294,7 @@ class ServerConnection(RtspConnection):
         self.tracks = [t for t in self.tracks if t.media.control != media.control] + [st]
         if self.session_id is None:
             self.session_id = f"{self._rng.getrandbits(48):012X}"
-        self.state = ServerState.READY
+        self._machine.fire(ServerInput.SETUP)
         self._respond(request, 200, [("Transport", str(chosen))])
         return [SetupCompleted(self.path or "", media.track.id, chosen)]
 
@@ -288,8 +313,8 @@ class ServerConnection(RtspConnection):
                 return TransportSpec(client_port=offer.client_port, server_port=self.udp_ports, mode=offer.mode)
         return None
 
-    def _play(self, request: Request, now: float) -> list[RtspEvent]:
-        if self.state not in (ServerState.READY, ServerState.PLAYING) or self._recording:
+    def _play(self, request: Request, now: float) -> list[Event]:
+        if not self._machine.allows(ServerInput.PLAY) or self._recording:
             self._respond(request, 455)
             return []
         if len(self.tracks) > 1 and match_track(request.uri, self._base or "", self._media) is not None:
@@ -304,30 +329,30 @@ class ServerConnection(RtspConnection):
                 return []
         return [PlayRequested(request, self.path or "", rng)]
 
-    def _record(self, request: Request, now: float) -> list[RtspEvent]:
-        if self.state is not ServerState.READY or not self._recording:
+    def _record(self, request: Request, now: float) -> list[Event]:
+        if not self._machine.allows(ServerInput.RECORD) or not self._recording:
             self._respond(request, 455)
             return []
         return [RecordRequested(request, self.path or "")]
 
-    def _pause(self, request: Request, now: float) -> list[RtspEvent]:
-        if self.state not in (ServerState.PLAYING, ServerState.READY):
+    def _pause(self, request: Request, now: float) -> list[Event]:
+        if not self._machine.allows(ServerInput.PAUSE):
             self._respond(request, 455)
             return []
         was_playing = self.state is ServerState.PLAYING
-        self.state = ServerState.READY
+        self._machine.fire(ServerInput.PAUSE)
         self._respond(request, 200)
         return [PauseRequested(self.path or "")] if was_playing else []
 
-    def _teardown(self, request: Request, now: float) -> list[RtspEvent]:
+    def _teardown(self, request: Request, now: float) -> list[Event]:
         self._respond(request, 200)
         return self._end_session("teardown")
 
-    def _get_parameter(self, request: Request, now: float) -> list[RtspEvent]:
+    def _get_parameter(self, request: Request, now: float) -> list[Event]:
         self._respond(request, 200)
         return []
 
-    def _set_parameter(self, request: Request, now: float) -> list[RtspEvent]:
+    def _set_parameter(self, request: Request, now: float) -> list[Event]:
         self._respond(request, 451 if request.body.strip() else 200)
         return []
 
@@ -337,40 +362,54 @@ class ServerConnection(RtspConnection):
         "SET_PARAMETER": _set_parameter,
     }
 
-    def _end_session(self, reason: str) -> list[RtspEvent]:
+    def _end_session(self, reason: str) -> list[Event]:
         path = self.path or ""
         had_session = self.session_id is not None
         # What a publisher's jitter buffers still hold comes out before the end.
         events = self._release_jitter(float("inf"))
-        self.state = ServerState.INIT
+        self._machine.fire(ServerInput.END)
+        self.pending = None
         self.session_id = None
         self.tracks = []
         self._recording = False
         self._media = []
         return events + [SessionEnded(path, reason)] if had_session else events
 
-    def _on_response(self, response: Response, now: float) -> list[RtspEvent]:
+    def _on_response(self, response: Response, now: float) -> list[Event]:
         return []  # answers to server-sent requests (none are sent) are ignored
 
-    def _on_closed(self) -> list[RtspEvent]:
-        return self._end_session("closed")
+    def _on_closed(self) -> list[Event]:
+        return self._end_session("closed") + [ConnectionClosed()]
 
     # -- time ---------------------------------------------------------------------------------
     def next_timer(self) -> float | None:
         """When the session times out if the client stays silent (or the jitter buffer has
-        packets to release); None without a session."""
-        if self.session_id is None:
+        packets to release, or held-back input can be handled); None without a session."""
+        held = self._held_deadline()
+        if held is not None:
+            return held
+        if self.session_id is None or self._closed or self._broken is not None:
             return None
         deadline = self.last_activity + self.session_timeout
         jitter = self._jitter_deadline()
         return deadline if jitter is None else min(deadline, jitter)
 
-    def handle_timer(self, now: float) -> list[RtspEvent]:
-        """Release what the jitter buffer holds that is due; end the session if it timed out."""
+    def handle_timer(self, now: float) -> list[Event]:
+        """Handle input held back behind an answered request; release what the jitter buffer holds
+        that is due; end the session if it timed out."""
         self._check_usable()
-        if self.session_id is None:
+        if self._closed:
             return []
-        events = self._release_jitter(now)
+        events = self._release_held(now)
+        if self.session_id is None:
+            return events
+        events += self._release_jitter(now)
         if now >= self.last_activity + self.session_timeout:
             events += self._end_session("timeout")
         return events
+
+
+if TYPE_CHECKING:  # mypy --strict checks that the class keeps the contract of mediaproto.endpoint
+
+    def _conforms(conn: ServerConnection) -> DatagramEndpoint:
+        return conn

@@ -1,69 +1,23 @@
-"""ffmpeg plays from, and publishes to, examples/rtsp_server.py (built on rtsp.ServerConnection);
-our ClientConnection (examples/rtsp_record.py) pulls from it with Digest auth."""
+"""ffmpeg plays examples/rtsp_server.py's test source (on mediaproto.aio.serve_rtsp), publishes to the
+live server (mediaproto.server) while a second ffmpeg plays it; our client (mediaproto.aio.rtsp,
+examples/rtsp_record.py) pulls with Digest auth; the Sans-IO ClientConnection records to ffmpeg."""
 
 from __future__ import annotations
 
 import asyncio
 import subprocess
-import threading
 from collections import Counter
 from pathlib import Path
-from typing import Any, Callable
 
 import pytest
 
 from mediaproto.clock import rescale
 from mediaproto.media import Frame
-from mediaproto.rtsp import DigestAuthenticator
+from mediaproto.rtsp import DigestAuthenticator, ServerConfiguration
 
-from ._rtsp_helpers import free_port, load_example, source_packets, wait_for
+from ._rtsp_helpers import TestSourceServer, free_port, live_rtsp, load_example, source_packets, wait_for
 
 pytestmark = pytest.mark.interop
-
-
-class RtspServerThread:
-    """examples/rtsp_server.py on its own event loop in a thread, on free ports."""
-
-    def __init__(self, **hub_args: Any) -> None:
-        self.mod = load_example("rtsp_server")
-        self.hub = self.mod.Hub(**hub_args)
-        self.loop = asyncio.new_event_loop()
-        self.port = 0
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self.loop)
-
-        async def start() -> None:
-            self.server = await self.mod.serve(self.hub, "127.0.0.1", 0, 0)
-            self.port = self.server.port
-            self._ready.set()
-
-        self.loop.run_until_complete(start())
-        self.loop.run_forever()
-        tasks = asyncio.all_tasks(self.loop)
-        for task in tasks:
-            task.cancel()
-        self.loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
-        self.loop.close()
-
-    def __enter__(self) -> "RtspServerThread":
-        self._thread.start()
-        assert self._ready.wait(10), "server did not start"
-        return self
-
-    def call(self, fn: Callable[[], Any]) -> Any:
-        async def wrap() -> Any:
-            return fn()
-        return asyncio.run_coroutine_threadsafe(wrap(), self.loop).result(10)
-
-    def __exit__(self, *exc: object) -> None:
-        def stop() -> None:
-            self.server.close()
-            self.loop.stop()
-        self.loop.call_soon_threadsafe(stop)
-        self._thread.join(10)
 
 
 def framecrc_counts(stdout: bytes) -> Counter[int]:
@@ -81,45 +35,41 @@ def kill(proc: subprocess.Popen[bytes]) -> None:
         proc.wait(5)
 
 
-AUTH = {"authenticator": DigestAuthenticator("mediaproto", b"interop"), "passwords": {"alice": "pw"}}
+def auth_config() -> ServerConfiguration:
+    return ServerConfiguration(authenticator=DigestAuthenticator("mediaproto", b"interop"), passwords={"alice": "pw"})
+
+
+#: The same user for the live server.
+LIVE_AUTH = {"rtsp_user": "alice", "rtsp_password": "pw"}
 
 
 @pytest.mark.parametrize("transport,auth", [("tcp", False), ("udp", True)])
 def test_ffmpeg_decodes_every_frame_of_the_test_source(ffmpeg: str, transport: str, auth: bool) -> None:
-    ended: list[Any] = []
-    with RtspServerThread(play_seconds=3.0, **(AUTH if auth else {})) as srv:
-        srv.hub.on_player_end.append(lambda path, player: ended.append(player))
+    with TestSourceServer(seconds=3.0, configuration=auth_config() if auth else None) as srv:
         url = f"rtsp://{'alice:pw@' if auth else ''}127.0.0.1:{srv.port}/test"
         # No -t: the server stops after 3 s of media and sends RTCP BYE, which ends FFmpeg's input.
         proc = subprocess.run([ffmpeg, "-nostdin", "-v", "error", "-rtsp_transport", transport, "-i", url,
                                "-map", "0", "-f", "framecrc", "-"], capture_output=True, timeout=60)
-        assert wait_for(lambda: bool(ended), 5)
+        assert wait_for(lambda: bool(srv.ended), 5)
     assert proc.returncode == 0 and proc.stderr == b"", proc.stderr.decode(errors="replace")
-    sent = ended[0].frames_sent
+    sent = srv.ended[0].frames_sent
     assert sent[0] == 75  # 3 s at 25 fps, from a keyframe
     assert abs(sent[1] - 3 * 48000 / 1024) <= 2
     assert framecrc_counts(proc.stdout) == Counter({0: sent[0], 1: sent[1]})
 
 
 @pytest.mark.parametrize("transport,auth", [("tcp", False), ("udp", True)])
-def test_ffmpeg_publishes_and_a_second_ffmpeg_plays(ffmpeg: str, vectors: Path, transport: str, auth: bool) -> None:
+def test_ffmpeg_publishes_and_a_second_ffmpeg_plays(ffmpeg: str, vectors: Path, transport: str, auth: bool,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     want = source_packets(vectors)
-    got: list[Frame] = []
-    pushed: list[Frame] = []
-    ended: list[Any] = []
-    done = threading.Event()
-    with RtspServerThread(**(AUTH if auth else {})) as srv:
-        srv.hub.on_push.append(lambda path, f: pushed.append(f) if path == "live/pub" else None)
-        srv.hub.on_frame.append(lambda path, f: got.append(f) if path == "live/pub" else None)
-        srv.hub.on_unpublish.append(lambda path: done.set())
-        srv.hub.on_player_end.append(lambda path, player: ended.append(player))
+    with live_rtsp(monkeypatch, **(LIVE_AUTH if auth else {})) as srv:
         url = f"rtsp://{'alice:pw@' if auth else ''}127.0.0.1:{srv.port}/live/pub"
         pub = subprocess.Popen([ffmpeg, "-nostdin", "-v", "error", "-re", "-i", str(vectors / "ref.flv"), "-c", "copy",
                                 "-f", "rtsp", "-rtsp_transport", transport, url],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         play = None
         try:
-            assert wait_for(lambda: "live/pub" in srv.hub.streams and srv.hub.streams["live/pub"].publisher, 15)
+            assert wait_for(lambda: bool(srv.frames["live/pub"]), 15)
             play = subprocess.Popen([ffmpeg, "-nostdin", "-v", "error", "-rtsp_transport", transport, "-i", url,
                                      "-map", "0", "-f", "framecrc", "-"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
             pub_err = pub.communicate(timeout=60)[1]
@@ -128,8 +78,12 @@ def test_ffmpeg_publishes_and_a_second_ffmpeg_plays(ffmpeg: str, vectors: Path, 
             kill(pub)
             if play is not None:
                 kill(play)
-        assert done.wait(10), "the publisher never ended its session"
-        assert wait_for(lambda: bool(ended), 5)
+        assert wait_for(lambda: "live/pub" in srv.ended, 10), "the publisher never ended its session"
+        assert wait_for(srv.player_done, 5)
+        # The hub's frames are on the server's timeline: the publisher's tracks lined up by its
+        # RTCP sender reports, each frame as the publisher sent it.
+        got = pushed = srv.frames["live/pub"]
+        sent = srv.counted(srv.players[0])
     assert pub.returncode == 0 and pub_err == b"", pub_err.decode(errors="replace")
     video = [f for f in got if f.track_id == 0]
     audio = [f for f in got if f.track_id == 1]
@@ -161,15 +115,15 @@ def test_ffmpeg_publishes_and_a_second_ffmpeg_plays(ffmpeg: str, vectors: Path, 
     assert abs(offset_ms - (want["video"][0][0] - want["audio"][0][0])) <= 2
     # The player joined late: it starts at a keyframe and decodes what it was sent, without errors.
     assert play.returncode == 0 and play_err == b"", play_err.decode(errors="replace")
-    sent = ended[0].frames_sent
     assert sent[0] > 0 and framecrc_counts(play_out) == Counter({0: sent[0], 1: sent[1]})
 
 
 @pytest.mark.parametrize("transport", ["tcp", "udp"])
 def test_our_client_pulls_with_digest(transport: str, tmp_path: Path) -> None:
     record = load_example("rtsp_record")
-    auth = DigestAuthenticator("mediaproto", b"secret key")
-    with RtspServerThread(authenticator=auth, passwords={"alice": "pw"}) as srv:
+    config = ServerConfiguration(authenticator=DigestAuthenticator("mediaproto", b"secret key"),
+                                 passwords={"alice": "pw"})
+    with TestSourceServer(configuration=config) as srv:
         url = f"rtsp://alice:pw@127.0.0.1:{srv.port}/test"
         result = asyncio.run(asyncio.wait_for(record.pull(url, transport=transport, seconds=2.0,
                                                           out_dir=tmp_path), 30))
@@ -182,7 +136,7 @@ def test_our_client_pulls_with_digest(transport: str, tmp_path: Path) -> None:
 
 
 def test_ffmpeg_with_a_wrong_password_is_refused(ffmpeg: str) -> None:
-    with RtspServerThread(**AUTH) as srv:
+    with TestSourceServer(configuration=auth_config()) as srv:
         url = f"rtsp://alice:wrong@127.0.0.1:{srv.port}/test"
         proc = subprocess.run([ffmpeg, "-nostdin", "-v", "error", "-rtsp_transport", "tcp", "-i", url, "-t", "1",
                                "-f", "null", "-"], capture_output=True, timeout=30)
@@ -196,7 +150,7 @@ def test_our_client_publishes_to_ffmpeg(ffmpeg: str, transport: str) -> None:
     import socket
     import time
 
-    from mediaproto.rtsp import ClientConnection, RecordStarted, RequestFailed
+    from mediaproto.rtsp import ClientConfiguration, ClientConnection, RecordStarted, RequestFailed
     from mediaproto.testsrc import TestSource
 
     port = free_port()
@@ -219,7 +173,8 @@ def test_our_client_publishes_to_ffmpeg(ffmpeg: str, transport: str) -> None:
                 udp_ports.append((a.getsockname()[1], b.getsockname()[1]))
         by_port = {s.getsockname()[1]: s for s in sockets if s.getsockname()[1]}
         source = TestSource()
-        client = ClientConnection(url, mode="record", tracks=source.tracks, transport=transport, udp_ports=udp_ports)
+        client = ClientConnection(url, mode="record", tracks=source.tracks,
+                                  configuration=ClientConfiguration(transport=transport, udp_ports=udp_ports))
         deadline = time.monotonic() + 10
         while True:
             try:
@@ -273,32 +228,24 @@ def test_our_client_publishes_to_ffmpeg(ffmpeg: str, transport: str) -> None:
 
 def test_our_client_stops_at_the_servers_bye(tmp_path: Path) -> None:
     record = load_example("rtsp_record")
-    ended: list[Any] = []
-    with RtspServerThread(play_seconds=1.0) as srv:
-        srv.hub.on_player_end.append(lambda path, player: ended.append(player))
+    with TestSourceServer(seconds=1.0) as srv:
         url = f"rtsp://127.0.0.1:{srv.port}/test"
         result = asyncio.run(asyncio.wait_for(record.pull(url, out_dir=tmp_path), 30))
-        assert wait_for(lambda: bool(ended), 5)
+        assert wait_for(lambda: bool(srv.ended), 5)
     got = Counter(f.track_id for f in result.frames)
-    assert got == Counter(ended[0].frames_sent) and got[0] == 25
+    assert got == Counter(srv.ended[0].frames_sent) and got[0] == 25
 
 
 @pytest.mark.parametrize("video,audio,transport", [("libx265", "libopus", "tcp"), ("libx264", "pcm_mulaw", "udp")])
 def test_ffmpeg_publishes_other_codecs_and_a_second_ffmpeg_plays(ffmpeg: str, video: str, audio: str,
-                                                                 transport: str) -> None:
+                                                                 transport: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """H.265 (sprop-vps/sps/pps, RFC 7798 fragmentation) with Opus (RFC 7587), and H.264 with
     G.711 mu-law (static payload type 0, 8 kHz), end to end."""
     encoders = subprocess.run([ffmpeg, "-hide_banner", "-encoders"], capture_output=True, timeout=30).stdout
     if video.encode() not in encoders or audio.encode() not in encoders:
         pytest.skip(f"this ffmpeg has no {video} or {audio}")
     rate = "8000" if audio == "pcm_mulaw" else "48000"
-    got: list[Frame] = []
-    ended: list[Any] = []
-    done = threading.Event()
-    with RtspServerThread() as srv:
-        srv.hub.on_frame.append(lambda path, f: got.append(f))
-        srv.hub.on_unpublish.append(lambda path: done.set())
-        srv.hub.on_player_end.append(lambda path, player: ended.append(player))
+    with live_rtsp(monkeypatch) as srv:
         url = f"rtsp://127.0.0.1:{srv.port}/live/other"
         pub = subprocess.Popen([ffmpeg, "-nostdin", "-v", "error", "-re", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25",
                                 "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=" + rate, "-t", "4",
@@ -307,7 +254,7 @@ def test_ffmpeg_publishes_other_codecs_and_a_second_ffmpeg_plays(ffmpeg: str, vi
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         play = None
         try:
-            assert wait_for(lambda: "live/other" in srv.hub.streams, 15)
+            assert wait_for(lambda: bool(srv.frames["live/other"]), 15)
             play = subprocess.Popen([ffmpeg, "-nostdin", "-v", "error", "-rtsp_transport", transport, "-i", url,
                                      "-map", "0", "-f", "framecrc", "-"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
             pub_err = pub.communicate(timeout=60)[1]
@@ -316,13 +263,13 @@ def test_ffmpeg_publishes_other_codecs_and_a_second_ffmpeg_plays(ffmpeg: str, vi
             kill(pub)
             if play is not None:
                 kill(play)
-        assert done.wait(10) and wait_for(lambda: bool(ended), 5)
+        assert wait_for(lambda: "live/other" in srv.ended, 10) and wait_for(srv.player_done, 5)
+        got, sent = srv.frames["live/other"], srv.counted(srv.players[0])
     assert pub.returncode == 0 and pub_err == b"", pub_err.decode(errors="replace")
     assert sum(f.track_id == 0 for f in got) == 100  # 4 s at 25 fps
     if audio == "libopus":
         assert abs(sum(f.track_id == 1 for f in got) - 200) <= 2  # 20 ms Opus frames
     assert play.returncode == 0 and play_err == b"", play_err.decode(errors="replace")
-    sent = ended[0].frames_sent
     assert sent[0] > 0 and framecrc_counts(play_out) == Counter({0: sent[0], 1: sent[1]})
 
 
@@ -331,11 +278,11 @@ def test_ffmpeg_receiver_reports_answer_our_sender_reports(ffmpeg: str) -> None:
     (filled only from a sender report FFmpeg parsed) show it accepted ours (RFC 3550 6.4.1)."""
     from mediaproto.rtp.rtcp import ReceiverReport, SourceDescription
 
-    packets: list[object] = []
-    with RtspServerThread(play_seconds=7.0) as srv:
-        srv.hub.on_rtcp.append(lambda path, track_id, pk: packets.extend(pk))
+    with TestSourceServer(seconds=7.0) as srv:
         proc = subprocess.run([ffmpeg, "-nostdin", "-v", "error", "-rtsp_transport", "udp", "-i",
                                f"rtsp://127.0.0.1:{srv.port}/test", "-f", "null", "-"], capture_output=True, timeout=60)
+        assert wait_for(lambda: bool(srv.ended), 5)
+        packets = list(srv.ended[0].rtcp)  # what the player sent back over RTCP
     assert proc.returncode == 0 and proc.stderr == b"", proc.stderr.decode(errors="replace")
     blocks = [b for p in packets if isinstance(p, ReceiverReport) for b in p.reports]
     assert blocks, f"no receiver report with a report block among {[type(p).__name__ for p in packets]}"

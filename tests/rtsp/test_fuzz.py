@@ -11,12 +11,15 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from mediaproto.endpoint import Event
 from mediaproto.errors import LimitExceeded, LocalProtocolError, ProtocolError
 from mediaproto.rtp.packet import RtpPacket
 from mediaproto.rtsp.client import ClientConnection
-from mediaproto.rtsp.events import AnnounceRequested, FrameReceived, RecordRequested, RtspEvent
+from mediaproto.rtsp.configuration import ClientConfiguration, ServerConfiguration
+from mediaproto.rtsp.events import AnnounceRequested, FrameReceived, RecordRequested
 from mediaproto.rtsp.message import Headers, InterleavedFrame, Limits, MessageParser, Request, Response
 from mediaproto.rtsp.server import ServerConnection
+from mediaproto.rtsp.states import ClientState
 from mediaproto.rtsp.streams import make_depacketizer, tracks_from_sdp
 
 from .test_sessions import AUDIO, VIDEO, Pump
@@ -100,13 +103,13 @@ def test_ffmpeg_record_capture_depacketizes_every_frame(vectors: Path) -> None:
 # -- the state machines under random input ----------------------------------------------------------
 
 def _playing_pair(transport: str = "tcp") -> tuple[ClientConnection, ServerConnection, Pump]:
-    server = ServerConnection(rng=random.Random(1), udp_ports=(8000, 8001))
-    client = ClientConnection("rtsp://h/live/test", transport=transport, udp_ports=[(5000, 5001), (5002, 5003)],
-                              rng=random.Random(2))
+    server = ServerConnection(ServerConfiguration(rng=random.Random(1), udp_ports=(8000, 8001)))
+    client = ClientConnection("rtsp://h/live/test",
+                              configuration=ClientConfiguration(transport=transport, udp_ports=[(5000, 5001), (5002, 5003)], rng=random.Random(2)))
     pump = Pump(client, server)
-    client.start()
+    client.start(0.0)
     pump.run()
-    assert client.state == "playing"
+    assert client.state is ClientState.PLAYING
     return client, server, pump
 
 
@@ -122,7 +125,7 @@ def _feed_only_protocol_errors(conn: ServerConnection | ClientConnection, data: 
     conn.handle_timer(1000.0)
 
 
-def _answer_everything(conn: ServerConnection | ClientConnection, events: list[RtspEvent]) -> None:
+def _answer_everything(conn: ServerConnection | ClientConnection, events: list[Event]) -> None:
     if not isinstance(conn, ServerConnection):
         return
     for event in events:
@@ -163,8 +166,8 @@ def test_client_takes_random_bytes_while_playing(junk: bytes, transport: str) ->
 
 def _recorded_server_bytes() -> tuple[bytes, list[bytes]]:
     """What our server sends to our client in a whole play session (responses, then RTP)."""
-    server = ServerConnection(rng=random.Random(1))
-    client = ClientConnection("rtsp://h/live/test", rng=random.Random(2))
+    server = ServerConnection(ServerConfiguration(rng=random.Random(1)))
+    client = ClientConnection("rtsp://h/live/test", configuration=ClientConfiguration(rng=random.Random(2)))
     pump = Pump(client, server)
     chunks: list[bytes] = []
     original = server.data_to_send
@@ -176,7 +179,7 @@ def _recorded_server_bytes() -> tuple[bytes, list[bytes]]:
         return data
 
     server.data_to_send = recording  # type: ignore[method-assign]
-    client.start()
+    client.start(0.0)
     pump.run()
     from .test_sessions import frames
 
@@ -195,15 +198,16 @@ def test_client_takes_a_mutated_server(data: st.DataObject) -> None:
     stream = _SERVER_BYTES
     pos = data.draw(st.integers(0, len(stream) - 1))
     mutated = stream[:pos] + data.draw(st.binary(max_size=8)) + stream[pos + data.draw(st.integers(0, 8)):]
-    client = ClientConnection("rtsp://h/live/test", rng=random.Random(2))
-    client.start()
+    client = ClientConnection("rtsp://h/live/test", configuration=ClientConfiguration(rng=random.Random(2)))
+    client.start(0.0)
     client.data_to_send()
     _feed_only_protocol_errors(client, mutated)
 
 
 def _recorded_client_bytes() -> bytes:
-    server = ServerConnection(rng=random.Random(1))
-    client = ClientConnection("rtsp://h/live/pub", mode="record", tracks=(VIDEO, AUDIO), rng=random.Random(2))
+    server = ServerConnection(ServerConfiguration(rng=random.Random(1)))
+    client = ClientConnection("rtsp://h/live/pub", mode="record", tracks=(VIDEO, AUDIO),
+                              configuration=ClientConfiguration(rng=random.Random(2)))
     pump = Pump(client, server, path="live/pub")
     chunks: list[bytes] = []
     original = client.data_to_send
@@ -215,7 +219,7 @@ def _recorded_client_bytes() -> bytes:
         return data
 
     client.data_to_send = recording  # type: ignore[method-assign]
-    client.start()
+    client.start(0.0)
     pump.run()
     from .test_sessions import frames
 
@@ -234,12 +238,12 @@ def test_server_takes_a_mutated_publisher(data: st.DataObject) -> None:
     stream = _CLIENT_BYTES
     pos = data.draw(st.integers(0, len(stream) - 1))
     mutated = stream[:pos] + data.draw(st.binary(max_size=8)) + stream[pos + data.draw(st.integers(0, 8)):]
-    server = ServerConnection(rng=random.Random(1))
+    server = ServerConnection(ServerConfiguration(rng=random.Random(1)))
     _feed_only_protocol_errors(server, mutated)
 
 
 def test_recorded_publisher_is_valid() -> None:
-    server = ServerConnection(rng=random.Random(1))
+    server = ServerConnection(ServerConfiguration(rng=random.Random(1)))
     events = server.receive_data(_CLIENT_BYTES[:_CLIENT_BYTES.index(b"\r\n\r\n") + 4], 0.0)
     assert events == []  # OPTIONS is answered here
     assert server.data_to_send().startswith(b"RTSP/1.0 200")
@@ -250,13 +254,13 @@ def test_recorded_publisher_is_valid() -> None:
 def test_hostile_client_cannot_grow_server_memory() -> None:
     limits = Limits(max_head_bytes=4096, max_body_bytes=8192)
     # An endless header line.
-    server = ServerConnection(limits=limits)
+    server = ServerConnection(ServerConfiguration(limits=limits))
     with pytest.raises(LimitExceeded):
         for _ in range(100):
             server.receive_data(b"a" * 100, 0.0)
     assert server._parser.buffered <= 4096 + 100
     # A huge Content-Length is refused at once, before any body arrives.
-    server = ServerConnection(limits=limits)
+    server = ServerConnection(ServerConfiguration(limits=limits))
     with pytest.raises(LimitExceeded):
         server.receive_data(b"ANNOUNCE rtsp://h/x RTSP/1.0\r\nCSeq: 1\r\nContent-Length: 100000000\r\n\r\n", 0.0)
     # Endless interleaved frames on channels nobody set up: dropped as they come.
@@ -266,12 +270,13 @@ def test_hostile_client_cannot_grow_server_memory() -> None:
         assert server.receive_data(junk, 1.0) == []
     assert server._parser.buffered == 0 and len(server._parser._buf) < 3 * 65536
     # Endless frames of a publisher's track with no marker bit: the depacketizer's unit limit holds.
-    server = ServerConnection(rng=random.Random(1))
-    client = ClientConnection("rtsp://h/live/pub", mode="record", tracks=(VIDEO,), rng=random.Random(2))
+    server = ServerConnection(ServerConfiguration(rng=random.Random(1)))
+    client = ClientConnection("rtsp://h/live/pub", mode="record", tracks=(VIDEO,),
+                              configuration=ClientConfiguration(rng=random.Random(2)))
     pump = Pump(client, server, path="live/pub")
-    client.start()
+    client.start(0.0)
     pump.run()
-    frames_out: list[RtspEvent] = []
+    frames_out: list[Event] = []
     depacketizer = server.tracks[0].depacketizer
     assert depacketizer is not None
     tracemalloc.start()
@@ -314,7 +319,7 @@ def test_every_request_in_any_state_gets_one_answer(steps: list[tuple[str, bool]
     from .test_sessions import AUDIO as A
     from .test_sessions import VIDEO as V
 
-    server = ServerConnection(rng=random.Random(1), udp_ports=(8000, 8001))
+    server = ServerConnection(ServerConfiguration(rng=random.Random(1), udp_ports=(8000, 8001)))
     sdp_text = b"v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=x\r\nt=0 0\r\nm=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\na=control:trackID=0\r\n"
     for cseq, (method, with_session) in enumerate(steps, 1):
         name = method.split("-")[0].rstrip("01")

@@ -7,9 +7,11 @@ import random
 import pytest
 
 from mediaproto import Codec, Frame, Track
+from mediaproto.endpoint import Event
 from mediaproto.errors import LocalProtocolError, ProtocolError
 from mediaproto.rtsp.auth import DigestAuthenticator
 from mediaproto.rtsp.client import ClientConnection, split_credentials
+from mediaproto.rtsp.configuration import ClientConfiguration, ServerConfiguration
 from mediaproto.rtsp.events import (
     AnnounceRequested,
     DescribeCompleted,
@@ -21,10 +23,10 @@ from mediaproto.rtsp.events import (
     RecordStarted,
     RequestFailed,
     RtcpReceived,
-    RtspEvent,
     SessionEnded,
 )
 from mediaproto.rtsp.server import ServerConnection, ServerState
+from mediaproto.rtsp.states import ClientState
 
 SPS = bytes.fromhex("6742c00dd90141fb0110000003001000000303 20f142a480".replace(" ", ""))
 PPS = bytes.fromhex("68cb8cb2")
@@ -48,8 +50,8 @@ class Pump:
     def __init__(self, client: ClientConnection, server: ServerConnection, *, path: str = "live/test",
                  tracks: tuple[Track, ...] = (VIDEO, AUDIO)) -> None:
         self.client, self.server, self.path, self.tracks = client, server, path, tracks
-        self.client_events: list[RtspEvent] = []
-        self.server_events: list[RtspEvent] = []
+        self.client_events: list[Event] = []
+        self.server_events: list[Event] = []
         self.now = 0.0
 
     def run(self) -> None:
@@ -60,9 +62,17 @@ class Pump:
             if data or udp:
                 moved = True
                 if data:
-                    for event in self.server.receive_data(data, self.now):
-                        self.server_events.append(event)
-                        self._answer(event)
+                    new = self.server.receive_data(data, self.now)
+                    while True:
+                        for event in new:
+                            self.server_events.append(event)
+                            self._answer(event)
+                        due = self.server.next_timer()
+                        if due is None or due > self.now:
+                            break
+                        new = self.server.handle_timer(self.now)  # input held back behind an answered request
+                        if not new:
+                            break
                 for d in udp:
                     assert self.server.udp_ports is not None and d.destination_port in self.server.udp_ports
                     self.server_events += self.server.receive_datagram(d.data, d.source_port, d.destination_port, self.now)
@@ -78,7 +88,7 @@ class Pump:
                 return
         raise AssertionError("the session never settled")
 
-    def _answer(self, event: RtspEvent) -> None:
+    def _answer(self, event: Event) -> None:
         if isinstance(event, DescribeRequested):
             if event.path == self.path:
                 self.server.accept_describe(event, self.tracks)
@@ -92,7 +102,7 @@ class Pump:
             self.server.accept_record(event)
 
 
-def received(events: list[RtspEvent]) -> list[Frame]:
+def received(events: list[Event]) -> list[Frame]:
     return [e.frame for e in events if isinstance(e, FrameReceived)]
 
 
@@ -100,16 +110,17 @@ def received(events: list[RtspEvent]) -> list[Frame]:
 @pytest.mark.parametrize("auth", [False, True])
 def test_client_plays_from_server(transport: str, auth: bool) -> None:
     authenticator = DigestAuthenticator("mediaproto", b"k") if auth else None
-    server = ServerConnection(rng=random.Random(1), udp_ports=(8000, 8001), authenticator=authenticator,
-                              passwords={"alice": "secret"})
+    server = ServerConnection(ServerConfiguration(rng=random.Random(1), udp_ports=(8000, 8001),
+                                                  authenticator=authenticator, passwords={"alice": "secret"}))
     url = "rtsp://alice:secret@127.0.0.1:8554/live/test" if auth else "rtsp://127.0.0.1:8554/live/test"
-    client = ClientConnection(url, transport=transport, udp_ports=[(5000, 5001), (5002, 5003)], rng=random.Random(2))
+    client = ClientConnection(url,
+                              configuration=ClientConfiguration(transport=transport, udp_ports=[(5000, 5001), (5002, 5003)], rng=random.Random(2)))
     pump = Pump(client, server)
-    client.start()
+    client.start(0.0)
     pump.run()
     assert any(isinstance(e, DescribeCompleted) for e in pump.client_events)
     assert any(isinstance(e, PlayStarted) for e in pump.client_events)
-    assert server.state is ServerState.PLAYING and client.state == "playing"
+    assert server.state is ServerState.PLAYING and client.state is ClientState.PLAYING
     sent = frames(30)
     for f in sent:
         server.send_frame(f)
@@ -136,20 +147,22 @@ def test_client_plays_from_server(transport: str, auth: bool) -> None:
 
 
 def test_wrong_password_fails_once_not_forever() -> None:
-    server = ServerConnection(rng=random.Random(1), authenticator=DigestAuthenticator("r", b"k"), passwords={"alice": "secret"})
-    client = ClientConnection("rtsp://alice:wrong@h/live/test", rng=random.Random(2))
+    server = ServerConnection(ServerConfiguration(rng=random.Random(1),
+                                                  authenticator=DigestAuthenticator("r", b"k"), passwords={"alice": "secret"}))
+    client = ClientConnection("rtsp://alice:wrong@h/live/test",
+                              configuration=ClientConfiguration(rng=random.Random(2)))
     pump = Pump(client, server)
-    client.start()
+    client.start(0.0)
     pump.run()
     failed = [e for e in pump.client_events if isinstance(e, RequestFailed)]
     assert len(failed) == 1 and failed[0].response.status_code == 401 and failed[0].method == "DESCRIBE"
 
 
 def test_unknown_path_is_404() -> None:
-    server = ServerConnection(rng=random.Random(1))
-    client = ClientConnection("rtsp://h/live/nothing", rng=random.Random(2))
+    server = ServerConnection(ServerConfiguration(rng=random.Random(1)))
+    client = ClientConnection("rtsp://h/live/nothing", configuration=ClientConfiguration(rng=random.Random(2)))
     pump = Pump(client, server)
-    client.start()
+    client.start(0.0)
     pump.run()
     [failed] = [e for e in pump.client_events if isinstance(e, RequestFailed)]
     assert failed.response.status_code == 404
@@ -157,11 +170,11 @@ def test_unknown_path_is_404() -> None:
 
 @pytest.mark.parametrize("transport", ["tcp", "udp"])
 def test_client_publishes_to_server(transport: str) -> None:
-    server = ServerConnection(rng=random.Random(1), udp_ports=(8000, 8001))
-    client = ClientConnection("rtsp://h/live/pub", mode="record", tracks=(VIDEO, AUDIO), transport=transport,
-                              udp_ports=[(5000, 5001), (5002, 5003)], rng=random.Random(2))
+    server = ServerConnection(ServerConfiguration(rng=random.Random(1), udp_ports=(8000, 8001)))
+    client = ClientConnection("rtsp://h/live/pub", mode="record", tracks=(VIDEO, AUDIO),
+                              configuration=ClientConfiguration(transport=transport, udp_ports=[(5000, 5001), (5002, 5003)], rng=random.Random(2)))
     pump = Pump(client, server, path="live/pub")
-    client.start()
+    client.start(0.0)
     pump.run()
     assert any(isinstance(e, RecordStarted) for e in pump.client_events)
     announce = [e for e in pump.server_events if isinstance(e, AnnounceRequested)]
@@ -177,16 +190,17 @@ def test_client_publishes_to_server(transport: str) -> None:
 
 
 def test_udp_461_falls_back_to_tcp() -> None:
-    server = ServerConnection(rng=random.Random(1))  # no UDP ports: UDP gets 461
-    client = ClientConnection("rtsp://h/live/test", transport="udp", udp_ports=[(5000, 5001), (5002, 5003)], rng=random.Random(2))
+    server = ServerConnection(ServerConfiguration(rng=random.Random(1)))  # no UDP ports: UDP gets 461
+    client = ClientConnection("rtsp://h/live/test",
+                              configuration=ClientConfiguration(transport="udp", udp_ports=[(5000, 5001), (5002, 5003)], rng=random.Random(2)))
     pump = Pump(client, server)
-    client.start()
+    client.start(0.0)
     pump.run()
-    assert client.transport == "tcp" and client.state == "playing"
+    assert client.transport == "tcp" and client.state is ClientState.PLAYING
 
 
 def test_server_status_codes() -> None:
-    server = ServerConnection(rng=random.Random(1))
+    server = ServerConnection(ServerConfiguration(rng=random.Random(1)))
 
     def ask(text: str) -> bytes:
         server.receive_data(text.encode(), 0.0)
@@ -214,11 +228,12 @@ def test_server_status_codes() -> None:
 
 
 def test_session_times_out_but_rtp_keeps_it_alive() -> None:
-    server = ServerConnection(rng=random.Random(1), session_timeout=60, udp_ports=(8000, 8001))
-    client = ClientConnection("rtsp://h/live/pub", mode="record", tracks=(VIDEO,), transport="udp",
-                              udp_ports=[(5000, 5001)], rng=random.Random(2))
+    server = ServerConnection(ServerConfiguration(rng=random.Random(1), session_timeout=60, udp_ports=(8000,
+                                                  8001)))
+    client = ClientConnection("rtsp://h/live/pub", mode="record", tracks=(VIDEO,),
+                              configuration=ClientConfiguration(transport="udp", udp_ports=[(5000, 5001)], rng=random.Random(2)))
     pump = Pump(client, server, path="live/pub")
-    client.start()
+    client.start(0.0)
     pump.run()
     assert server.next_timer() == 60.0
     # FFmpeg publishing over UDP sends no keepalive: RTP datagrams count as activity.
@@ -248,13 +263,13 @@ def test_play_start_pts_sets_rtp_info_rtptime_and_reports_line_up() -> None:
     from mediaproto.clock import unix_to_ntp
     from mediaproto.rtp.rtcp import Goodbye, SenderReport
 
-    server = ServerConnection(rng=random.Random(1))
-    client = ClientConnection("rtsp://h/live/test", rng=random.Random(2))
+    server = ServerConnection(ServerConfiguration(rng=random.Random(1)))
+    client = ClientConnection("rtsp://h/live/test", configuration=ClientConfiguration(rng=random.Random(2)))
     pump = Pump(client, server)
     start = {0: 90000 * 7, 1: 48000 * 7}  # both tracks start at 7 s of stream time
     pump._answer = lambda e: (server.accept_play(e, start_pts=start) if isinstance(e, PlayRequested)  # type: ignore[method-assign]
                               else Pump._answer(pump, e))
-    client.start()
+    client.start(0.0)
     pump.run()
     [started] = [e for e in pump.client_events if isinstance(e, PlayStarted)]
     rtptime = {info.url.rsplit("/", 1)[1]: info.rtptime for info in started.rtp_info}
@@ -291,10 +306,10 @@ def test_receiver_reports_count_loss() -> None:
     from mediaproto.rtp.rtcp import ReceiverReport
     from mediaproto.rtsp.message import InterleavedFrame, MessageParser
 
-    server = ServerConnection(rng=random.Random(1))
-    client = ClientConnection("rtsp://h/live/test", rng=random.Random(2))
+    server = ServerConnection(ServerConfiguration(rng=random.Random(1)))
+    client = ClientConnection("rtsp://h/live/test", configuration=ClientConfiguration(rng=random.Random(2)))
     pump = Pump(client, server)
-    client.start()
+    client.start(0.0)
     pump.run()
     for i in range(20):
         server.send_frame(Frame(1, i * 1024, i * 1024, b"\x21" * 50, True))
@@ -326,11 +341,11 @@ def test_send_packetized_puts_the_same_bytes_on_the_wire_as_send_frame(transport
     from mediaproto.rtsp.streams import make_packetizer
 
     def session() -> tuple[ServerConnection, ClientConnection, Pump]:
-        server = ServerConnection(rng=random.Random(7), udp_ports=(8000, 8001))
-        client = ClientConnection("rtsp://h/live/test", transport=transport, udp_ports=[(5000, 5001), (5002, 5003)],
-                                  rng=random.Random(8))
+        server = ServerConnection(ServerConfiguration(rng=random.Random(7), udp_ports=(8000, 8001)))
+        client = ClientConnection("rtsp://h/live/test",
+                                  configuration=ClientConfiguration(transport=transport, udp_ports=[(5000, 5001), (5002, 5003)], rng=random.Random(8)))
         pump = Pump(client, server)
-        client.start()
+        client.start(0.0)
         pump.run()
         return server, client, pump
 
@@ -350,11 +365,11 @@ def test_send_packetized_puts_the_same_bytes_on_the_wire_as_send_frame(transport
 def test_client_takes_udp_media_from_any_server_port() -> None:
     """Some servers send from ports other than the server_port they announced: a client goes by
     its own port (each track has its pair); the server, with one shared pair, needs both."""
-    server = ServerConnection(rng=random.Random(1), udp_ports=(8000, 8001))
-    client = ClientConnection("rtsp://h/live/test", transport="udp", udp_ports=[(5000, 5001), (5002, 5003)],
-                              rng=random.Random(2))
+    server = ServerConnection(ServerConfiguration(rng=random.Random(1), udp_ports=(8000, 8001)))
+    client = ClientConnection("rtsp://h/live/test",
+                              configuration=ClientConfiguration(transport="udp", udp_ports=[(5000, 5001), (5002, 5003)], rng=random.Random(2)))
     pump = Pump(client, server)
-    client.start()
+    client.start(0.0)
     pump.run()
     server.send_frame(Frame(1, 0, 0, b"\x21" * 40, True))
     [d] = server.datagrams_to_send()
@@ -366,11 +381,11 @@ def test_client_takes_udp_media_from_any_server_port() -> None:
 
 @pytest.mark.parametrize("jitter_latency", [None, 0.1])
 def test_udp_reordering_needs_the_jitter_buffer(jitter_latency: float | None) -> None:
-    server = ServerConnection(rng=random.Random(1), udp_ports=(8000, 8001))
-    client = ClientConnection("rtsp://h/live/test", transport="udp", udp_ports=[(5000, 5001), (5002, 5003)],
-                              rng=random.Random(2), jitter_latency=jitter_latency)
+    server = ServerConnection(ServerConfiguration(rng=random.Random(1), udp_ports=(8000, 8001)))
+    client = ClientConnection("rtsp://h/live/test",
+                              configuration=ClientConfiguration(transport="udp", udp_ports=[(5000, 5001), (5002, 5003)], rng=random.Random(2), jitter_latency=jitter_latency))
     pump = Pump(client, server)
-    client.start()
+    client.start(0.0)
     pump.run()
     sent = frames(10)
     for f in sent:
@@ -379,7 +394,7 @@ def test_udp_reordering_needs_the_jitter_buffer(jitter_latency: float | None) ->
     # swap neighbours: every packet but a few arrives one place out of order
     for i in range(1, len(datagrams) - 1, 2):
         datagrams[i], datagrams[i + 1] = datagrams[i + 1], datagrams[i]
-    events: list[RtspEvent] = []
+    events: list[Event] = []
     for n, d in enumerate(datagrams):
         events += client.receive_datagram(d.data, d.source_port, d.destination_port, 1.0 + n * 0.001)
     deadline = client.next_timer()
@@ -395,17 +410,18 @@ def test_udp_reordering_needs_the_jitter_buffer(jitter_latency: float | None) ->
 
 
 def test_teardown_releases_what_the_jitter_buffer_holds() -> None:
-    server = ServerConnection(rng=random.Random(1), udp_ports=(8000, 8001), jitter_latency=5.0)
-    client = ClientConnection("rtsp://h/live/pub", mode="record", tracks=(AUDIO,), transport="udp",
-                              udp_ports=[(5000, 5001)], rng=random.Random(2))
+    server = ServerConnection(ServerConfiguration(rng=random.Random(1), udp_ports=(8000, 8001),
+                                                  jitter_latency=5.0))
+    client = ClientConnection("rtsp://h/live/pub", mode="record", tracks=(AUDIO,),
+                              configuration=ClientConfiguration(transport="udp", udp_ports=[(5000, 5001)], rng=random.Random(2)))
     pump = Pump(client, server, path="live/pub", tracks=(AUDIO,))
-    client.start()
+    client.start(0.0)
     pump.run()
     for i in range(6):
         client.send_frame(Frame(1, i * 1024, i * 1024, bytes([i]) * 30, True))
     datagrams = client.datagrams_to_send()
     del datagrams[2]  # a gap: what follows waits in the jitter buffer
-    events: list[RtspEvent] = []
+    events: list[Event] = []
     for d in datagrams:
         events += server.receive_datagram(d.data, d.source_port, d.destination_port, 1.0)
     assert len(received(events)) < 5
