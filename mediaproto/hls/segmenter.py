@@ -62,6 +62,7 @@ from datetime import datetime, timedelta
 from typing import Any, Mapping, Sequence
 
 from ..clock import rescale
+from ..endpoint import Event
 from ..errors import LocalProtocolError
 from ..media import Frame, Track
 from ..mpegts.mux import Muxer
@@ -81,7 +82,7 @@ _HZ = 90000
 
 
 @dataclass(frozen=True, slots=True)
-class SegmentReady:
+class SegmentReady(Event):
     """A media segment is complete: write ``data`` to ``name`` before the next playlist."""
 
     sequence: int
@@ -93,7 +94,7 @@ class SegmentReady:
 
 
 @dataclass(frozen=True, slots=True)
-class PartReady:
+class PartReady(Event):
     """LL-HLS: partial segment ``part_index`` of segment ``sequence`` is complete."""
 
     sequence: int
@@ -105,7 +106,7 @@ class PartReady:
 
 
 @dataclass(frozen=True, slots=True)
-class SegmentRemoved:
+class SegmentRemoved(Event):
     """A segment (and its parts) left the playlist long enough ago to be deleted."""
 
     name: str
@@ -113,7 +114,7 @@ class SegmentRemoved:
 
 
 @dataclass(frozen=True, slots=True)
-class PlaylistChanged:
+class PlaylistChanged(Event):
     """The media playlist's new text (write it after the segments and parts reported before it)."""
 
     text: str

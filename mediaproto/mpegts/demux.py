@@ -6,9 +6,10 @@
   track's configuration is learnt in-band (the first ADTS header; the first SPS/PPS, with the
   picture size read from the SPS) — always
   before the first :class:`FrameReceived` that needs it;
-* :class:`FrameReceived` for every access unit: H.264/H.265 PES payloads become a tuple of NAL units
-  (access unit delimiters removed), ADTS becomes one frame per raw AAC frame (the PTS advanced by
-  each frame's samples), Opus one frame per packet, MPEG audio one frame per MP3/MP2 frame;
+* :class:`FrameReceived` (the package's one frame event, :class:`mediaproto.endpoint.FrameReceived`,
+  whose ``size`` is what ``ffprobe -show_packets`` calls the size) for every access unit:
+  H.264/H.265 PES payloads become a tuple of NAL units (access unit delimiters removed), ADTS
+  becomes one frame per raw AAC frame (the PTS advanced by each frame's samples), Opus one frame per packet, MPEG audio one frame per MP3/MP2 frame;
 * :class:`ContinuityError`, :class:`Discontinuity`, :class:`SyncLost` / :class:`Resynced` and
   :class:`StreamError` report damage instead of failing: the damaged PES or section is dropped and
   demuxing goes on.
@@ -27,6 +28,7 @@ from ..codecs.aac import split_adts
 from ..codecs.h264 import split_annexb
 from ..codecs.h264_sps import parse_sps as parse_h264_sps
 from ..codecs.h265_sps import parse_sps as parse_h265_sps
+from ..endpoint import Event, FrameReceived
 from ..errors import ProtocolError
 from ..media import Codec, Frame, Track
 from .limits import Limits
@@ -48,7 +50,7 @@ __all__ = [
 
 
 @dataclass(frozen=True, slots=True)
-class TracksChanged:
+class TracksChanged(Event):
     """The program's tracks (ids are PIDs), from the PMT and what the streams told so far."""
 
     tracks: tuple[Track, ...]
@@ -57,21 +59,7 @@ class TracksChanged:
 
 
 @dataclass(frozen=True, slots=True)
-class FrameReceived:
-    """One access unit (timestamps in 90 kHz).
-
-    :param frame: the frame.
-    :param es_size: bytes of elementary stream data it came from: for video the whole PES payload
-        (Annex B with start codes and delimiter), for AAC the ADTS frame with its header, for Opus
-        the packet without its control header. This is what ``ffprobe -show_packets`` calls the size.
-    """
-
-    frame: Frame
-    es_size: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class ContinuityError:
+class ContinuityError(Event):
     """A packet's ``continuity_counter`` was not the expected one: packets were lost (the PES or
     section in progress is dropped)."""
 
@@ -82,7 +70,7 @@ class ContinuityError:
 
 
 @dataclass(frozen=True, slots=True)
-class Discontinuity:
+class Discontinuity(Event):
     """A packet with ``discontinuity_indicator`` set: the time base or counter restarts here."""
 
     pid: int
@@ -90,21 +78,21 @@ class Discontinuity:
 
 
 @dataclass(frozen=True, slots=True)
-class SyncLost:
+class SyncLost(Event):
     """No sync byte where a packet should start; bytes are skipped from ``offset``."""
 
     offset: int
 
 
 @dataclass(frozen=True, slots=True)
-class Resynced:
+class Resynced(Event):
     """Packets are in sync again from ``offset`` (two sync bytes 188 bytes apart)."""
 
     offset: int
 
 
 @dataclass(frozen=True, slots=True)
-class StreamError:
+class StreamError(Event):
     """A malformed or oversized PES or section on ``pid`` was dropped."""
 
     pid: int
@@ -385,7 +373,7 @@ class Demuxer:
                 keyframe = any(16 <= t <= 23 for t in types) or st.random_access
                 if {32, 33, 34} <= types:
                     self._learn_parameter_sets(st, tuple(n for n in nals if 32 <= (n[0] >> 1) & 0x3F <= 34), events)
-            events.append(FrameReceived(Frame(pid, pts, dts, tuple(nals), keyframe), len(payload)))
+            events.append(FrameReceived(Frame(pid, pts, dts, tuple(nals), keyframe), size=len(payload)))
         elif codec is Codec.AAC:
             frames = split_adts(payload)
             if not frames:
@@ -400,20 +388,20 @@ class Demuxer:
             for i, (adts, raw) in enumerate(frames):
                 if i:
                     pts, dts = _advance(pts, step, rate), _advance(dts, step, rate)
-                events.append(FrameReceived(Frame(pid, pts, dts, raw, True), adts.frame_length))
+                events.append(FrameReceived(Frame(pid, pts, dts, raw, True), size=adts.frame_length))
         elif codec is Codec.OPUS:
             samples = 0
             count = 0
             for packet in split_opus_payload(bytes(payload), st.offset):
                 if count:
                     pts, dts = _advance(pts, count, 48000), _advance(dts, count, 48000)
-                events.append(FrameReceived(Frame(pid, pts, dts, packet, True), len(packet)))
+                events.append(FrameReceived(Frame(pid, pts, dts, packet, True), size=len(packet)))
                 count = opus_packet_samples(packet)
         elif codec is Codec.MP3:
             raw = bytes(payload)
             split = split_mpeg_audio(raw)
             if split is None:
-                events.append(FrameReceived(Frame(pid, pts, dts, raw, True), len(raw)))
+                events.append(FrameReceived(Frame(pid, pts, dts, raw, True), size=len(raw)))
                 return
             if not st.track.sample_rate:
                 self._update_track(st, replace(st.track, sample_rate=split[0][2]), events)
@@ -422,10 +410,10 @@ class Demuxer:
                 if count:  # FFmpeg's MP3 parser: a duration rounded to whole ticks, then added
                     step = rescale(count, rate, 90000)
                     pts, dts = pts + step, dts + step
-                events.append(FrameReceived(Frame(pid, pts, dts, frame, True), len(frame)))
+                events.append(FrameReceived(Frame(pid, pts, dts, frame, True), size=len(frame)))
                 count = samples
         else:
-            events.append(FrameReceived(Frame(pid, pts, dts, bytes(payload), True), len(payload)))
+            events.append(FrameReceived(Frame(pid, pts, dts, bytes(payload), True), size=len(payload)))
 
     def _learn_parameter_sets(self, st: _Pes, sets: tuple[bytes, ...], events: list[DemuxEvent]) -> None:
         if sets == st.track.parameter_sets:

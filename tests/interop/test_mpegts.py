@@ -105,7 +105,7 @@ def test_ffmpeg_ts_demuxes_like_ffprobe_and_remuxes(name: str, ffmpeg: str, ffpr
     ids = [t.id for t in tracks]
     assert len(ids) == len(probe["streams"])
     for index, track_id in enumerate(ids):
-        ours = [(e.frame.pts, e.frame.dts, e.es_size, e.frame.keyframe) for e in received if e.frame.track_id == track_id]
+        ours = [(e.frame.pts, e.frame.dts, e.size, e.frame.keyframe) for e in received if e.frame.track_id == track_id]
         theirs = [(int(str(p["pts"])), int(str(p["dts"])), int(str(p["size"])), str(p["flags"]).startswith("K"))
                   for p in probe["packets"] if p["stream_index"] == index]
         assert len(ours) == len(theirs)

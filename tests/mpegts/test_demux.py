@@ -62,7 +62,7 @@ def _packets(events: list[object]) -> list[tuple[int, int, int, int, bool]]:
     for e in events:
         if isinstance(e, FrameReceived):
             f = e.frame
-            out.append((0 if f.track_id == 0x100 else 1, f.pts, f.dts, e.es_size, f.keyframe))
+            out.append((0 if f.track_id == 0x100 else 1, f.pts, f.dts, e.size, f.keyframe))
     return out
 
 
@@ -174,7 +174,7 @@ def test_pmt_change_is_followed(ref_ts: bytes) -> None:
 def test_limits(ref_ts: bytes) -> None:
     events = _demux(ref_ts, demuxer=Demuxer(Limits(max_pes_size=1000)))
     video = [e for e in events if isinstance(e, FrameReceived) and e.frame.track_id == 0x100]
-    assert video and all(e.es_size <= 1000 for e in video)
+    assert video and all(e.size <= 1000 for e in video)
     dropped = [e for e in events if isinstance(e, StreamError) and "larger" in e.message and e.pid == 0x100]
     assert len(video) + len(dropped) == 100
     events = _demux(ref_ts, demuxer=Demuxer(Limits(max_pids=1)))
