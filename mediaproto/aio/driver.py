@@ -74,6 +74,10 @@ class StreamDriver(asyncio.Protocol):
         self._deadline: float | None = None
         self._can_write = asyncio.Event()
         self._can_write.set()
+        #: Bytes received on the connection and written to it (UDP datagrams included), for the
+        #: server's session logs and metrics.
+        self.bytes_received = 0
+        self.bytes_sent = 0
 
     # -- asyncio.Protocol ---------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -85,6 +89,7 @@ class StreamDriver(asyncio.Protocol):
         self.flush()  # what the endpoint queued before the connection (a client's first request)
 
     def data_received(self, data: bytes) -> None:
+        self.bytes_received += len(data)
         self.receive(self.endpoint.receive_data, data)
 
     def eof_received(self) -> bool | None:
@@ -138,6 +143,7 @@ class StreamDriver(asyncio.Protocol):
     def receive_datagram(self, data: bytes, source_port: int, destination_port: int) -> None:
         """A datagram the UDP sockets routed to this connection's endpoint."""
         receive = getattr(self.endpoint, "receive_datagram", None)
+        self.bytes_received += len(data)
         if receive is not None:
             self.receive(receive, data, source_port, destination_port)
 
@@ -153,11 +159,13 @@ class StreamDriver(asyncio.Protocol):
             return
         data = self.endpoint.data_to_send()
         if data:
+            self.bytes_sent += len(data)
             self.transport.write(data)
         datagrams = getattr(self.endpoint, "datagrams_to_send", None)
         if datagrams is not None:
             for d in datagrams():
                 if self.datagram_sink is not None:
+                    self.bytes_sent += len(d.data)
                     self.datagram_sink(d, self.host)
         self._arm_timer()
 
@@ -166,6 +174,7 @@ class StreamDriver(asyncio.Protocol):
         if self.closed or self.transport is None:
             return
         pending = self.endpoint.data_to_send()
+        self.bytes_sent += len(pending) + len(data)
         self.transport.write(pending + data if pending else data)
 
     def _arm_timer(self) -> None:

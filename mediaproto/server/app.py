@@ -23,12 +23,18 @@ from typing import Awaitable, TypeVar
 
 from ..aio.udp import Routes, UdpPair, open_udp_pair
 from ..rtsp import DigestAuthenticator
+from .api import Api, TrackMeter
+from .auth import Authorizer
 from .config import Config
+from .context import ServerContext
 from .hls import HlsOutput
 from .http import HttpServer, index_page
 from .hub import Hub, Stream
-from .rtmp import RtmpPlayer, RtmpSession
-from .rtsp import RtspPlayer, RtspSession
+from .record import Recorder
+from .rtmp import RtmpSession
+from .rtsp import RtspSession
+from .sessions import Sessions
+from .sources import SourceManager
 from .testsource import publish_test_source
 
 __all__ = ["LiveServer", "ListenError", "BACKLOG"]
@@ -70,14 +76,26 @@ class LiveServer:
     _servers: list[asyncio.AbstractServer] = field(default_factory=list)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     http: HttpServer | None = None
+    context: ServerContext = field(init=False)
+    sources: SourceManager = field(init=False)
+    #: The bitrate meter and the recorder of each stream (recorders only for recorded paths).
+    meters: dict[str, TrackMeter] = field(default_factory=dict)
+    recorders: dict[str, Recorder] = field(default_factory=dict)
+    api: Api = field(init=False)
 
     def __post_init__(self) -> None:
         self.hub = Hub(self.config.limits)
+        self.context = ServerContext(self.config, self.hub,
+                                     Authorizer(log_interval=self.config.auth_log_interval), Sessions())
+        self.sources = SourceManager(self.context)
+        self.context.demand = self.sources.demand
+        self.api = Api(self.context, self.meters)
 
     async def start(self) -> None:
         """Bind every listener (an ``OSError`` names the port that could not be bound)."""
         cfg = self.config
         loop = asyncio.get_running_loop()
+        self.context.clock = self.context.sessions.clock = loop.time
         self.hub.on_stream.append(self._attach_hls)
         self.hub.on_release.append(self._detach_hls)
         authenticator = None
@@ -88,16 +106,16 @@ class LiveServer:
         self.udp = udp = await _bind("rtp", cfg.rtp_port,
                                      open_udp_pair(self.routes.get, cfg.host, cfg.rtp_port, cfg.rtcp_port or None))
         rtmp = await _bind("rtmp", cfg.rtmp_port, loop.create_server(
-            lambda: RtmpSession(self.hub, token=cfg.token).driver, cfg.host, cfg.rtmp_port, backlog=BACKLOG))
+            lambda: RtmpSession(self.hub, context=self.context).driver, cfg.host, cfg.rtmp_port, backlog=BACKLOG))
         self._servers.append(rtmp)
         rtsp = await _bind("rtsp", cfg.rtsp_port, loop.create_server(
             lambda: RtspSession(self.hub, udp, self.routes, authenticator=authenticator, passwords=passwords,
-                                token=cfg.token).driver,
+                                context=self.context).driver,
             cfg.host, cfg.rtsp_port, backlog=BACKLOG))
         self._servers.append(rtsp)
         self.http = HttpServer(self.hls, self.stats,
                                lambda host: index_page(self.stats()["streams"], cfg.host, self.ports),  # type: ignore[arg-type]
-                               cfg.limits)
+                               cfg.limits, context=self.context, api=self.api)
         http = await _bind("http", cfg.http_port, asyncio.start_server(
             self.http.handle, cfg.host, cfg.http_port, limit=cfg.limits.http_max_head, backlog=BACKLOG))
         self._servers.append(http)
@@ -111,12 +129,26 @@ class LiveServer:
         if cfg.test_source:
             self._tasks.append(asyncio.create_task(publish_test_source(
                 self.hub, "live/test", width=cfg.test_size[0], height=cfg.test_size[1], start_time=time.time() % 86400)))
+        self.sources.start()
+        self._tasks.append(asyncio.create_task(self._sweep()))
         log.info("RTMP  rtmp://%s:%d/live/<name>", cfg.host, self.ports["rtmp"])
         log.info("RTSP  rtsp://%s:%d/live/<name>", cfg.host, self.ports["rtsp"])
         log.info("HTTP  http://%s:%d/  (HLS: /live/<name>/index.m3u8)", cfg.host, self.ports["http"])
 
+    async def _sweep(self) -> None:
+        """End the HLS sessions gone idle, every second."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(1.0)
+            if self.http is not None:
+                self.http.sweep(loop.time())
+
     def _detach_hls(self, stream: Stream) -> None:
         self.hls.pop(stream.name, None)
+        self.meters.pop(stream.name, None)
+        recorder = self.recorders.pop(stream.name, None)
+        if recorder is not None:
+            recorder.on_end(stream)
 
     def _attach_hls(self, stream: Stream) -> None:
         cfg = self.config
@@ -124,33 +156,21 @@ class LiveServer:
                            part_target=cfg.part_target if cfg.ll_hls else None)
         self.hls[stream.name] = output
         stream.subscribe(output)
+        meter = self.meters[stream.name] = TrackMeter(asyncio.get_running_loop().time)
+        stream.subscribe(meter)
+        settings = cfg.path(stream.name)
+        if settings is not None and settings.record:
+            recorder = self.recorders[stream.name] = Recorder(stream, settings)
+            stream.subscribe(recorder)
 
     def stats(self) -> dict[str, object]:
-        now = asyncio.get_running_loop().time()
-        streams = []
-        for stream in self.hub.streams.values():
-            if not stream.live:
-                continue
-            rtmp_players = sum(isinstance(o, RtmpPlayer) for o in stream.outputs)
-            rtsp_players = sum(isinstance(o, RtspPlayer) for o in stream.outputs)
-            hls_clients = sum(1 for t in (self.http.clients.values() if self.http else ()) if now - t < 10)
-            started = stream.started_at or now
-            streams.append({
-                "name": stream.name,
-                "publisher": stream.publisher,
-                "tracks": [{"id": t.id, "codec": t.codec.value, "width": t.width, "height": t.height,
-                            "sample_rate": t.sample_rate, "channels": t.channels} for t in stream.track_list],
-                "players": {"rtmp": rtmp_players, "rtsp": rtsp_players, "hls_clients": hls_clients},
-                "bitrate": round(stream.bitrate(now)),
-                "frames": stream.frames_in,
-                "frames_skipped": stream.frames_skipped,
-                "players_dropped": stream.players_dropped,
-                "uptime": round(now - started, 3),
-            })
-        return {"streams": streams, "ports": self.ports}
+        """``/api/streams``: the live streams (HLS readers counted per stream)."""
+        return self.api.streams(self.ports)
 
     async def stop(self) -> None:
-        """Stop the test source, close every listener and the UDP pair."""
+        """Stop the test source and the pulled sources, close every listener and the UDP pair,
+        and finish the recordings."""
+        await self.sources.stop()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -163,3 +183,7 @@ class LiveServer:
         for server in self._servers:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(server.wait_closed(), 2.0)
+        for name, recorder in list(self.recorders.items()):
+            recorder.on_end(recorder.stream)
+        if self.http is not None:
+            self.http.close_all()

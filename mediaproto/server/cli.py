@@ -11,7 +11,14 @@ Publish from OBS or ffmpeg to ``rtmp://HOST:1935/live/<name>`` (or ANNOUNCE/RECO
     rtmp://HOST:1935/live/<name>
 
 The built-in test source is published as ``live/test`` unless --no-test-source. The index page at
-``http://HOST:8080/`` lists the live streams with a player; ``/api/streams`` gives statistics.
+``http://HOST:8080/`` lists the live streams with a player; ``/api/v1/paths``, ``/api/v1/sessions``
+and ``/metrics`` (Prometheus) give statistics.
+
+    mediaproto-server --config server.toml         # per-path credentials, sources, recording
+    mediaproto-server --config server.toml --print-config
+
+Flags override the file. A configuration file with a mistake, a port in use or a directory that
+cannot be written gives one line naming the option and the value, and exit status 2.
 """
 
 from __future__ import annotations
@@ -21,11 +28,14 @@ import asyncio
 import contextlib
 import errno
 import logging
+import os
 import signal
 import sys
 
 from .app import ListenError, LiveServer
 from .config import Config, Limits
+from .configfile import ConfigError, dumps, load
+from .record import record_root
 
 __all__ = ["main", "parse_args"]
 
@@ -53,10 +63,19 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--http-port", type=int, default=d.http_port, help=f"HTTP port: HLS, index, API (default {d.http_port})")
     g.add_argument("--rtp-port", type=int, default=d.rtp_port,
                    help=f"UDP RTP port for RTSP over UDP; RTCP is the next one (default {d.rtp_port})")
+    g = p.add_argument_group("configuration file")
+    g.add_argument("--config", metavar="FILE", help="read the configuration (TOML) from FILE; flags override it")
+    g.add_argument("--print-config", action="store_true", help="print the effective configuration as TOML and exit")
     g = p.add_argument_group("access")
     g.add_argument("--token", help="publishers must add ?token=TOKEN to the stream key (RTMP) or URL (RTSP)")
     g.add_argument("--rtsp-user", help="require RTSP Digest authentication with this user ...")
     g.add_argument("--rtsp-password", help="... and this password")
+    g.add_argument("--api-token", help="/api/v1/... and /metrics need Authorization: Bearer TOKEN or ?token=TOKEN")
+    g.add_argument("--auth-log-interval", type=float, default=d.auth_log_interval,
+                   help=f"seconds between log lines about refusals from one address (default {d.auth_log_interval})")
+    g.add_argument("--rtmp-play-wait", type=float, default=d.rtmp_play_wait,
+                   help="seconds an RTMP play of an unpublished stream waits before NetStream.Play.StreamNotFound "
+                        f"(default {d.rtmp_play_wait})")
     g = p.add_argument_group("HLS")
     g.add_argument("--hls-segment", type=float, default=d.hls_segment,
                    help=f"target segment duration in seconds (default {d.hls_segment})")
@@ -64,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--ll-hls", action="store_true", help="low-latency HLS: partial segments, blocking reloads")
     g.add_argument("--part-target", type=float, default=d.part_target,
                    help=f"LL-HLS part duration in seconds (default {d.part_target})")
+    g.add_argument("--hls-container", choices=("ts", "fmp4"), default=d.hls_container,
+                   help="what /live/<name>/index.m3u8 serves: MPEG-TS or fMP4 segments; both are always at "
+                        f"ts.m3u8 and fmp4.m3u8 (default {d.hls_container})")
     g = p.add_argument_group("test source")
     g.add_argument("--no-test-source", action="store_true", help="do not publish live/test")
     g.add_argument("--test-size", type=_size, default=d.test_size, metavar="WxH",
@@ -86,17 +108,72 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+_LIMIT_FLAGS = ("gop_frames", "high_water", "drop_water", "slow_timeout", "rtmp_idle_timeout", "handshake_timeout",
+                "http_idle_timeout")
+_CONFIG_FLAGS = ("host", "rtmp_port", "http_port", "rtsp_port", "rtp_port", "token", "rtsp_user", "rtsp_password",
+                 "api_token", "auth_log_interval", "rtmp_play_wait", "hls_segment", "hls_window", "part_target",
+                 "test_size", "hls_container")
+
+
+class UsageError(Exception):
+    """A configuration that cannot run: one line for the user, exit status 2."""
+
+
 def parse_args(argv: list[str] | None = None) -> Config:
-    """A :class:`Config` from the command line."""
+    """A :class:`Config` from the command line (and the file of ``--config``: the flags given
+    override it). Raises :class:`UsageError` for a configuration file that cannot be used."""
+    config, _ = _parse(argv)
+    return config
+
+
+def _parse(argv: list[str] | None) -> tuple[Config, argparse.Namespace]:
     a = build_parser().parse_args(argv)
-    limits = Limits(gop_frames=a.gop_frames, high_water=a.high_water, drop_water=a.drop_water,
-                    slow_timeout=a.slow_timeout, rtmp_idle_timeout=a.rtmp_idle_timeout,
-                    handshake_timeout=a.handshake_timeout, http_idle_timeout=a.http_idle_timeout)
-    return Config(host=a.host, rtmp_port=a.rtmp_port, http_port=a.http_port, rtsp_port=a.rtsp_port,
-                  rtp_port=a.rtp_port, rtcp_port=a.rtp_port + 1 if a.rtp_port else 0, token=a.token,
-                  rtsp_user=a.rtsp_user, rtsp_password=a.rtsp_password, hls_segment=a.hls_segment,
-                  hls_window=a.hls_window, ll_hls=a.ll_hls, part_target=a.part_target,
-                  test_source=not a.no_test_source, test_size=a.test_size, limits=limits, verbose=a.verbose)
+    bare = build_parser()  # the same options without defaults: what the command line really gave
+    for action in bare._actions:
+        action.default = argparse.SUPPRESS
+    given = set(vars(bare.parse_args(argv)))
+    if a.config:
+        try:
+            config = load(a.config)
+        except ConfigError as exc:
+            raise UsageError(f"--config {exc}") from exc
+    else:
+        config = Config()
+    for name in _CONFIG_FLAGS:
+        if name in given or not a.config:
+            setattr(config, name, getattr(a, name))
+    if "rtp_port" in given or not a.config:
+        config.rtcp_port = a.rtp_port + 1 if a.rtp_port else 0
+    for name in _LIMIT_FLAGS:
+        if name in given or not a.config:
+            setattr(config.limits, name, getattr(a, name))
+    if a.ll_hls:
+        config.ll_hls = True
+    if a.no_test_source:
+        config.test_source = False
+    if a.verbose:
+        config.verbose = True
+    if config.rtsp_user is not None and any(p.read_user or p.publish_user for p in config.paths.values()):
+        raise UsageError("--rtsp-user cannot be combined with read_user/publish_user of paths: "
+                         "set the RTSP credentials per path")
+    return config, a
+
+
+def check_writable(config: Config) -> None:
+    """Make sure the recordings' directories can be written (:class:`UsageError` naming the path
+    and the setting when not)."""
+    for name, settings in config.paths.items():
+        if not settings.record:
+            continue
+        path = name if not name.startswith("~") and name not in ("all", "all_others") else "PATH"
+        root = record_root(settings.record_path, path)
+        existing = root
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+        if not existing.is_dir():
+            raise UsageError(f"paths.{name}.record_path {settings.record_path!r}: {existing} is not a directory")
+        if not os.access(existing, os.W_OK | os.X_OK):
+            raise UsageError(f"paths.{name}.record_path {settings.record_path!r}: permission denied: {existing}")
 
 
 def banner(config: Config, ports: dict[str, int]) -> str:
@@ -123,6 +200,8 @@ async def run(config: Config) -> int:
         await server.stop()
         print(f"mediaproto-server: cannot listen: {_describe(exc, config)}", file=sys.stderr)
         return 2
+    if config.config_file:
+        log.info("configuration from %s", config.config_file)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -144,7 +223,15 @@ def _describe(exc: ListenError, config: Config) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """The console script ``mediaproto-server``."""
-    config = parse_args(argv)
+    try:
+        config, args = _parse(argv)
+        if args.print_config:
+            sys.stdout.write(dumps(config))
+            return 0
+        check_writable(config)
+    except UsageError as exc:
+        print(f"mediaproto-server: {exc}", file=sys.stderr)
+        return 2
     logging.basicConfig(level=logging.DEBUG if config.verbose else logging.INFO,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:

@@ -1,17 +1,29 @@
 """A small HTTP/1.1 server for HLS, the index page and the statistics API.
 
-    GET /                              the index: live streams, their URLs, a player
-    GET /api/streams                   statistics as JSON
-    GET /live/<name>/index.m3u8        the playlist (LL-HLS blocking reload: _HLS_msn, _HLS_part, _HLS_skip)
-    GET /live/<name>/<file>.ts         a segment or a part, from memory
+    GET /                              the index: live streams, their tracks and readers, a player
+    GET /player.js                     the index page's player (small, separate, nothing from the internet)
+    GET /api/streams                   statistics as JSON (see mediaproto.server.api for /api/v1/...)
+    GET /metrics                       Prometheus text format (mediaproto.server.metrics)
+    GET /live/<name>/index.m3u8        the playlist of Config.hls_container (LL-HLS blocking reload:
+                                       _HLS_msn, _HLS_part, _HLS_skip)
+    GET /live/<name>/ts.m3u8           the MPEG-TS playlist, whatever the configuration
+    GET /live/<name>/fmp4.m3u8         the fMP4 playlist (EXT-X-MAP init<K>.mp4, seg<N>.m4s, parts seg<N>.<P>.m4s)
+    GET /live/<name>/<file>            a segment, part or init segment, from memory (.ts, .m4s, .mp4)
+    GET /live/<name>/player.html       a page with the stream's player alone
+    GET /static/player.js              the browser player (mediaproto.server.player)
 
-Keep-alive, bounded request heads, an idle timeout, and every URI in a playlist carries the
-client's own query parameters (a token, say) except the ``_HLS_*`` ones.
+Keep-alive, bounded request heads and bodies, an idle timeout, and every URI in a playlist carries
+the client's own query parameters (a token, say) except the ``_HLS_*`` ones. A path with read
+credentials needs them on every HLS request: HTTP Basic, or ``?user=&pass=`` / ``?token=`` in the
+playlist URL (kept on its URIs); 401 without credentials, 403 with wrong ones. Each client address
+reading a path is an HLS session (logged at its start and when it has been idle
+``Limits.hls_session_timeout``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import html
 import json
 import logging
@@ -19,8 +31,15 @@ import re
 from typing import Callable
 from urllib.parse import parse_qsl, unquote, urlencode
 
+from .api import Api
+from .auth import Action
 from .config import Limits
-from .hls import HlsOutput
+from .context import ServerContext
+from .hls import PLAYLISTS, HlsOutput, content_type
+from .metrics import CONTENT_TYPE as METRICS_TYPE
+from .metrics import render as render_metrics
+from .player import PLAYER_URL, player_page, player_script, player_video
+from .sessions import Session
 
 log = logging.getLogger("mediaproto.server.http")
 
@@ -31,12 +50,17 @@ class HttpServer:
     """Answers HTTP requests from the HLS outputs and the server's statistics."""
 
     def __init__(self, outputs: dict[str, HlsOutput], stats: Callable[[], dict[str, object]],
-                 index: Callable[[str], str], limits: Limits | None = None) -> None:
+                 index: Callable[[str], str], limits: Limits | None = None, *,
+                 context: ServerContext | None = None, api: Api | None = None) -> None:
         self.limits = limits or Limits()
         self.outputs = outputs
         self.stats = stats
         self.index = index
+        self.context = context
+        self.api = api
         self.clients: dict[str, float] = {}  # HLS client address -> last request (loop time)
+        #: (path, client address) -> its HLS session and the time of its last request.
+        self.hls_sessions: dict[tuple[str, str], tuple[Session, float]] = {}
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername")
@@ -50,7 +74,7 @@ class HttpServer:
                 except asyncio.LimitOverrunError:
                     await self._send(writer, 431, b"request head too large\n", "text/plain", close=True)
                     return
-                keep_alive = await self._request(head, writer, host)
+                keep_alive = await self._request(head, reader, writer, host)
                 if not keep_alive:
                     return
         except (ConnectionError, asyncio.CancelledError):
@@ -63,7 +87,8 @@ class HttpServer:
         finally:
             writer.close()
 
-    async def _request(self, head: bytes, writer: asyncio.StreamWriter, host: str) -> bool:
+    async def _request(self, head: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                       host: str) -> bool:
         try:
             lines = head.decode("latin-1").split("\r\n")
             method, target, version = lines[0].split(" ")
@@ -75,36 +100,153 @@ class HttpServer:
             name, _, value = line.partition(":")
             headers[name.strip().lower()] = value.strip()
         keep_alive = version == "HTTP/1.1" and headers.get("connection", "").lower() != "close"
-        if method not in ("GET", "HEAD"):
-            await self._send(writer, 405, b"method not allowed\n", "text/plain", close=not keep_alive)
-            return keep_alive
+        length_text = headers.get("content-length", "0") or "0"
+        if not length_text.isascii() or not length_text.isdigit() or len(length_text) > 12:
+            await self._send(writer, 400, b"bad Content-Length\n", "text/plain", close=True)
+            return False
+        if int(length_text) > self.limits.http_max_body or "transfer-encoding" in headers:
+            await self._send(writer, 413, b"request body too large\n", "text/plain", close=True)
+            return False
+        if int(length_text):
+            await asyncio.wait_for(reader.readexactly(int(length_text)), self.limits.http_idle_timeout)
         path, _, query = target.partition("?")
         path = unquote(path)
-        status, body, ctype = await self._route(path, query, host)
-        await self._send(writer, status, body, ctype, head_only=method == "HEAD", close=not keep_alive)
+        if method == "POST" and path.startswith("/api/v1/"):
+            status, body, ctype, extra = self._api(path, query, headers, post=True)
+        elif method not in ("GET", "HEAD"):
+            await self._send(writer, 405, b"method not allowed\n", "text/plain", close=not keep_alive)
+            return keep_alive
+        else:
+            status, body, ctype, extra = await self._route(path, query, host, headers)
+        await self._send(writer, status, body, ctype, head_only=method == "HEAD", close=not keep_alive,
+                         extra=extra)
         return keep_alive
 
-    async def _route(self, path: str, query: str, host: str) -> tuple[int, bytes, str]:
+    def _api(self, path: str, query: str, headers: dict[str, str],
+             post: bool = False) -> tuple[int, bytes, str, list[tuple[str, str]]]:
+        context, api = self.context, self.api
+        if context is None or api is None:
+            return 404, b"no API\n", "text/plain", []
+        token = context.config.api_token
+        if token is not None:
+            auth = headers.get("authorization", "")
+            given = auth[7:].strip() if auth.lower().startswith("bearer ") else \
+                dict(parse_qsl(query, keep_blank_values=True)).get("token", "")
+            if not hmac.compare_digest(given.encode(), token.encode()):
+                context.refuse("http", headers.get("_peer", "?"), path, "wrong API token")
+                return 401, b"API token needed\n", "text/plain", [("WWW-Authenticate", 'Bearer realm="mediaproto"')]
+        if path == "/metrics":
+            return 200, render_metrics(context).encode(), METRICS_TYPE, []
+        if post:
+            parts = path.strip("/").split("/")
+            if len(parts) == 5 and parts[:3] == ["api", "v1", "sessions"] and parts[4] == "kick":
+                status, answer = api.kick(parts[3])
+                return status, json.dumps(answer).encode(), "application/json", []
+            return 404, b"no such API call\n", "text/plain", []
+        if path == "/api/v1/paths":
+            return 200, json.dumps(api.paths(), indent=2).encode(), "application/json", []
+        if path == "/api/v1/sessions":
+            return 200, json.dumps(api.sessions(), indent=2).encode(), "application/json", []
+        return 404, b"no such API call\n", "text/plain", []
+
+    async def _route(self, path: str, query: str, host: str,
+                     headers: dict[str, str]) -> tuple[int, bytes, str, list[tuple[str, str]]]:
         if path in ("/", "/index.html"):
-            return 200, self.index(host).encode(), "text/html; charset=utf-8"
+            return 200, self.index(host).encode(), "text/html; charset=utf-8", [("Cache-Control", "no-store")]
+        if path == "/player.js":
+            return 200, PLAYER_JS.encode(), "text/javascript; charset=utf-8", [("Cache-Control", "no-store")]
+        if path == PLAYER_URL:
+            return 200, player_script(), "text/javascript; charset=utf-8", [("Cache-Control", "no-cache")]
         if path == "/api/streams":
-            return 200, json.dumps(self.stats(), indent=2).encode(), "application/json"
+            return 200, json.dumps(self.stats(), indent=2).encode(), "application/json", []
+        if path == "/metrics" or path.startswith("/api/v1/"):
+            headers["_peer"] = host
+            return self._api(path, query, headers)
         name, _, file = path.strip("/").rpartition("/")
+        if self.context is not None and name:
+            settings = self.context.path(name)
+            if settings is None:
+                self.context.refuse("hls", host, name, "path not configured")
+                return 404, b"no such stream\n", "text/plain", []
+            verdict = self.context.auth.check_http(settings, Action.READ, headers.get("authorization"), query)
+            if not verdict.ok:
+                self.context.refuse("hls", host, name, verdict.reason)
+                if verdict.missing:
+                    return 401, b"credentials needed\n", "text/plain", [("WWW-Authenticate", 'Basic realm="mediaproto"')]
+                return 403, b"wrong credentials\n", "text/plain", []
+            if settings.pulled and file.endswith(".m3u8"):
+                await self._wait_for_source(name)
         output = self.outputs.get(name)
         if output is None or not file:
-            return 404, b"no such stream\n", "text/plain"
+            return 404, b"no such stream\n", "text/plain", []
         now = asyncio.get_running_loop().time()
         self.clients[host] = now
         if len(self.clients) > self.limits.hls_max_clients:  # forget the clients gone for a while (bounded memory)
             self.clients = {h: t for h, t in self.clients.items() if now - t < 10}
-        if file == "index.m3u8":
-            return await self._playlist(output, query)
-        data = output.files.get(file)
-        if data is None:
-            return 404, b"no such segment\n", "text/plain"
-        return 200, data, "video/mp2t"
+        if file == "player.html":
+            return 200, player_page(name).encode(), "text/html; charset=utf-8", [("Cache-Control", "no-store")]
+        if file == "index.m3u8" or file in PLAYLISTS:
+            configured = self.context.config.hls_container if self.context is not None else "ts"
+            status, body, ctype = await self._playlist(output, query, PLAYLISTS.get(file, configured))
+        else:
+            data = output.file(file)
+            if data is None:
+                return 404, b"no such segment\n", "text/plain", []
+            status, body, ctype = 200, data, content_type(file)
+        if status == 200:
+            self._hls_session(name, host, now, len(body))
+        return status, body, ctype, []
 
-    async def _playlist(self, output: HlsOutput, query: str) -> tuple[int, bytes, str]:
+    async def _wait_for_source(self, name: str) -> None:
+        """An HLS player asks for a path with a pulled source: start it (on demand) and wait a
+        little for its stream."""
+        assert self.context is not None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 10.0
+        while loop.time() < deadline:
+            self.context.demand(name)
+            output = self.outputs.get(name)
+            if output is not None and output.stream.live:
+                return
+            await asyncio.sleep(0.1)
+
+    def _hls_session(self, name: str, host: str, now: float, sent: int) -> None:
+        if self.context is None:
+            return
+        key = (name, host)
+        entry = self.hls_sessions.get(key)
+        if entry is None:
+            if len(self.hls_sessions) >= self.limits.hls_max_clients:
+                self.sweep(now)
+                if len(self.hls_sessions) >= self.limits.hls_max_clients:
+                    return
+            session = self.context.sessions.open("hls", "read", name, host)
+        else:
+            session = entry[0]
+        session.bytes_out += sent
+        self.hls_sessions[key] = (session, now)
+
+    def sweep(self, now: float) -> None:
+        """End the HLS sessions idle for ``Limits.hls_session_timeout``."""
+        if self.context is None:
+            return
+        timeout = self.limits.hls_session_timeout
+        for key, (session, last) in list(self.hls_sessions.items()):
+            if now - last > timeout:
+                del self.hls_sessions[key]
+                self.context.sessions.close(session, "idle")
+
+    def close_all(self) -> None:
+        """End every HLS session (the server stops)."""
+        if self.context is not None:
+            for session, _ in self.hls_sessions.values():
+                self.context.sessions.close(session, "server stopped")
+        self.hls_sessions.clear()
+
+    async def _playlist(self, output: HlsOutput, query: str, container: str = "ts") -> tuple[int, bytes, str]:
+        if not output.serves(container):
+            why = output.unavailable.get(container, "not served")
+            return 404, f"no {container} playlist for this stream: {why}\n".encode(), "text/plain"
         params = dict(parse_qsl(query, keep_blank_values=True))
         skip = params.get("_HLS_skip", "").upper() in ("YES", "V2")
         if "_HLS_msn" in params:
@@ -113,16 +255,16 @@ class HttpServer:
                 part = int(params["_HLS_part"]) if "_HLS_part" in params else None
             except ValueError:
                 return 400, b"bad _HLS_msn or _HLS_part\n", "text/plain"
-            if output.too_far(msn):
+            if output.too_far(msn, container):
                 return 400, b"_HLS_msn too far in the future\n", "text/plain"
-            if not await output.wait_for(msn, part, self.limits.hls_blocking_timeout):
+            if not await output.wait_for(msn, part, self.limits.hls_blocking_timeout, container):
                 return 503, b"timed out waiting for the segment\n", "text/plain"
         elif "_HLS_part" in params:
             return 400, b"_HLS_part without _HLS_msn\n", "text/plain"
-        text = output.playlist(skip=skip)
+        text = output.playlist(skip, container)
         if text is None and output.stream.live and await output.wait_until(
-                lambda: output.playlist() is not None, self.limits.hls_blocking_timeout):
-            text = output.playlist(skip=skip)  # a new stream: wait for its first segment
+                lambda: output.playlist(False, container) is not None, self.limits.hls_blocking_timeout):
+            text = output.playlist(skip, container)  # a new stream: wait for its first segment
         if text is None:
             return 404, b"stream has no segment yet\n", "text/plain"
         kept = urlencode([(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if not k.startswith("_HLS_")])
@@ -131,16 +273,21 @@ class HttpServer:
         return 200, text.encode(), "application/vnd.apple.mpegurl"
 
     async def _send(self, writer: asyncio.StreamWriter, status: int, body: bytes, ctype: str, *,
-                    head_only: bool = False, close: bool = False) -> None:
-        reason = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
+                    head_only: bool = False, close: bool = False, extra: list[tuple[str, str]] | None = None) -> None:
+        reason = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+                  405: "Method Not Allowed", 409: "Conflict", 413: "Content Too Large",
                   431: "Request Header Fields Too Large", 503: "Service Unavailable"}.get(status, "Error")
+        extra = extra or []
         headers = [
             f"HTTP/1.1 {status} {reason}",
             f"Content-Type: {ctype}",
             f"Content-Length: {len(body)}",
             "Access-Control-Allow-Origin: *",
-            "Cache-Control: no-cache" if ctype.startswith("application/vnd") or status != 200 else "Cache-Control: max-age=60",
         ]
+        if not any(k == "Cache-Control" for k, _ in extra):
+            cacheable = ctype.startswith("video/") and status == 200
+            headers.append("Cache-Control: max-age=60" if cacheable else "Cache-Control: no-cache")
+        headers += [f"{k}: {v}" for k, v in extra]
         if close:
             headers.append("Connection: close")
         writer.write(("\r\n".join(headers) + "\r\n\r\n").encode() + (b"" if head_only else body))
@@ -160,32 +307,87 @@ def _with_query(text: str, query: str) -> str:
 
 
 def index_page(streams: list[dict[str, object]], host: str, ports: dict[str, int]) -> str:
-    """The index: each live stream with its HLS, RTSP and RTMP URLs, and an HLS player."""
+    """The index: each live stream with its URLs, tracks and readers (refreshed from
+    ``/api/streams`` every two seconds by ``/player.js``), and a player per stream."""
     rows = []
     for s in streams:
         name = html.escape(str(s["name"]))
         hls_url = f"http://{host}:{ports['http']}/{name}/index.m3u8"
         rows.append(
-            f"<section><h2>{name}</h2><ul>"
+            f"<section data-stream='{name}'><h2>{name}</h2><ul>"
             f"<li>HLS: <a href='/{name}/index.m3u8'>{hls_url}</a></li>"
             f"<li>RTSP: <code>rtsp://{host}:{ports['rtsp']}/{name}</code></li>"
             f"<li>RTMP: <code>rtmp://{host}:{ports['rtmp']}/{name}</code></li></ul>"
-            f"<video controls muted autoplay playsinline width='640' data-src='/{name}/index.m3u8'></video></section>"
+            f"<p class='tracks'>{html.escape(_tracks_text(s))}</p><p class='readers'>{html.escape(_readers_text(s))}</p>"
+            f"{player_video(str(s['name']))}</section>"
         )
     body = "\n".join(rows) or "<p>No live stream. Publish one with<br><code>ffmpeg -re -i in.mp4 -c copy -f flv rtmp://HOST:1935/live/NAME</code></p>"
     return f"""<!doctype html>
-<html><head><meta charset="utf-8"><title>mediaproto live server</title>
+<html><head><meta charset="utf-8"><title>mediaproto live server</title><link rel="icon" href="data:,">
 <style>body{{font-family:sans-serif;max-width:60em;margin:2em auto}}code{{background:#eee;padding:0 .3em}}</style>
-<script src="https://cdn.jsdelivr.net/npm/hls.js@1/dist/hls.min.js"></script></head>
+</head>
 <body><h1>mediaproto live server</h1>
-<p>Statistics: <a href="/api/streams">/api/streams</a>. Play with <code>ffplay URL</code>, VLC, or below
-(Safari plays HLS natively; other browsers use hls.js when it loads).</p>
-{body}
-<script>
-for (const v of document.querySelectorAll('video[data-src]')) {{
-  const src = v.dataset.src;
-  if (v.canPlayType('application/vnd.apple.mpegurl')) v.src = src;
-  else if (window.Hls && Hls.isSupported()) {{ const h = new Hls(); h.loadSource(src); h.attachMedia(v); }}
-}}
-</script></body></html>
+<p>API: <a href="/api/v1/paths">/api/v1/paths</a>, <a href="/api/v1/sessions">/api/v1/sessions</a>,
+<a href="/metrics">/metrics</a>. Play with <code>ffplay URL</code>, or below: our player (fMP4 through Media
+Source Extensions, or the browser's own HLS; <a href="?player=mse">?player=mse</a> forces ours).</p>
+<main id="streams">{body}</main>
+<script src="{PLAYER_URL}"></script><script src="/player.js"></script></body></html>
+"""
+
+
+def _tracks_text(stream: dict[str, object]) -> str:
+    parts = []
+    for t in stream.get("tracks", []):  # type: ignore[attr-defined]
+        size = f" {t['width']}x{t['height']}" if t.get("width") else ""
+        audio = f" {t['sample_rate']} Hz" if t.get("sample_rate") and not t.get("width") else ""
+        parts.append(f"{t['codec']}{size}{audio} {round(t.get('bitrate', 0) / 1000)} kbit/s")
+    return "Tracks: " + (", ".join(parts) or "none")
+
+
+def _readers_text(stream: dict[str, object]) -> str:
+    p = stream.get("players", {})
+    return f"Readers: RTMP {p.get('rtmp', 0)}, RTSP {p.get('rtsp', 0)}, HLS {p.get('hls_clients', 0)}"  # type: ignore[attr-defined]
+
+
+#: ``/player.js``: starts the players (native HLS) and refreshes each stream's tracks and readers
+#: from ``/api/streams``; loads nothing from the internet.
+PLAYER_JS = """
+for (const v of document.querySelectorAll('video[data-src]')) MediaprotoPlayer.attach(v);
+async function addStream(name) {  // a new stream: its section as the server renders it, and its player
+  const r = await fetch('/', {cache: 'no-store'});
+  const doc = new DOMParser().parseFromString(await r.text(), 'text/html');
+  const fresh = doc.querySelector(`section[data-stream="${CSS.escape(name)}"]`);
+  const main = document.getElementById('streams');
+  if (!fresh || !main) return null;
+  for (const p of main.querySelectorAll(':scope > p')) p.remove();
+  const el = document.importNode(fresh, true);
+  main.appendChild(el);
+  for (const v of el.querySelectorAll('video[data-src]')) MediaprotoPlayer.attach(v);
+  return el;
+}
+function tracksText(s) {
+  const parts = s.tracks.map(t => t.codec + (t.width ? ' ' + t.width + 'x' + t.height : '') +
+    (!t.width && t.sample_rate ? ' ' + t.sample_rate + ' Hz' : '') + ' ' + Math.round((t.bitrate || 0) / 1000) + ' kbit/s');
+  return 'Tracks: ' + (parts.join(', ') || 'none');
+}
+async function refresh() {
+  try {
+    const r = await fetch('/api/streams', {cache: 'no-store'});
+    const data = await r.json();
+    const names = new Set(data.streams.map(s => s.name));
+    for (const s of data.streams) {
+      const el = document.querySelector(`section[data-stream="${CSS.escape(s.name)}"]`) || await addStream(s.name);
+      if (!el) continue;
+      el.querySelector('.tracks').textContent = tracksText(s);
+      const p = s.players;
+      el.querySelector('.readers').textContent = `Readers: RTMP ${p.rtmp}, RTSP ${p.rtsp}, HLS ${p.hls_clients}`;
+    }
+    for (const el of document.querySelectorAll('section[data-stream]'))
+      if (!names.has(el.dataset.stream)) {
+        for (const v of el.querySelectorAll('video')) if (v.mediaprotoPlayer) v.mediaprotoPlayer.stopped = true;
+        el.remove();
+      }
+  } catch (e) { /* the server restarts: try again later */ }
+}
+setInterval(refresh, 2000);
 """

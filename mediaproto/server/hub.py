@@ -189,7 +189,7 @@ class Gate:
     dropped players are counted on the stream.
     """
 
-    __slots__ = ("waiting_keyframe", "skipping", "slow_since", "limits", "clock")
+    __slots__ = ("waiting_keyframe", "skipping", "slow_since", "limits", "clock", "skipped")
 
     SEND, SKIP, DROP = "send", "skip", "drop"
 
@@ -199,6 +199,7 @@ class Gate:
         self.waiting_keyframe = True
         self.skipping = False  # waiting for a keyframe after the high-water mark
         self.slow_since: float | None = None  # when the write buffer went past HIGH_WATER
+        self.skipped = 0  # frames this player did not get (for its session's log line)
 
     def admit(self, stream: Stream, frame: Frame, buffered: int) -> str:
         """:attr:`SEND`, :attr:`SKIP` or :attr:`DROP` for ``frame``, with ``buffered`` bytes waiting."""
@@ -217,11 +218,13 @@ class Gate:
                 return self.DROP
             self.waiting_keyframe = self.skipping = True
             stream.frames_skipped += 1
+            self.skipped += 1
             return self.SKIP
         self.slow_since = None
         if self.waiting_keyframe:
             if not stream.is_video_keyframe(frame) and stream.has_video:
                 stream.frames_skipped += self.skipping
+                self.skipped += self.skipping
                 return self.SKIP
             self.waiting_keyframe = self.skipping = False
         return self.SEND

@@ -32,8 +32,11 @@ from ..rtmp.events import (
     TrackReceived,
 )
 from ..rtmp.flv import MediaTagEncoder
-from .config import Limits
-from .hub import Gate, Hub, Stream, token_ok
+from .auth import Action
+from .config import Config, Limits
+from .context import ServerContext, stream_path
+from .hub import Gate, Hub, Stream
+from .sessions import Session
 
 log = logging.getLogger("mediaproto.server.rtmp")
 
@@ -78,9 +81,18 @@ class RtmpPlayer:
         self.gate = Gate(session.limits, session.driver.loop.time)
         self.tracks_sent: tuple[Any, ...] = ()
         self.frames_sent = 0
+        #: The play request not answered yet (the stream was not live), and its StreamNotFound timer.
+        self.pending: PlayRequested | None = None
+        self.not_found: asyncio.TimerHandle | None = None
 
     def on_tracks(self, stream: Stream) -> None:
         tracks = stream.track_list
+        if tracks and self.pending is not None:
+            self.session.conn.accept_play(self.pending, metadata=stream.metadata)
+            self.pending = None
+            if self.not_found is not None:
+                self.not_found.cancel()
+                self.not_found = None
         if tracks and tracks != self.tracks_sent:
             self.session.conn.send_tracks(self.stream_id, tracks)
             self.tracks_sent = tracks
@@ -90,7 +102,7 @@ class RtmpPlayer:
     def on_frame(self, stream: Stream, frame: Frame) -> None:
         # The hot path of fan-out: once per frame and player, so kept short.
         driver = self.session.driver
-        if driver.closed:
+        if driver.closed or self.pending is not None:
             return
         verdict = self.gate.admit(stream, frame, driver.write_buffer_size())
         if verdict is not Gate.SEND:
@@ -104,7 +116,7 @@ class RtmpPlayer:
         self.frames_sent += 1
 
     def on_end(self, stream: Stream) -> None:
-        if not self.session.driver.closed:
+        if not self.session.driver.closed and self.pending is None:
             try:
                 self.session.conn.end_play(self.stream_id)
             except MediaProtoError:
@@ -116,14 +128,18 @@ class RtmpPlayer:
 class RtmpSession:
     """One RTMP connection (publisher, player, or both): the handler of its driver."""
 
-    def __init__(self, hub: Hub, *, token: str | None = None, limits: Limits | None = None) -> None:
+    def __init__(self, hub: Hub, *, token: str | None = None, limits: Limits | None = None,
+                 context: ServerContext | None = None) -> None:
         self.hub = hub
-        self.token = token
         self.limits = limits or hub.limits
+        if context is None:
+            context = ServerContext(Config(token=token, limits=self.limits), hub)
+        self.context = context
         self.conn = ServerConnection(ServerConfiguration(ping_interval=self.limits.rtmp_ping_interval))
         self.driver = StreamDriver(self.conn, self, name="rtmp")
         self.publishing: dict[int, Stream] = {}
         self.playing: dict[int, tuple[Stream, RtmpPlayer]] = {}
+        self.sessions: dict[int, Session] = {}
         loop = self.driver.loop
         self.last_received = self.started = loop.time()
         self.handshake_done = False
@@ -152,12 +168,30 @@ class RtmpSession:
         if self._idle_timer is not None:
             self._idle_timer.cancel()
         for stream_id in list(self.publishing) + list(self.playing):
-            self._stop(stream_id)
+            self._stop(stream_id, "connection closed")
 
     # -- events -------------------------------------------------------------------------------
-    def _key_ok(self, name: str) -> tuple[str, bool]:
-        key, _, query = name.partition("?")
-        return key, token_ok(query, self.token)
+    def _open(self, stream_id: int, role: str, path: str, player: RtmpPlayer | None = None) -> None:
+        driver = self.driver
+
+        def counters() -> tuple[int, int, int]:
+            return driver.bytes_received, driver.bytes_sent, player.gate.skipped if player is not None else 0
+
+        self.sessions[stream_id] = self.context.sessions.open(
+            "rtmp", role, path, self.peer, counters=counters, closer=lambda: driver.close(abort=True))
+
+    def _refuse(self, path: str, reason: str) -> None:
+        self.context.refuse("rtmp", self.driver.host, path, reason)
+
+    def _allowed(self, path: str, query: str, action: Action) -> str | None:
+        """Why ``action`` on ``path`` is refused, or ``None``."""
+        settings = self.context.path(path)
+        if settings is None:
+            return "path not configured"
+        if action is Action.PUBLISH and settings.pulled:
+            return "path has a source"
+        verdict = self.context.auth.check_query(settings, action, query)
+        return None if verdict.ok else verdict.reason
 
     def handle_event(self, event: Event) -> None:
         self.last_received = self.driver.loop.time()
@@ -165,18 +199,22 @@ class RtmpSession:
             self.handshake_done = True
             self.conn.accept_connect(event)
         elif isinstance(event, PublishRequested):
-            key, ok = self._key_ok(event.publishing_name)
-            name = f"{event.app}/{key}"
-            if not ok:
-                log.warning("rtmp %s: bad token for %s", self.peer, name)
-                self.conn.reject_publish(event, "Bad stream key.")
+            name, query = stream_path(event.app, event.publishing_name)
+            why = self._allowed(name, query, Action.PUBLISH)
+            if why is not None:
+                self._refuse(name, why)
+                code = "NetStream.Publish.Unauthorized" if "credentials" in why or "token" in why else \
+                    "NetStream.Publish.BadName"
+                self.conn.reject_publish(event, f"Publishing {name} refused: {why}.", code=code)
                 return
             stream = self.hub.stream(name)
             if not stream.start(f"rtmp {self.peer}", self.driver.loop.time()):
+                self._refuse(name, "already published")
                 self.conn.reject_publish(event, f"{name} is already being published.")
                 return
             self.publishing[event.stream_id] = stream
             self.conn.accept_publish(event)
+            self._open(event.stream_id, "publish", name)
         elif isinstance(event, TrackReceived):
             target = self.publishing.get(event.stream_id)
             if target is not None:
@@ -190,25 +228,66 @@ class RtmpSession:
             if target is not None:
                 target.metadata = event.metadata
         elif isinstance(event, PlayRequested):
-            name = f"{event.app}/{event.stream_name.split('?')[0]}"
-            stream = self.hub.stream(name)
-            self.conn.accept_play(event, metadata=stream.metadata)
-            player = RtmpPlayer(self, event.stream_id)
-            self.playing[event.stream_id] = (stream, player)
-            stream.subscribe(player)
+            self._play(event)
         elif isinstance(event, StreamClosed):
-            self._stop(event.stream_id)
+            self._stop(event.stream_id, "closed by the peer")
         elif isinstance(event, ConnectionClosed):
             self.driver.close()
 
-    def _stop(self, stream_id: int) -> None:
+    def _play(self, event: PlayRequested) -> None:
+        name, query = stream_path(event.app, event.stream_name)
+        why = self._allowed(name, query, Action.READ)
+        if why is not None:
+            self._refuse(name, why)
+            code = "NetStream.Play.Unauthorized" if "credentials" in why or "token" in why else \
+                "NetStream.Play.StreamNotFound"
+            self.conn.reject_play(event, f"Playing {name} refused: {why}.", code=code)
+            return
+        stream = self.hub.stream(name)
+        player = RtmpPlayer(self, event.stream_id)
+        self.playing[event.stream_id] = (stream, player)
+        self._open(event.stream_id, "read", name, player)
+        self.context.demand(name)
+        if stream.live and stream.tracks:
+            self.conn.accept_play(event, metadata=stream.metadata)
+        else:
+            # answered when the publisher's tracks come (on_tracks), or StreamNotFound after the wait
+            player.pending = event
+            settings = self.context.path(name)
+            wait = self.context.config.rtmp_play_wait
+            if settings is not None and settings.pulled:
+                wait = max(wait, 10.0)
+            player.not_found = self.driver.loop.call_later(wait, self._not_found, event.stream_id)
+        stream.subscribe(player)
+
+    def _not_found(self, stream_id: int) -> None:
+        entry = self.playing.get(stream_id)
+        pending = entry[1].pending if entry is not None else None
+        if entry is None or pending is None or self.driver.closed:
+            return
+        stream, player = entry
+        self._refuse(stream.name, "stream not found")
+        try:
+            self.conn.reject_play(pending, f"{stream.name} is not published.")
+        except MediaProtoError:
+            pass
+        player.pending = None
+        self._stop(stream_id, "stream not found")
+        self.driver.flush()
+
+    def _stop(self, stream_id: int, reason: str = "") -> None:
         stream = self.publishing.pop(stream_id, None)
         if stream is not None:
             stream.end()
         entry = self.playing.pop(stream_id, None)
         if entry is not None:
+            if entry[1].not_found is not None:
+                entry[1].not_found.cancel()
             entry[0].unsubscribe(entry[1])
             self.hub.release(entry[0])
+        session = self.sessions.pop(stream_id, None)
+        if session is not None:
+            self.context.sessions.close(session, reason)
 
     def players(self) -> int:
         return len(self.playing)

@@ -35,8 +35,11 @@ from ..rtsp import (
     SetupCompleted,
 )
 from ..rtsp.streams import make_packetizer
-from .config import Limits
-from .hub import Gate, Hub, Stream, token_ok
+from .auth import Action
+from .config import Config, Limits
+from .context import ServerContext
+from .hub import Gate, Hub, Stream
+from .rtspaccess import RtspAccess
 from .timeline import TrackTimeline
 
 log = logging.getLogger("mediaproto.server.rtsp")
@@ -151,7 +154,7 @@ class RtspSession:
 
     def __init__(self, hub: Hub, udp: UdpPair, routes: Routes, *, authenticator: DigestAuthenticator | None = None,
                  passwords: dict[str, str] | None = None, token: str | None = None,
-                 limits: Limits | None = None) -> None:
+                 limits: Limits | None = None, context: ServerContext | None = None) -> None:
         self.hub = hub
         self.token = token
         self.udp = udp
@@ -160,6 +163,8 @@ class RtspSession:
         self.conn = ServerConnection(ServerConfiguration(udp_ports=udp.ports, authenticator=authenticator,
                                                          passwords=passwords or {}))
         self.driver = _RtspDriver(self.conn, self, udp)
+        self.access = RtspAccess(context or ServerContext(Config(token=token, limits=self.limits), hub),
+                                 self.conn, self.driver)
         self.described: tuple[Track, ...] = ()
         self.player: tuple[Stream, RtspPlayer] | None = None
         self.publishing: Stream | None = None
@@ -174,6 +179,7 @@ class RtspSession:
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cleanup()
+        self.access.closed("connection closed")
 
     def _cleanup(self) -> None:
         for route in self._routes:
@@ -190,6 +196,8 @@ class RtspSession:
     # -- events -------------------------------------------------------------------------------
     def handle_event(self, event: Event) -> None:
         if isinstance(event, DescribeRequested):
+            if not self.access.allow(event, Action.READ) or self.access.wait_for_source(event, self.handle_event):
+                return
             stream = self.hub.streams.get(event.path)
             if stream is None or not stream.live or not stream.tracks:
                 self.conn.reject(event, 404)
@@ -197,6 +205,8 @@ class RtspSession:
             self.described = rtp_view(stream).tracks
             self.conn.accept_describe(event, self.described)
         elif isinstance(event, PlayRequested):
+            if not self.access.allow(event, Action.READ):
+                return
             stream = self.hub.streams.get(event.path)
             if stream is None or not stream.live or rtp_view(stream).tracks != self.described:
                 self.conn.reject(event, 404)
@@ -205,11 +215,10 @@ class RtspSession:
             self.driver.flush()  # the PLAY response goes before the first packet
             player = RtspPlayer(self)
             self.player = (stream, player)
+            self.access.opened("read", stream.name, lambda: player.gate.skipped)
             stream.subscribe(player)
         elif isinstance(event, AnnounceRequested):
-            if not token_ok(event.request.uri.partition("?")[2], self.token):
-                log.warning("rtsp %s: bad token for %s", self.peer, event.path)
-                self.conn.reject(event, 403, "Bad Stream Key")
+            if not self.access.allow(event, Action.PUBLISH):
                 return
             stream = self.hub.stream(event.path)
             if not stream.start(f"rtsp {self.peer}", self.driver.loop.time()):
@@ -223,6 +232,7 @@ class RtspSession:
         elif isinstance(event, RecordRequested):
             self.conn.accept_record(event)
             if self.publishing is not None:
+                self.access.opened("publish", self.publishing.name)
                 self.publishing.set_tracks(self._announced)
         elif isinstance(event, FrameReceived):
             timeline = self._timelines.get(event.frame.track_id)
@@ -241,6 +251,7 @@ class RtspSession:
                     self._routes.append(route)
         elif isinstance(event, SessionEnded):
             self._cleanup()
+            self.access.closed(event.reason)
             if event.reason != "teardown":
                 self.driver.close()
 

@@ -94,9 +94,9 @@ def test_help_lists_every_option() -> None:
     assert text.startswith("usage: mediaproto-server")
     # Every configuration field and limit has a flag (the nested limits object aside).
     for name in Config.__dataclass_fields__:
-        if name in ("limits", "rtcp_port", "verbose"):
+        if name in ("limits", "rtcp_port", "verbose", "paths"):  # paths: only in the configuration file
             continue
-        flag = "--no-test-source" if name == "test_source" else "--" + name.replace("_", "-")
+        flag = {"test_source": "--no-test-source", "config_file": "--config"}.get(name, "--" + name.replace("_", "-"))
         assert flag in text, flag
     flags = {a.dest for a in build_parser()._actions}
     for name in ("gop_frames", "high_water", "drop_water", "slow_timeout", "rtmp_idle_timeout", "handshake_timeout",

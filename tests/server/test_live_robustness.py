@@ -19,7 +19,7 @@ import pytest
 
 from mediaproto.media import Frame
 from mediaproto.rtmp.client import ClientConnection
-from mediaproto.rtmp.events import Connected, FrameReceived, PlayStarted
+from mediaproto.rtmp.events import Connected, FrameReceived, PlayStarted, StatusReceived
 from mediaproto.testsrc import TestSource
 
 pytestmark = pytest.mark.interop
@@ -32,7 +32,8 @@ from ._live import Config, LiveServer, live_server_thread  # noqa: E402
 
 @pytest.fixture(scope="module")
 def running() -> Iterator[tuple[LiveServer, asyncio.AbstractEventLoop]]:
-    config = Config(rtmp_port=0, http_port=0, rtsp_port=0, rtp_port=0, rtcp_port=0, test_source=False)
+    config = Config(rtmp_port=0, http_port=0, rtsp_port=0, rtp_port=0, rtcp_port=0, test_source=False,
+                    rtmp_play_wait=1.0)
     with live_server_thread(config) as running:
         yield running
 
@@ -50,6 +51,7 @@ class RawPlayer:
         self.name = name
         self.frames: list[Frame] = []
         self.playing = False
+        self.refused: str | None = None  # the code of an error onStatus (StreamNotFound)
         self.closed = False
         self.sock.sendall(self.conn.data_to_send())
 
@@ -72,6 +74,8 @@ class RawPlayer:
                     self.conn.play(self.name)
                 elif isinstance(ev, PlayStarted):
                     self.playing = True
+                elif isinstance(ev, StatusReceived) and ev.level == "error":
+                    self.refused = ev.code
                 elif isinstance(ev, FrameReceived):
                     self.frames.append(ev.frame)
             out = self.conn.data_to_send()
@@ -80,8 +84,8 @@ class RawPlayer:
 
     def start(self) -> None:
         deadline = time.monotonic() + 10
-        while not self.playing:
-            assert time.monotonic() < deadline, "play never started"
+        while not self.playing and self.refused is None:
+            assert time.monotonic() < deadline, "play never answered"
             self.pump(time.monotonic() + 0.1)
 
     def close(self) -> None:
@@ -93,7 +97,12 @@ def test_names_nobody_published_are_forgotten(running: tuple[LiveServer, asyncio
     before = set(live.hub.streams)
     for i in range(30):
         p = RawPlayer(live.ports["rtmp"], f"nobody-{i}")
-        p.start()
+        if i < 5:  # waits config.rtmp_play_wait (1 s) for a publisher, then is told there is none
+            p.start()
+            assert p.refused == "NetStream.Play.StreamNotFound" and not p.playing
+        else:  # leaves while it waits
+            p.pump(time.monotonic() + 0.2)
+            assert not p.playing and p.refused is None
         p.close()
     deadline = time.monotonic() + 5
     while any(n.startswith("live/nobody-") for n in list(live.hub.streams) + list(live.hls)):
@@ -101,13 +110,15 @@ def test_names_nobody_published_are_forgotten(running: tuple[LiveServer, asyncio
         time.sleep(0.05)
 
 
-async def _flood(live: LiveServer, name: str, seconds: float, size: int) -> None:
-    """Publish ``seconds`` of 25 fps video frames of ``size`` bytes, an IDR frame every second."""
+async def _flood(live: LiveServer, name: str, seconds: float, size: int, lead: float = 0.0) -> None:
+    """Publish ``seconds`` of 25 fps video frames of ``size`` bytes, an IDR frame every second,
+    ``lead`` seconds after the stream went live (for players to join)."""
     video = TestSource().tracks[0]
     stream = live.hub.stream(name)
     loop = asyncio.get_running_loop()
     assert stream.start("flood", loop.time())
     stream.set_tracks([video])
+    await asyncio.sleep(lead)
     t0 = loop.time()
     try:
         for i in range(int(seconds * 25)):
@@ -124,13 +135,16 @@ def test_a_stalled_player_is_skipped_then_dropped_and_the_other_gets_everything(
     live, loop = running
     monkeypatch.setattr(live.config.limits, "slow_timeout", 1.5)
     name = "live/flood"
+    seconds = 6.0
+    # the stream goes live first (a play of a stream nobody publishes is refused after a while)
+    future = asyncio.run_coroutine_threadsafe(_flood(live, name, seconds, 200_000, lead=2.0), loop)
+    while name not in live.hub.streams or not live.hub.streams[name].live:
+        time.sleep(0.01)
     fast = RawPlayer(live.ports["rtmp"], "flood")
     stalled = RawPlayer(live.ports["rtmp"], "flood", rcvbuf=32 * 1024)
     fast.start()
     stalled.start()  # then it never reads again
     try:
-        seconds = 6.0
-        future = asyncio.run_coroutine_threadsafe(_flood(live, name, seconds, 200_000), loop)
         fast.pump(time.monotonic() + seconds + 2)
         future.result(5)
         stream = live.hub.streams[name]
