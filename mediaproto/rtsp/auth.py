@@ -18,6 +18,7 @@ import binascii
 import hashlib
 import hmac
 import re
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from ..errors import LocalProtocolError, ParseError
@@ -160,12 +161,16 @@ class AuthResult:
     """The outcome of checking an ``Authorization`` header.
 
     ``ok`` when accepted; ``stale`` when the answer was right but for an expired nonce (answer
-    401 with ``stale=true`` so the client retries without asking its user); ``username`` as sent.
+    401 with ``stale=true`` so the client retries without asking its user); ``username`` as sent;
+    ``replayed`` when the nonce count did not grow.
     """
 
     ok: bool
     username: str | None = None
     stale: bool = False
+    #: The answer was right but its ``nc`` was not above the last one seen for its nonce (a
+    #: captured request played again): refuse it.
+    replayed: bool = False
 
 
 class DigestAuthenticator:
@@ -178,10 +183,20 @@ class DigestAuthenticator:
         FFmpeg answers nothing else.
     :param nonce_lifetime: seconds after which a nonce is stale.
     :param allow_basic: also offer and accept Basic (only sensible over TLS).
+    :param max_nonces: nonces whose counts are remembered (see below).
+
+    Replays: with ``qop=auth`` each answer carries a nonce count ``nc`` that must grow with every
+    request made with the same nonce (RFC 7616 section 3.4); the authenticator remembers the highest
+    count seen per nonce, for the ``max_nonces`` most recently used nonces. A nonce forgotten to make
+    room is treated as stale from then on (the client gets ``stale=true`` and a new nonce), so a
+    replay never passes for lack of memory. Answers without ``qop`` (RFC 2069 style, as GStreamer
+    sends) cannot be told from replays while their nonce lives: ``require_qop=True`` refuses them.
+    An unknown user name costs the same hashing and comparison as a known one.
     """
 
     def __init__(self, realm: str, secret: bytes, *, algorithms: tuple[str, ...] = ("MD5",),
-                 nonce_lifetime: float = 300.0, allow_basic: bool = False) -> None:
+                 nonce_lifetime: float = 300.0, allow_basic: bool = False, max_nonces: int = 4096,
+                 require_qop: bool = False) -> None:
         for a in algorithms:
             if a not in _HASHES or a.endswith("-SESS"):
                 raise LocalProtocolError(f"unsupported digest algorithm {a}")
@@ -191,7 +206,13 @@ class DigestAuthenticator:
         self.algorithms = algorithms
         self.nonce_lifetime = nonce_lifetime
         self.allow_basic = allow_basic
+        self.max_nonces = max_nonces
+        self.require_qop = require_qop
         self._secret = secret
+        #: nonce -> the highest nc seen, least recently used first (bounded by max_nonces).
+        self._counts: OrderedDict[str, int] = OrderedDict()
+        #: Nonces issued at or before this time were forgotten to make room: they are stale.
+        self._forgotten_until = float("-inf")
 
     def _sign(self, stamp: str) -> str:
         return hmac.new(self._secret, stamp.encode("ascii"), hashlib.sha256).hexdigest()[:32]
@@ -233,22 +254,36 @@ class DigestAuthenticator:
         stamp, _, signature = nonce.partition(":")
         if not hmac.compare_digest(signature.encode(), self._sign(stamp).encode()):
             return AuthResult(False, username)
-        password = passwords.get(username)
-        if password is None:
-            return AuthResult(False, username)
         qop = p.get("qop")
-        if qop is not None and qop != "auth":
+        if (qop is not None and qop != "auth") or (qop is None and self.require_qop):
             return AuthResult(False, username)
+        # An unknown user is hashed and compared like a known one (with a password no one has),
+        # so the time of the answer does not tell which user names exist.
+        known = username in passwords
+        password = passwords.get(username, "\x00unknown\x00")
+        nc_text = p.get("nc", "")
         expected = _digest_response(algorithm, username, self.realm, password, method, uri, nonce, qop,
-                                    p.get("nc", ""), p.get("cnonce", ""))
-        if not hmac.compare_digest(expected.encode(), response.lower().encode()):
+                                    nc_text, p.get("cnonce", ""))
+        matches = hmac.compare_digest(expected.encode(), response.lower().encode())
+        if not (matches and known):
             return AuthResult(False, username)
         try:
             issued = float(stamp)
         except ValueError:
             return AuthResult(False, username)
-        if not 0 <= now - issued <= self.nonce_lifetime:
+        if not 0 <= now - issued <= self.nonce_lifetime or issued <= self._forgotten_until:
             return AuthResult(False, username, stale=True)
+        if qop is not None:
+            if len(nc_text) != 8 or not all(c in "0123456789abcdefABCDEF" for c in nc_text):
+                return AuthResult(False, username)
+            nc = int(nc_text, 16)
+            if nc <= self._counts.get(nonce, 0):
+                return AuthResult(False, username, replayed=True)
+            self._counts[nonce] = nc
+            self._counts.move_to_end(nonce)
+            while len(self._counts) > self.max_nonces:
+                old_nonce, _ = self._counts.popitem(last=False)
+                self._forgotten_until = max(self._forgotten_until, float(old_nonce.partition(":")[0]))
         return AuthResult(True, username)
 
     def _verify_basic(self, token: str, passwords: dict[str, str]) -> AuthResult:
@@ -260,7 +295,6 @@ class DigestAuthenticator:
             return AuthResult(False)
         username, sep, password = decoded.partition(":")
         expected = passwords.get(username)
-        if not sep or expected is None:
-            return AuthResult(False, username or None)
-        ok = hmac.compare_digest(password.encode("utf-8"), expected.encode("utf-8"))
-        return AuthResult(ok, username)
+        # compared also for an unknown user, so the answer takes as long
+        ok = hmac.compare_digest(password.encode("utf-8"), (expected or "\x00unknown\x00").encode("utf-8"))
+        return AuthResult(ok and bool(sep) and expected is not None, username or None)
