@@ -30,7 +30,8 @@ DEFAULT_WINDOW = 2500000
 class ServerConfiguration:
     """How a :class:`~mediaproto.rtmp.ServerConnection` behaves."""
 
-    #: Bounds on what the peer can make us buffer (chunk streams, message size, AMF, streams).
+    #: Bounds on what the peer can make us buffer (chunk streams, message size, AMF, streams;
+    #: default ``Limits()``).
     limits: Limits = field(default_factory=Limits)
     #: Our outgoing chunk size, announced when the connect is accepted (1 .. 2**31-1; default 4096).
     chunk_size: int = 4096
@@ -47,7 +48,8 @@ class ServerConfiguration:
 class ClientConfiguration:
     """How a :class:`~mediaproto.rtmp.ClientConnection` behaves."""
 
-    #: Bounds on what the peer can make us buffer (chunk streams, message size, AMF, streams).
+    #: Bounds on what the peer can make us buffer (chunk streams, message size, AMF, streams;
+    #: default ``Limits()``).
     limits: Limits = field(default_factory=Limits)
     #: Our outgoing chunk size, announced after the handshake (1 .. 2**31-1; default 4096).
     chunk_size: int = 4096

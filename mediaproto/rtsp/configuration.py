@@ -29,7 +29,8 @@ __all__ = ["ServerConfiguration", "ClientConfiguration"]
 class ServerConfiguration:
     """How a :class:`~mediaproto.rtsp.ServerConnection` behaves."""
 
-    #: Bounds on what the client can make the parser hold (head, headers, body sizes).
+    #: Bounds on what the client can make the parser hold (head, headers, body sizes; default
+    #: ``Limits()``).
     limits: Limits = field(default_factory=Limits)
     #: Accept bare LF line endings from clients (default ``False``: CRLF only).
     lenient: bool = False
@@ -59,7 +60,8 @@ class ServerConfiguration:
 class ClientConfiguration:
     """How a :class:`~mediaproto.rtsp.ClientConnection` behaves."""
 
-    #: Bounds on what the server can make the parser hold (head, headers, body sizes).
+    #: Bounds on what the server can make the parser hold (head, headers, body sizes; default
+    #: ``Limits()``).
     limits: Limits = field(default_factory=Limits)
     #: Accept bare LF line endings from servers (default ``True``: some cameras send them).
     lenient: bool = True
