@@ -31,7 +31,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import replace
 from urllib.parse import urlsplit
 
-from ..clock import rescale
 from ..endpoint import ConnectionClosed, Datagram, Event, FrameReceived
 from ..errors import LocalProtocolError, MediaProtoError
 from ..media import Frame, Track
@@ -57,6 +56,28 @@ SENDER_REPORT_INTERVAL = 5.0
 MAX_RTCP_KEPT = 100
 
 
+class _SenderReports:
+    """When to send RTCP sender reports, and what they say: the stream time of the first frame
+    sent is anchored to the loop's clock at that moment, and every report pairs the wall clock
+    with that media clock run on since (one straight line, as RFC 3550 6.4.1 wants, however the
+    frames are batched)."""
+
+    def __init__(self, tracks: Sequence[Track]) -> None:
+        self.rates = {t.id: t.clock_rate for t in tracks}
+        self.anchor: tuple[float, float] | None = None  # (loop time, stream seconds)
+        self.next_at = 0.0
+
+    def due(self, frame: Frame, now: float) -> dict[int, int] | None:
+        """The ``pts`` argument of ``send_sender_reports`` when a report is due at ``now``."""
+        if self.anchor is None:
+            self.anchor = (now, frame.pts / self.rates.get(frame.track_id, 90000))
+        elif now < self.next_at:
+            return None
+        self.next_at = now + SENDER_REPORT_INTERVAL
+        seconds = self.anchor[1] + (now - self.anchor[0])
+        return {tid: round(seconds * rate) for tid, rate in self.rates.items()}
+
+
 class _ClientEvents(EventQueue):
     def check(self, event: Event) -> None:
         if isinstance(event, RequestFailed):
@@ -77,7 +98,7 @@ class RtspClient:
         self.timeout = timeout
         #: The session's tracks (DESCRIBE's when playing, the published ones when recording).
         self.tracks: tuple[Track, ...] = ()
-        self._next_report: float | None = None
+        self._reports: _SenderReports | None = None
 
     async def frames(self) -> AsyncIterator[Frame]:
         """The frames that arrive, until the server ends every track (RTCP BYE) or the
@@ -110,15 +131,15 @@ class RtspClient:
     async def send_frame(self, frame: Frame) -> None:
         """Send one frame of a recording session (in the clock of its track, every track on one
         timeline); waits while the socket's buffer is full. RTCP sender reports go with the first
-        frame and every :data:`SENDER_REPORT_INTERVAL` seconds (send in real time)."""
+        frame and every :data:`SENDER_REPORT_INTERVAL` seconds, with the stream time running in
+        real time from the first frame (send in real time)."""
         if self.driver.closed:
             raise SessionError("the connection closed")
-        now = self.driver.loop.time()
-        if self._next_report is None or now >= self._next_report:
-            self._next_report = now + SENDER_REPORT_INTERVAL
-            rates = {t.id: t.clock_rate for t in self.tracks}
-            rate = rates.get(frame.track_id, 90000)
-            self.conn.send_sender_reports(time.time(), {tid: rescale(frame.pts, rate, r) for tid, r in rates.items()})
+        if self._reports is None:
+            self._reports = _SenderReports(self.tracks)
+        pts = self._reports.due(frame, self.driver.loop.time())
+        if pts is not None:
+            self.conn.send_sender_reports(time.time(), pts)
         self.conn.send_frame(frame)
         self.driver.flush()
         await self.driver.drain()
@@ -195,7 +216,8 @@ class RtspPlaying:
     The frames sent must be in the clocks of :attr:`tracks` (90 kHz video, the sample rate for
     audio), all tracks on one timeline. :meth:`send_frame` also sends RTCP sender reports (with the
     first frame, then every :data:`SENDER_REPORT_INTERVAL` seconds), pairing the wall clock with
-    the frame being sent, so players line the tracks up: send in real time.
+    the stream time, which they take to run in real time from the first frame sent: send live
+    media in real time, and players line the tracks up.
     """
 
     def __init__(self, session: _ServerSession, path: str, tracks: tuple[Track, ...]) -> None:
@@ -206,8 +228,7 @@ class RtspPlaying:
         self.frames_sent: Counter[int] = Counter()
         #: The last RTCP packets the player sent (receiver reports, SDES, BYE), oldest first.
         self.rtcp: deque[object] = deque(maxlen=MAX_RTCP_KEPT)
-        self._rates = {t.id: t.clock_rate for t in tracks}
-        self._next_report: float | None = None
+        self._reports = _SenderReports(tracks)
 
     @property
     def closed(self) -> bool:
@@ -220,11 +241,9 @@ class RtspPlaying:
         if self.closed:
             raise SessionError("the player left")
         conn, driver = self.session.conn, self.session.driver
-        now = driver.loop.time()
-        if self._next_report is None or now >= self._next_report:
-            self._next_report = now + SENDER_REPORT_INTERVAL
-            rate = self._rates.get(frame.track_id, 90000)
-            conn.send_sender_reports(time.time(), {tid: rescale(frame.pts, rate, r) for tid, r in self._rates.items()})
+        pts = self._reports.due(frame, driver.loop.time())
+        if pts is not None:
+            conn.send_sender_reports(time.time(), pts)
         conn.send_frame(frame)
         self.frames_sent[frame.track_id] += 1
         driver.flush()
