@@ -57,6 +57,8 @@ def parse_rtpmaps(values: Sequence[str]) -> tuple[dict[str, tuple[str, int, int 
             if len(parts) < 2:
                 raise ParseError(f"malformed rtpmap {value[:80]!r}: no clock rate")
             rate = parse_uint(parts[1].strip(), f"rtpmap {pt[:10]} clock rate", max_digits=10)
+            if rate == 0:  # no track has a clock that does not tick
+                raise ParseError(f"rtpmap {pt[:10]}: clock rate 0")
             channels = parts[2].strip() if len(parts) > 2 else ""
             enc = parse_uint(channels, f"rtpmap {pt[:10]} channels", max_digits=5) if channels else None
         except ParseError as exc:
