@@ -105,8 +105,9 @@ class Authorizer:
 
     def __init__(self, *, log_interval: float = 10.0, nonce_lifetime: float = 300.0,
                  secret: bytes | None = None) -> None:
+        # SHA-256 first, MD5 last: FFmpeg keeps the last Digest challenge it reads and answers only MD5
         self.digest = DigestAuthenticator("mediaproto", secret or secrets.token_bytes(32),
-                                          algorithms=("MD5", "SHA-256"), nonce_lifetime=nonce_lifetime,
+                                          algorithms=("SHA-256", "MD5"), nonce_lifetime=nonce_lifetime,
                                           allow_basic=True)
         self.refusals = RateLimitedLog(log_interval)
 

@@ -54,7 +54,8 @@ class RtspAccess:
         if action is Action.PUBLISH and settings.pulled:
             return self._refuse(event, 403, "path has a source")
         request = event.request
-        query = request.uri.partition("?")[2]
+        # FFmpeg appends the control (/streamid=0) and a slash after the query (QUIRKS)
+        query = request.uri.partition("?")[2].split("/", 1)[0]
         verdict, challenges = self.context.auth.check_rtsp(
             settings, action, request.method, request.headers.get("Authorization"), query, self.context.clock())
         if verdict.ok:
