@@ -21,8 +21,25 @@ from .engine import Stats, fuzz, minimize, save_regression
 from .targets import all_targets
 
 
+_share: dict[str, object] = {}
+
+
+def _budget(seconds: float | None) -> float | None:
+    """With a deadline for the whole run, a target gets the time left shared by the slots and the
+    targets not yet started (what the fast targets leave over goes to the later ones)."""
+    end, counter, total, jobs = (_share.get(k) for k in ("end", "counter", "total", "jobs"))
+    if end is None or counter is None:
+        return seconds
+    with counter.get_lock():  # type: ignore[attr-defined]
+        started = counter.value  # type: ignore[attr-defined]
+        counter.value += 1  # type: ignore[attr-defined]
+    rounds = -(-(int(total) - started) // int(jobs))  # type: ignore[call-overload]
+    return max(5.0, (float(end) - time.time()) / max(1, rounds))  # type: ignore[arg-type]
+
+
 def _one(args: tuple[str, float | None, int | None, int]) -> tuple[Stats, list[str]]:
     name, seconds, inputs, seed = args
+    seconds = _budget(seconds)
     target = all_targets()[name]
     saved: list[str] = []
 
@@ -68,6 +85,9 @@ def main(argv: list[str] | None = None) -> int:
           flush=True)
     work = [(n, per_target, args.inputs, seed + i) for i, n in enumerate(names)]
     start = time.time()
+    if args.minutes is not None:
+        _share.update(end=start + args.minutes * 60, counter=multiprocessing.Value("i", 0), total=len(names),
+                      jobs=max(1, args.jobs))
     if args.jobs > 1:
         with multiprocessing.get_context("fork").Pool(args.jobs, maxtasksperchild=1) as pool:
             results = []

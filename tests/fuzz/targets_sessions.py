@@ -10,12 +10,11 @@ sessions recorded between our own client and server.
 from __future__ import annotations
 
 import functools
+import inspect
 import random
-import struct
 
 from mediaproto import rtmp, rtsp
 from mediaproto.endpoint import Event
-from mediaproto.errors import ProtocolError
 
 from . import seeds
 from .engine import Target, chunks
@@ -42,21 +41,31 @@ def _rtmp_server_answer(conn: rtmp.ServerConnection, event: Event) -> None:
         conn.accept_play(event, tracks=_rtsp_tracks())  # type: ignore[arg-type]
 
 
+def _serve_rtmp(conn: rtmp.ServerConnection, events: list[Event], now: float, kinds: set[str]) -> bytes:
+    """Answer ``events`` and the timer while it is due; the bytes the server wrote."""
+    out = bytearray()
+    for _ in range(100):
+        for event in events:
+            kinds.add(type(event).__name__)
+            _rtmp_server_answer(conn, event)
+        out += conn.data_to_send()
+        due = conn.next_timer()
+        if due is None or due > now:
+            break
+        events = conn.handle_timer(now)
+        if not events:
+            out += conn.data_to_send()
+            break
+    return bytes(out)
+
+
 def run_rtmp_server(data: bytes) -> object:
     conn = rtmp.ServerConnection(rtmp.ServerConfiguration(random_bytes=_zeros, ping_interval=2.0))
     kinds: set[str] = set()
     now = 0.0
     for piece in chunks(data):
         now += 0.25
-        for event in conn.receive_data(piece, now):
-            kinds.add(type(event).__name__)
-            _rtmp_server_answer(conn, event)
-        conn.data_to_send()
-        due = conn.next_timer()
-        if due is not None and due <= now:
-            for event in conn.handle_timer(now):
-                _rtmp_server_answer(conn, event)
-            conn.data_to_send()
+        _serve_rtmp(conn, conn.receive_data(piece, now), now, kinds)
     conn.receive_data(b"", now + 1)
     return tuple(sorted(kinds))
 
@@ -69,7 +78,11 @@ def run_rtmp_client(data: bytes) -> object:
     conn.data_to_send()
     kinds: set[str] = set()
     now = 0.0
-    for piece in chunks(data[1:]):
+    body = data[1:]
+    # Small pieces first: the answer to our connect must come out (and be answered with publish
+    # or play) before the answers to what follows it are read.
+    pieces = [body[i:i + 64] for i in range(0, min(len(body), 8192), 64)] + chunks(body[8192:])
+    for piece in pieces:
         now += 0.25
         for event in conn.receive_data(piece, now):
             kinds.add(type(event).__name__)
@@ -96,15 +109,14 @@ def rtmp_play_conversation() -> tuple[bytes, bytes]:
     for _ in range(50):
         out = client.data_to_send()
         c2s += out
-        for event in server.receive_data(out, 0.0) if out else []:
-            if isinstance(event, rtmp.PlayRequested):
-                play_id = event.stream_id
-            _rtmp_server_answer(server, event)
+        events = server.receive_data(out, 0.0) if out else []
+        play_id = next((e.stream_id for e in events if isinstance(e, rtmp.PlayRequested)), play_id)
+        back = _serve_rtmp(server, events, 0.0, set())
         if play_id is not None and not sent:
             for frame in seeds.video_frames()[:3] + seeds.audio_frames()[:3]:
                 server.send_frame(play_id, frame)
             sent = True
-        back = server.data_to_send()
+        back += server.data_to_send()
         s2c += back
         for event in client.receive_data(back, 0.0) if back else []:
             if isinstance(event, rtmp.Connected):
@@ -141,29 +153,37 @@ def _rtsp_server() -> rtsp.ServerConnection:
                                                           jitter_latency=0.2))
 
 
-def _serve(conn: rtsp.ServerConnection, events: list[Event], now: float) -> None:
-    while True:
+def _serve(conn: rtsp.ServerConnection, events: list[Event], now: float, kinds: set[str] | None = None) -> bytes:
+    """Answer ``events`` and the timer while it is due; the bytes the server wrote."""
+    out = bytearray()
+    for _ in range(100):
         for event in events:
+            if kinds is not None:
+                kinds.add(type(event).__name__)
             _rtsp_server_answer(conn, event)
-        conn.data_to_send()
+        out += conn.data_to_send()
         conn.datagrams_to_send()
         due = conn.next_timer()
         if due is None or due > now:
-            return
+            break
         events = conn.handle_timer(now)
         if not events:
-            return
+            out += conn.data_to_send()
+            break
+    return bytes(out)
 
 
 def run_rtsp_server(data: bytes) -> object:
     conn = _rtsp_server()
+    kinds: set[str] = set()
     now = 0.0
     for piece in chunks(data):
         now += 0.1
-        _serve(conn, conn.receive_data(piece, now), now)
+        _serve(conn, conn.receive_data(piece, now), now, kinds)
+    kinds.add(conn.state.name)
     _serve(conn, conn.handle_timer(now + 100), now + 100)
     conn.receive_data(b"", now + 101)
-    return conn.state.name
+    return tuple(sorted(kinds))
 
 
 @functools.cache
@@ -179,13 +199,13 @@ def rtsp_play_conversation(transport: str = "tcp") -> tuple[bytes, bytes]:
         out = client.data_to_send()
         client.datagrams_to_send()
         c2s += out
-        if out:
-            _serve(server, server.receive_data(out, 0.0), 0.0)
+        back = _serve(server, server.receive_data(out, 0.0), 0.0) if out else b""
         if server.state is rtsp.ServerState.PLAYING and not sent:
+            takes_now = "now" in inspect.signature(server.send_frame).parameters
             for frame in seeds.video_frames()[:3] + seeds.audio_frames()[:3]:
-                server.send_frame(frame)
+                server.send_frame(frame, 0.0) if takes_now else server.send_frame(frame)  # type: ignore[call-arg]
             sent = True
-        back = server.data_to_send()
+        back += server.data_to_send()
         server.datagrams_to_send()
         s2c += back
         if back:
@@ -197,6 +217,9 @@ def rtsp_play_conversation(transport: str = "tcp") -> tuple[bytes, bytes]:
 
 def _rtsp_server_seeds() -> list[bytes]:
     c2s = seeds.rtsp_c2s()
+    probe = _rtsp_server()  # the session id our seeded server gives, in place of FFmpeg's server's
+    _serve(probe, probe.receive_data(c2s[:c2s.index(b"SETUP rtsp://127.0.0.1:8554/live.sdp/streamid=1")], 0.0), 0.0)
+    c2s = c2s.replace(b"Session: 151170465", b"Session: " + str(probe.session_id).encode())
     return [c2s[:1200], c2s[:4000], rtsp_play_conversation("tcp")[0], rtsp_play_conversation("udp")[0]]
 
 
@@ -310,5 +333,3 @@ def targets() -> list[Target]:
                mem_base=512 * 1024),
     ]
 
-
-__all__ = ["targets", "ProtocolError", "struct"]
