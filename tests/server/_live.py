@@ -14,7 +14,8 @@ __all__ = ["Config", "LiveServer", "live_server_thread", "free_config"]
 
 def free_config(**kw: object) -> Config:
     """A :class:`Config` on free ports (port 0 everywhere), with ``kw`` set."""
-    return Config(rtmp_port=0, http_port=0, rtsp_port=0, rtp_port=0, rtcp_port=0, **kw)  # type: ignore[arg-type]
+    ports: dict[str, object] = {"rtmp_port": 0, "http_port": 0, "rtsp_port": 0, "rtp_port": 0, "rtcp_port": 0}
+    return Config(**{**ports, **kw})  # type: ignore[arg-type]
 
 
 @contextlib.contextmanager
