@@ -98,7 +98,7 @@ class Sessions:
         total[0] += b_in
         total[1] += b_out
         total[2] += dropped
-        why = reason or session.reason
+        why = session.reason or reason  # "kicked" tells more than the close that followed
         log.info("session %s: end %s %s %s from %s after %.1f s: %d bytes in, %d out, %d frames dropped%s",
                  session.id, session.protocol, session.role, session.path, session.remote,
                  self.clock() - session.started, b_in, b_out, dropped, f" ({why})" if why else "")
