@@ -28,7 +28,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-SECONDS = 10
+SECONDS = 9.5
 FPS = 25
 RATE = 48000
 #: Times of the flashes and of the beeps in the source (seconds).
@@ -49,7 +49,7 @@ _SHOWINFO = re.compile(r"\bn:\s*(\d+)\s+pts:\s*(-?\d+)\s+pts_time:(-?[\d.]+).*?\
 _LEVEL = re.compile(r"\[(panic|fatal|error|warning)\]")
 
 
-def source_args(seconds: int = SECONDS, fps: int = FPS, rate: int = RATE) -> list[str]:
+def source_args(seconds: float = SECONDS, fps: int = FPS, rate: int = RATE) -> list[str]:
     """The ffmpeg input arguments of the flash/beep source (two lavfi inputs)."""
     period = 2 * fps  # a flash every 2 s, the first at 1 s
     video = (f"testsrc2=s=320x240:r={fps}:d={seconds},lutyuv=y=val/4,"
@@ -58,7 +58,7 @@ def source_args(seconds: int = SECONDS, fps: int = FPS, rate: int = RATE) -> lis
     return ["-f", "lavfi", "-i", video, "-f", "lavfi", "-i", audio]
 
 
-def make_source(ffmpeg: str, out: Path, *, seconds: int = SECONDS, fps: int = FPS, rate: int = RATE) -> Path:
+def make_source(ffmpeg: str, out: Path, *, seconds: float = SECONDS, fps: int = FPS, rate: int = RATE) -> Path:
     """Write the flash/beep source as H.264 Main with B-frames + AAC (mono) to ``out`` (.mp4, .mkv,
     .flv: ffmpeg picks the container by the name)."""
     subprocess.run(
@@ -76,6 +76,8 @@ class Analysis:
 
     source: str
     returncode: int
+    #: The ffmpeg was killed at the timeout (what it decoded until then is here).
+    timed_out: bool = False
     #: pts (seconds) of every decoded video frame, in decoding output order.
     video_pts: list[float] = field(default_factory=list)
     #: Times (seconds) of the flashes and of the beep onsets.
@@ -109,7 +111,7 @@ class Analysis:
         return sum(1 for p in self.video_pts if p >= t - 1e-6)
 
     def summary(self) -> str:
-        return (f"{self.source}: rc={self.returncode} video={self.video_frames} frames "
+        return (f"{self.source}: rc={self.returncode}{' TIMED OUT' if self.timed_out else ''} video={self.video_frames} frames "
                 f"(pts {min(self.video_pts, default=0):.3f}..{max(self.video_pts, default=0):.3f}), "
                 f"audio={self.audio_seconds:.3f} s, flashes={[round(f, 3) for f in self.flashes]}, "
                 f"beeps={[round(b, 3) for b in self.beeps]}, offsets_ms={self.offsets_ms()}, "
@@ -154,17 +156,27 @@ def beeps(pcm: bytes, rate: int = PCM_RATE) -> list[float]:
 def analyse(ffmpeg: str, source: str | Path, *before_input: str, timeout: float = 60,
             workdir: Path | None = None) -> Analysis:
     """Decode ``source`` (a file or a URL; ``before_input`` goes before ``-i``, e.g.
-    ``-rtsp_transport udp``) and measure it. Raises ``subprocess.TimeoutExpired`` past ``timeout``."""
+    ``-rtsp_transport udp``) and measure it. Past ``timeout`` ffmpeg is killed and what it decoded
+    until then is measured (``timed_out`` is set)."""
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
         pcm_path = Path(tmp) / "audio.s16"
-        proc = subprocess.run(
+        proc = subprocess.Popen(
             [ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "level+info", *before_input, "-i", str(source),
              "-map", "0:v:0", "-vf", "scale=16:16,format=gray,showinfo", "-fps_mode", "passthrough", "-f", "null", "-",
-             "-map", "0:a:0", "-af", f"aresample=async=1:first_pts=0", "-ac", "1", "-ar", str(PCM_RATE),
+             "-map", "0:a:0", "-af", "aresample=async=1:first_pts=0", "-ac", "1", "-ar", str(PCM_RATE),
              "-f", "s16le", "-y", str(pcm_path)],
-            capture_output=True, text=True, timeout=timeout)
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        timed_out = False
+        try:
+            _, log = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            _, log = proc.communicate()
+            timed_out = True
         pcm = pcm_path.read_bytes() if pcm_path.exists() else b""
-    return parse(str(source), proc.returncode, proc.stderr, pcm)
+    result = parse(str(source), proc.returncode, log, pcm)
+    result.timed_out = timed_out
+    return result
 
 
 def parse(source: str, returncode: int, log: str, pcm: bytes) -> Analysis:
