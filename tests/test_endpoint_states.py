@@ -200,7 +200,7 @@ def test_rtmp_client_cannot_send_before_publish_start() -> None:
     c = _rtmp_client("publish")
     assert c.stream_state(1) is StreamState.PUBLISH_REQUESTED
     with pytest.raises(LocalProtocolError):
-        c.send_frame(FRAME)
+        c.send_frame(FRAME, 0.0)
     assert _rtmp_client("publish:rejected").stream_state(1) is StreamState.CREATED
 
 
@@ -287,7 +287,7 @@ RTSP_SERVER_CALLS: dict[str, tuple[type | None, Callable[[rtsp.ServerConnection,
     "accept_play": (PlayRequested, lambda s, e: s.accept_play(e)),
     "accept_record": (RecordRequested, lambda s, e: s.accept_record(e)),
     "reject": (None, lambda s, e: s.reject(e, 404)),
-    "send_frame": (None, lambda s, e: s.send_frame(FRAME)),
+    "send_frame": (None, lambda s, e: s.send_frame(FRAME, 0.0)),
 }
 
 _ACCEPT_INPUT = {PlayRequested: rtsp_states.ServerInput.PLAY, RecordRequested: rtsp_states.ServerInput.RECORD}
@@ -431,7 +431,7 @@ RTSP_CLIENT_CALLS: dict[str, tuple[Callable[[rtsp.ClientConnection], object], rt
     "play": (lambda c: c.play(), rtsp_states.ClientInput.SEND_PLAY),
     "pause": (lambda c: c.pause(), rtsp_states.ClientInput.SEND_PAUSE),
     "teardown": (lambda c: c.teardown(), rtsp_states.ClientInput.TEARDOWN),
-    "send_frame": (lambda c: c.send_frame(FRAME), rtsp_states.ClientInput.SEND_MEDIA),
+    "send_frame": (lambda c: c.send_frame(FRAME, 0.0), rtsp_states.ClientInput.SEND_MEDIA),
 }
 
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections import Counter, deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import replace
@@ -49,33 +48,10 @@ log = logging.getLogger("mediaproto.aio.rtsp")
 
 #: Over UDP, how long a packet after a gap waits for the gap to fill.
 JITTER_LATENCY = 0.2
-#: Seconds between the RTCP sender reports :meth:`RtspPlaying.send_frame` sends (RFC 3550's
-#: usual 5 s).
-SENDER_REPORT_INTERVAL = 5.0
+#: Over UDP, seconds between the last packet and the RTCP BYE of :meth:`RtspPlaying.end`.
+GOODBYE_DELAY = 0.3
 #: RTCP packets a player or publisher keeps for the application (the oldest go first).
 MAX_RTCP_KEPT = 100
-
-
-class _SenderReports:
-    """When to send RTCP sender reports, and what they say: the stream time of the first frame
-    sent is anchored to the loop's clock at that moment, and every report pairs the wall clock
-    with that media clock run on since (one straight line, as RFC 3550 6.4.1 wants, however the
-    frames are batched)."""
-
-    def __init__(self, tracks: Sequence[Track]) -> None:
-        self.rates = {t.id: t.clock_rate for t in tracks}
-        self.anchor: tuple[float, float] | None = None  # (loop time, stream seconds)
-        self.next_at = 0.0
-
-    def due(self, frame: Frame, now: float) -> dict[int, int] | None:
-        """The ``pts`` argument of ``send_sender_reports`` when a report is due at ``now``."""
-        if self.anchor is None:
-            self.anchor = (now, frame.pts / self.rates.get(frame.track_id, 90000))
-        elif now < self.next_at:
-            return None
-        self.next_at = now + SENDER_REPORT_INTERVAL
-        seconds = self.anchor[1] + (now - self.anchor[0])
-        return {tid: round(seconds * rate) for tid, rate in self.rates.items()}
 
 
 class _ClientEvents(EventQueue):
@@ -98,7 +74,6 @@ class RtspClient:
         self.timeout = timeout
         #: The session's tracks (DESCRIBE's when playing, the published ones when recording).
         self.tracks: tuple[Track, ...] = ()
-        self._reports: _SenderReports | None = None
 
     async def frames(self) -> AsyncIterator[Frame]:
         """The frames that arrive, until the server ends every track (RTCP BYE) or the
@@ -130,17 +105,11 @@ class RtspClient:
 
     async def send_frame(self, frame: Frame) -> None:
         """Send one frame of a recording session (in the clock of its track, every track on one
-        timeline); waits while the socket's buffer is full. RTCP sender reports go with the first
-        frame and every :data:`SENDER_REPORT_INTERVAL` seconds, with the stream time running in
-        real time from the first frame (send in real time)."""
+        timeline); waits while the socket's buffer is full. The connection sends RTCP sender
+        reports on RFC 3550's schedule by itself (the first right after the first frame)."""
         if self.driver.closed:
             raise SessionError("the connection closed")
-        if self._reports is None:
-            self._reports = _SenderReports(self.tracks)
-        pts = self._reports.due(frame, self.driver.loop.time())
-        if pts is not None:
-            self.conn.send_sender_reports(time.time(), pts)
-        self.conn.send_frame(frame)
+        self.conn.send_frame(frame, self.driver.loop.time())
         self.driver.flush()
         await self.driver.drain()
 
@@ -214,10 +183,10 @@ class RtspPlaying:
     """A player on :func:`serve_rtsp`: what ``on_play`` gets.
 
     The frames sent must be in the clocks of :attr:`tracks` (90 kHz video, the sample rate for
-    audio), all tracks on one timeline. :meth:`send_frame` also sends RTCP sender reports (with the
-    first frame, then every :data:`SENDER_REPORT_INTERVAL` seconds), pairing the wall clock with
-    the stream time, which they take to run in real time from the first frame sent: send live
-    media in real time, and players line the tracks up.
+    audio), all tracks on one timeline. The connection sends RTCP sender reports by itself (the
+    first right after the first frame, then on RFC 3550's schedule), pairing its clock with the
+    stream time, which they take to run in real time from the first frame sent: send live media in
+    real time, and players line the tracks up.
     """
 
     def __init__(self, session: _ServerSession, path: str, tracks: tuple[Track, ...]) -> None:
@@ -228,7 +197,6 @@ class RtspPlaying:
         self.frames_sent: Counter[int] = Counter()
         #: The last RTCP packets the player sent (receiver reports, SDES, BYE), oldest first.
         self.rtcp: deque[object] = deque(maxlen=MAX_RTCP_KEPT)
-        self._reports = _SenderReports(tracks)
 
     @property
     def closed(self) -> bool:
@@ -241,19 +209,22 @@ class RtspPlaying:
         if self.closed:
             raise SessionError("the player left")
         conn, driver = self.session.conn, self.session.driver
-        pts = self._reports.due(frame, driver.loop.time())
-        if pts is not None:
-            conn.send_sender_reports(time.time(), pts)
-        conn.send_frame(frame)
+        conn.send_frame(frame, driver.loop.time())
         self.frames_sent[frame.track_id] += 1
         driver.flush()
         await driver.drain()
 
     async def end(self) -> None:
         """Tell the player the stream ended: an RTCP BYE on every track (FFmpeg and GStreamer
-        stop reading when each track got one; the player then sends TEARDOWN)."""
+        stop reading when each track got one; the player then sends TEARDOWN).
+
+        Over UDP the BYE goes :data:`GOODBYE_DELAY` seconds after the last packet: RTP and RTCP
+        arrive on two sockets, and a player that reads the BYE first drops the RTP still queued
+        on the other one (FFmpeg lost the last G.711 packet so)."""
+        if self.session.my_routes and not self.closed:
+            await asyncio.sleep(GOODBYE_DELAY)
         if not self.closed:
-            self.session.conn.send_goodbye(b"end of stream")
+            self.session.conn.send_goodbye(self.session.driver.loop.time(), b"end of stream")
             self.session.driver.flush()
 
 

@@ -60,7 +60,7 @@ class RtpSender:
 
     __slots__ = (
         "ssrc", "clock_rate", "cname", "first_report_delay", "statistics", "scheduler", "rtt_meter",
-        "_last_timestamp", "_first_due", "_closed", "reports_sent",
+        "_last_timestamp", "_first_due", "_closed", "reports_sent", "_anchor",
     )
 
     def __init__(
@@ -97,6 +97,7 @@ class RtpSender:
         self._last_timestamp: int | None = None
         self._first_due: float | None = None
         self._closed = False
+        self._anchor: tuple[float, int] | None = None  # (instant, RTP timestamp) not yet in the clock map
 
     # -- RTP ----------------------------------------------------------------------------------
     def on_packet(self, packet: RtpPacket, now: float, *, at: float | None = None,
@@ -113,13 +114,20 @@ class RtpSender:
             exactly); ``now`` by default.
         :param pts_equals_dts: ``False`` for the packets of a frame that is out of decode order.
         """
+        self.on_sent(packet.timestamp, len(packet.payload), now, at=at, pts_equals_dts=pts_equals_dts)
+
+    def on_sent(self, timestamp: int, payload_octets: int, now: float, *, at: float | None = None,
+                pts_equals_dts: bool = True) -> None:
+        """:meth:`on_packet` for a packet known by its RTP timestamp and payload size only (a
+        server that writes the same packets to many sessions builds no packet object per session)."""
         if self._closed:
             raise LocalProtocolError("the sender said BYE")
-        self.statistics.on_packet_sent(packet)
-        ts = packet.timestamp
-        if ts != self._last_timestamp and pts_equals_dts:
-            self.statistics.set_anchor(now if at is None else at, ts)
-        self._last_timestamp = ts
+        stats = self.statistics
+        stats.packet_count = (stats.packet_count + 1) & 0xFFFFFFFF
+        stats.octet_count = (stats.octet_count + payload_octets) & 0xFFFFFFFF
+        if timestamp != self._last_timestamp and pts_equals_dts:
+            self._anchor = (now if at is None else at, timestamp)  # enters the clock map at the next SR
+        self._last_timestamp = timestamp
         if self._first_due is None:
             self._first_due = now + self.first_report_delay
 
@@ -162,6 +170,9 @@ class RtpSender:
 
         :raises LocalProtocolError: before the first packet.
         """
+        if self._anchor is not None:
+            self.statistics.set_anchor(*self._anchor)
+            self._anchor = None
         rtp = self.statistics.clock_map.rtp_timestamp(now)
         if rtp is None:
             raise LocalProtocolError("no packet sent yet: nothing to report")
@@ -172,7 +183,7 @@ class RtpSender:
     def goodbye(self, now: float, wallclock: float, reason: bytes | None = None) -> bytes:
         """The compound packet that ends the stream: an SR (an empty RR before any packet), the
         SDES CNAME and a BYE (RFC 3550 6.6). No report is due after it."""
-        if self.statistics.clock_map.has_report:
+        if self.statistics.clock_map.has_report or self._anchor is not None:
             head: SenderReport | ReceiverReport = self.sender_report(now, wallclock)
         else:
             head = ReceiverReport(self.ssrc)

@@ -30,7 +30,6 @@ Answers the table has no transition for (a late answer after ``teardown()``) are
 
 from __future__ import annotations
 
-import random
 import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -42,7 +41,7 @@ from .auth import Challenge, authorization, choose_challenge, parse_challenges
 from .configuration import ClientConfiguration
 from .connection import RtspConnection, SetupTrack
 from .events import DescribeCompleted, PlayStarted, RecordStarted, Redirected, RequestFailed
-from .headers import Range, SessionHeader, TransportSpec, parse_public, parse_rtp_info, parse_transport, resolve_control
+from .headers import Range, RtpInfo, SessionHeader, TransportSpec, parse_public, parse_rtp_info, parse_transport, resolve_control
 from .message import Headers, Request, Response
 from .states import CLIENT_TRANSITIONS, ClientInput, ClientState
 from .streams import MediaTrack, describe, make_depacketizer, make_packetizer, tracks_from_sdp
@@ -50,7 +49,6 @@ from .streams import MediaTrack, describe, make_depacketizer, make_packetizer, t
 __all__ = ["ClientConnection", "split_credentials"]
 
 _USERINFO = re.compile(r"^(rtsps?://)([^@/]*)@")
-RECEIVER_REPORT_INTERVAL = 5.0
 #: The states in which the client keeps its session alive (keepalives, receiver reports).
 _SESSION_STATES = (ClientState.READY, ClientState.PLAYING, ClientState.PAUSED, ClientState.RECORDING)
 
@@ -82,7 +80,8 @@ class ClientConnection(RtspConnection):
     def __init__(self, url: str, *, mode: str = "play", tracks: Sequence[Track] = (),
                  configuration: ClientConfiguration | None = None) -> None:
         config = configuration if configuration is not None else ClientConfiguration()
-        super().__init__(limits=config.limits, lenient=config.lenient, jitter_latency=config.jitter_latency)
+        super().__init__(limits=config.limits, lenient=config.lenient, jitter_latency=config.jitter_latency,
+                         sync_wait=config.sync_wait, wallclock_offset=config.wallclock_offset, rng=config.rng)
         #: The configuration the connection was made with.
         self.configuration = config
         transport, username, password = config.transport, config.username, config.password
@@ -101,7 +100,6 @@ class ClientConnection(RtspConnection):
         self.user_agent = config.user_agent
         self.scale = config.scale
         self.mtu = config.mtu
-        self._rng = config.rng if config.rng is not None else random.SystemRandom()
         self._publish_tracks = list(tracks)
         self.base_url = self.url
         self.session_id: str | None = None
@@ -118,7 +116,6 @@ class ClientConnection(RtspConnection):
         self._retried: set[int] = set()
         self._setup_index = 0
         self._last_request_time = 0.0
-        self._last_report = 0.0
         self.reporter_ssrc = self._rng.getrandbits(32)
 
     @property
@@ -278,8 +275,9 @@ class ClientConnection(RtspConnection):
         if method == "PLAY":
             if not self._move(ClientInput.PLAY_STARTED):
                 return []
-            self._last_report = now
             rtp_info = parse_rtp_info(response.headers.get("RTP-Info") or "") if response.headers.get("RTP-Info") else []
+            self._align_by_rtp_info(rtp_info)
+            self._start_media(now)
             rng = Range.parse(response.headers.get("Range") or "") if response.headers.get("Range") else None
             return [PlayStarted(tuple(rtp_info), rng)]
         if method == "RECORD":
@@ -320,7 +318,7 @@ class ClientConnection(RtspConnection):
         else:
             st.packetizer = make_packetizer(media, self._rng.getrandbits(32), mtu=self.mtu,
                                             initial_sequence=self._rng.getrandbits(16))
-        self.tracks.append(st)
+        self._set_up(st)
         self._setup_index += 1
         if self._setup_index < len(self.media):
             self._next_setup()
@@ -331,6 +329,19 @@ class ClientConnection(RtspConnection):
         else:
             self._request("RECORD", self.base_url, [("Range", "npt=0.000-")])
         return []
+
+    def _align_by_rtp_info(self, rtp_info: Sequence[RtpInfo]) -> None:
+        """PLAY's RTP-Info: each track's ``rtptime`` stands for the same instant (the tracks'
+        alignment until sender reports come)."""
+        for info in rtp_info:
+            if info.rtptime is None:
+                continue
+            for st in self.tracks:
+                url = resolve_control(self.base_url + "/", st.media.control)
+                if st.depacketizer is not None and (info.url == url or info.url.rstrip("/").endswith(
+                        "/" + st.media.control.rstrip("/")) or len(self.tracks) == 1):
+                    self.sync.set_rtp_info(st.media.track.id, info.rtptime)
+                    break
 
     def _on_closed(self) -> list[Event]:
         self._machine.fire(ClientInput.CLOSE)
@@ -346,10 +357,10 @@ class ClientConnection(RtspConnection):
         if self.session_id is None or self.state not in _SESSION_STATES or self._broken is not None:
             return None
         deadline = self._last_request_time + self.session_timeout / 2
-        if self.state is ClientState.PLAYING:
-            deadline = min(deadline, self._last_report + RECEIVER_REPORT_INTERVAL)
-        jitter = self._jitter_deadline()
-        return deadline if jitter is None else min(deadline, jitter)
+        for t in (self._jitter_deadline(), self._rtcp_deadline()):
+            if t is not None and t < deadline:
+                deadline = t
+        return deadline
 
     def handle_timer(self, now: float) -> list[Event]:
         """Send what is due: a keepalive request, receiver reports; frames the jitter buffer
@@ -363,9 +374,7 @@ class ClientConnection(RtspConnection):
             self._last_request_time = now
             method = "GET_PARAMETER" if not self.public or "GET_PARAMETER" in self.public else "OPTIONS"
             self._request(method, self.base_url)
-        if self.state is ClientState.PLAYING and now >= self._last_report + RECEIVER_REPORT_INTERVAL:
-            self._last_report = now
-            self.send_receiver_reports(now)
+        self._send_reports(now)
         return events
 
 

@@ -54,6 +54,14 @@ class ServerConfiguration:
     #: Reorder a publisher's UDP packets in a jitter buffer that waits this many seconds for a gap
     #: to fill (frames then also come out of ``handle_timer``); default ``None``: no reordering.
     jitter_latency: float | None = None
+    #: Seconds the first received frames wait for the sender reports (or RTP-Info) that align
+    #: the tracks before they are placed by arrival (default 5: RFC 3550's first report interval
+    #: is up to 3.75 s; FFmpeg sends its first SR with its first packet).
+    sync_wait: float = 5.0
+    #: Seconds added to the caller's ``now`` for the wall-clock time written into our RTCP NTP
+    #: fields (default 0: the caller's monotonic clock; peers only compare differences). A caller
+    #: that wants Unix time passes ``time.time() - now`` once.
+    wallclock_offset: float = 0.0
 
 
 @dataclass(kw_only=True)
@@ -85,3 +93,11 @@ class ClientConfiguration:
     #: With UDP, reorder packets in a jitter buffer that waits this many seconds for a gap to fill
     #: (frames then also come out of ``handle_timer``); default ``None``: no reordering.
     jitter_latency: float | None = None
+    #: Seconds the first received frames wait for the sender reports (or RTP-Info) that align
+    #: the tracks before they are placed by arrival (default 5: RFC 3550's first report interval
+    #: is up to 3.75 s; FFmpeg sends its first SR with its first packet).
+    sync_wait: float = 5.0
+    #: Seconds added to the caller's ``now`` for the wall-clock time written into our RTCP NTP
+    #: fields (default 0: the caller's monotonic clock; peers only compare differences). A caller
+    #: that wants Unix time passes ``time.time() - now`` once.
+    wallclock_offset: float = 0.0

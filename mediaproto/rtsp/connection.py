@@ -7,6 +7,17 @@ RTCP comes out parsed as :class:`~.events.RtcpReceived`. Outgoing packets go to
 :meth:`RtspConnection.data_to_send` (interleaved) or :meth:`RtspConnection.datagrams_to_send`
 (UDP: :class:`Datagram` values naming our port to send from and the peer's port to send to).
 
+RTP sessions (RFC 3550) run by themselves, in ``handle_timer``: every track we send has an
+:class:`~mediaproto.rtp.sender.RtpSender` (packet and octet counts, sender reports on RFC 3550's
+schedule, the first right after the first packet, and the RTT from the peer's reports), every
+track we receive an :class:`~mediaproto.rtp.receiver.RtpReceiver` (loss and jitter statistics,
+receiver reports at least every 5 s). Received frames come out on **one timeline for the whole
+session** (a :class:`~mediaproto.rtp.sync.TrackSynchronizer`): zero at the first packet's
+arrival, each track in its own clock rate, the tracks aligned with each other by the peer's sender
+reports or PLAY's RTP-Info, never by comparing the peer's NTP clock with ours. Until every track
+can be aligned the first frames wait (``sync_wait`` seconds at most, an
+:class:`~mediaproto.rtp.sync.AlignmentBuffer`), so an encoder's latency never shifts a track.
+
 Both endpoints follow the contract of :mod:`mediaproto.endpoint` (a
 :class:`~mediaproto.endpoint.DatagramEndpoint`): ``now`` is required, ``closed`` and ``broken`` are
 public. While a request waits for the application's answer (a server's DESCRIBE, ANNOUNCE, PLAY
@@ -18,17 +29,20 @@ or RECORD), what the peer sent behind it is held back and handled after the answ
 from __future__ import annotations
 
 import struct
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..clock import unix_to_ntp
+import random
 from ..errors import LimitExceeded, LocalProtocolError, ProtocolError
 from ..media import Frame
 from ..rtp.packet import RtpPacket
 from ..rtp.jitter import JitterBuffer
 from ..rtp.payload import Depacketizer, Packetizer
-from ..rtp.rtcp import SDES_CNAME, Goodbye, ReceiverReport, SdesChunk, SenderReport, SourceDescription, parse_compound
+from ..rtp.receiver import RtpReceiver
+from ..rtp.rtcp import SenderReport, parse_compound
+from ..rtp.sender import RtpSender
 from ..rtp.stats import ReceiverStatistics
+from ..rtp.sync import AlignmentBuffer, TrackSynchronizer
 from ..endpoint import Datagram, Event, FrameReceived
 from .events import RtcpReceived
 from .headers import TransportSpec
@@ -50,22 +64,46 @@ class SetupTrack:
     transport: TransportSpec
     packetizer: Packetizer | None = None
     depacketizer: Depacketizer | None = None
-    #: RTP packets sent on this track (for sender reports).
-    packet_count: int = 0
-    #: RTP payload octets sent on this track (for sender reports).
-    octet_count: int = 0
-    #: Reception statistics of the source we receive on this track (loss, jitter; RFC 3550 A).
-    receiver_statistics: ReceiverStatistics | None = None
+    #: The RTP session of a track we send: counts, sender reports, RTT.
+    sender: RtpSender | None = None
+    #: The RTP session of a track we receive: statistics (loss, jitter), receiver reports.
+    receiver: RtpReceiver | None = None
     #: The reordering buffer of a track received over UDP (with ``jitter_latency``).
     jitter_buffer: JitterBuffer | None = None
+
+    @property
+    def receiver_statistics(self) -> ReceiverStatistics | None:
+        """Reception statistics of the source we receive on this track (RFC 3550 A)."""
+        return self.receiver.statistics if self.receiver is not None else None
+
+    @property
+    def packet_count(self) -> int:
+        """RTP packets sent on this track."""
+        return self.sender.packet_count if self.sender is not None else 0
+
+    @property
+    def octet_count(self) -> int:
+        """RTP payload octets sent on this track."""
+        return self.sender.octet_count if self.sender is not None else 0
 
 
 class RtspConnection:
     """The machinery shared by :class:`~.client.ClientConnection` and :class:`~.server.ServerConnection`."""
 
     def __init__(self, *, limits: Limits | None = None, lenient: bool = False,
-                 jitter_latency: float | None = None) -> None:
+                 jitter_latency: float | None = None, sync_wait: float = 5.0, wallclock_offset: float = 0.0,
+                 rng: random.Random | None = None) -> None:
         self._parser = MessageParser(limits, lenient=lenient)
+        self._rng = rng if rng is not None else random.SystemRandom()
+        #: Seconds added to ``now`` to give the wall-clock time of the NTP fields of our RTCP.
+        self.wallclock_offset = wallclock_offset
+        #: The received tracks' common timeline, and the hold of the first frames until it can
+        #: align them.
+        self.sync = TrackSynchronizer()
+        self._align = AlignmentBuffer(self.sync, wait=sync_wait)
+        #: Our monotonic time of stream time 0 of what we send (fixed by the first frame sent):
+        #: each sent frame's timestamp stands for ``media_epoch + pts / rate`` in sender reports.
+        self.media_epoch: float | None = None
         #: Seconds a UDP packet after a gap waits for the gap to fill (a reordering buffer per
         #: track, :class:`~mediaproto.rtp.jitter.JitterBuffer`); None: packets go straight to the
         #: depacketizer, and a reordered packet costs its access unit.
@@ -241,30 +279,46 @@ class RtspConnection:
             packet = RtpPacket.parse(data)
         except ProtocolError:
             return []  # not RTP: dropped, the session goes on
-        stats = st.receiver_statistics
-        if stats is None or stats.ssrc != packet.ssrc:  # a new source (or the sender restarted)
-            stats = st.receiver_statistics = ReceiverStatistics(packet.ssrc, st.media.track.clock_rate)
-        stats.update(packet, now)
+        if st.receiver is not None:
+            st.receiver.on_packet(packet, now)
         if self.jitter_latency is not None and st.transport.interleaved is None:
             if st.jitter_buffer is None:
                 st.jitter_buffer = JitterBuffer(self.jitter_latency, nack_retries=0)
             st.jitter_buffer.push(packet, now)
-            return self._depacketize(st, st.jitter_buffer.pop(now))
-        return self._depacketize(st, [packet])
+            return self._depacketize(st, st.jitter_buffer.pop(now), now)
+        return self._depacketize(st, [packet], now)
 
-    @staticmethod
-    def _depacketize(st: SetupTrack, packets: list[RtpPacket]) -> list[Event]:
+    def _depacketize(self, st: SetupTrack, packets: list[RtpPacket], now: float) -> list[Event]:
         depacketizer = st.depacketizer
         if depacketizer is None:
             return []
         events: list[Event] = []
+        align = self._align
         for packet in packets:
             try:
                 frames = depacketizer.feed(packet)
             except ProtocolError:
                 continue  # a bad payload is dropped and counted by the depacketizer; the session goes on
-            events += [FrameReceived(f) for f in frames]
+            for f in frames:
+                events += [FrameReceived(g) for g in align.feed(f, now)]
         return events
+
+    def _set_up(self, st: SetupTrack) -> None:
+        """A track SETUP agreed on: its RTP session (sender or receiver) and its place on the timeline."""
+        rate = st.media.track.clock_rate
+        if st.packetizer is not None:
+            st.sender = RtpSender(st.packetizer.ssrc, rate, rng=self._rng, cname=self.cname)
+        if st.depacketizer is not None:
+            st.receiver = RtpReceiver(rate, local_ssrc=self.reporter_ssrc, rng=self._rng, cname=self.cname)
+            if st.media.track.id not in self.sync.track_ids:
+                self.sync.add_track(st.media.track.id, rate)
+        self.tracks.append(st)
+
+    def _start_media(self, now: float) -> None:
+        """PLAY (client) or RECORD (server) started: receivers report from now on."""
+        for st in self.tracks:
+            if st.receiver is not None:
+                st.receiver.start(now)
 
     def _jitter_deadline(self) -> float | None:
         """When a reordering buffer has packets to release (``-inf`` counts as now)."""
@@ -272,12 +326,39 @@ class RtspConnection:
                  for t in (st.jitter_buffer.next_timer(),) if t is not None]
         return max(min(times), self.last_activity) if times else None
 
-    def _release_jitter(self, now: float) -> list[Event]:
+    def _release_jitter(self, now: float, *, everything: bool = False) -> list[Event]:
+        """Frames the reordering buffers release at ``now`` (``everything``: all they hold, and
+        all the alignment hold keeps: the session ends)."""
         events: list[Event] = []
         for st in self.tracks:
             if st.jitter_buffer is not None:
-                events += self._depacketize(st, st.jitter_buffer.pop(now))
-        return events
+                events += self._depacketize(st, st.jitter_buffer.pop(float("inf") if everything else now), now)
+        released = self._align.release() if everything else self._align.handle_timer(now)
+        return events + [FrameReceived(f) for f in released]
+
+    def _rtcp_deadline(self) -> float | None:
+        """When an RTP session has a report due, or the wait for alignment ends."""
+        best = self._align.next_timer()
+        for st in self.tracks:
+            for session in (st.sender, st.receiver):
+                if session is not None:
+                    t = session.next_timer()
+                    if t is not None and (best is None or t < best):
+                        best = t
+        return best
+
+    def _send_reports(self, now: float) -> None:
+        """Send the sender and receiver reports that are due at ``now``."""
+        wallclock = now + self.wallclock_offset
+        for st in self.tracks:
+            if st.sender is not None:
+                data = st.sender.handle_timer(now, wallclock)
+                if data is not None:
+                    self._emit_packet(st, data, rtcp=True)
+            if st.receiver is not None:
+                data = st.receiver.handle_timer(now, wallclock)
+                if data is not None:
+                    self._emit_packet(st, data, rtcp=True)
 
     def _on_rtcp(self, index: int, data: bytes, now: float) -> list[Event]:
         try:
@@ -285,11 +366,22 @@ class RtspConnection:
         except ProtocolError:
             return []
         st = self.tracks[index]
-        for packet in packets:
-            stats = st.receiver_statistics
-            if isinstance(packet, SenderReport) and stats is not None and packet.ssrc == stats.ssrc:
-                stats.on_sender_report(packet, now)
-        return [RtcpReceived(st.media.track.id, tuple(packets))]
+        events: list[Event] = []
+        if st.sender is not None:
+            st.sender.on_rtcp(packets, now, len(data))
+        receiver = st.receiver
+        if receiver is not None:
+            receiver.on_rtcp(packets, now, len(data))
+            stats = receiver.statistics
+            for packet in packets:
+                if isinstance(packet, SenderReport) and (stats is None or packet.ssrc == stats.ssrc):
+                    self.sync.on_sender_report(st.media.track.id, packet.ntp_timestamp, packet.rtp_timestamp)
+            # Frames this report let go arrived before it: they come first (a BYE in the same
+            # compound packet must not end a reader before it saw them).
+            released = self._align.release() if receiver.bye_received else self._align.check()
+            events += [FrameReceived(f) for f in released]  # a BYE: nothing more to wait for
+        events.append(RtcpReceived(st.media.track.id, tuple(packets)))
+        return events
 
     def _on_request(self, request: Request, now: float) -> list[Event]:
         raise NotImplementedError
@@ -314,21 +406,31 @@ class RtspConnection:
         """For send_frame / send_packetized: the session carries our media now (or raise)."""
         self._check_sendable()
 
-    def send_frame(self, frame: Frame) -> None:
+    def _instant(self, pts: int, dts: int, rate: int, now: float) -> float:
+        """The instant on our clock that a sent frame's timestamp stands for (sender reports)."""
+        epoch = self.media_epoch
+        if epoch is None:
+            epoch = self.media_epoch = now - dts / rate
+        return epoch + pts / rate
+
+    def send_frame(self, frame: Frame, now: float) -> None:
         """Packetize ``frame`` for every set-up track of its ``track_id`` and queue the packets.
 
-        Only while the session carries our media (a server's session PLAYING, a client's
+        ``frame``'s timestamps are in the track's RTP clock rate, on one timeline for all the
+        tracks of the session (the sender reports say how they line up); ``now`` is the caller's
+        clock. Only while the session carries our media (a server's session PLAYING, a client's
         RECORDING); otherwise :class:`~mediaproto.errors.LocalProtocolError`."""
         self._check_media_out()
         for st in self.tracks:
             if st.packetizer is not None and st.media.track.id == frame.track_id:
+                sender = st.sender
+                at = self._instant(frame.pts, frame.dts, st.media.track.clock_rate, now)
                 for packet in st.packetizer.packetize(frame):
-                    data = bytes(packet)
-                    st.packet_count += 1
-                    st.octet_count += len(data) - 12
-                    self._emit_packet(st, data)
+                    if sender is not None:
+                        sender.on_sent(packet.timestamp, len(packet.payload), now, at=at)
+                    self._emit_packet(st, bytes(packet))
 
-    def send_packetized(self, track_id: int, packets: Sequence[bytes]) -> None:
+    def send_packetized(self, track_id: int, packets: Sequence[bytes], now: float) -> None:
         """Queue RTP packets that were packetized once for many sessions (fan-out).
 
         ``packets`` come from a packetizer of the same payload format with ``initial_timestamp=0``
@@ -336,7 +438,7 @@ class RtspConnection:
         with any SSRC). Each gets this session's SSRC, next sequence number and timestamp offset
         written into a copy of its header, so SETUP's ``ssrc`` and PLAY's RTP-Info stay true; the
         payload is not touched. Same bytes on the wire as :meth:`send_frame`, at the cost of a
-        copy instead of a packetization per session.
+        copy instead of a packetization per session. ``now`` is the caller's clock.
         """
         self._check_media_out()
         for st in self.tracks:
@@ -348,14 +450,20 @@ class RtspConnection:
             ssrc = packetizer.ssrc
             pair = st.transport.interleaved
             out = self._out
+            sender = st.sender
+            at: float | None = None
             for data in packets:
                 if len(data) < 12 or len(data) > 0xFFFF:
                     raise LocalProtocolError(f"not an RTP packet of a valid size ({len(data)} bytes)")
-                ts = (_TIMESTAMP.unpack_from(data, 4)[0] + offset) & 0xFFFFFFFF
+                shared_ts = _TIMESTAMP.unpack_from(data, 4)[0]
+                ts = (shared_ts + offset) & 0xFFFFFFFF
                 head = _HEAD.pack(data[0], data[1], seq, ts, ssrc)
                 seq = (seq + 1) & 0xFFFF
-                st.packet_count += 1
-                st.octet_count += len(data) - 12
+                if sender is not None:
+                    if at is None:  # the shared packets' timestamps are the frame's pts
+                        rate = st.media.track.clock_rate
+                        at = self._instant(shared_ts, shared_ts, rate, now)
+                    sender.on_sent(ts, len(data) - 12, now, at=at)
                 if pair is not None:  # no copy of the payload until data_to_send joins the pieces
                     out.append(_FRAME_PREFIX.pack(0x24, pair[0], len(data)))
                     out.append(head)
@@ -364,51 +472,12 @@ class RtspConnection:
                     self._emit_packet(st, head + data[12:])
             packetizer.sequence_number = seq
 
-    def _sdes(self, ssrc: int) -> bytes:
-        """The SDES CNAME packet every compound RTCP packet carries (RFC 3550 6.1)."""
-        return bytes(SourceDescription((SdesChunk(ssrc, ((SDES_CNAME, self.cname),)),)))
-
-    def send_sender_reports(self, wallclock: float, pts: Mapping[int, int]) -> None:
-        """Queue an RTCP sender report (with an SDES CNAME) for every track we send.
-
-        ``wallclock`` is the current time in seconds since the Unix epoch (the caller reads its
-        clock) and ``pts`` maps a track id to the stream time of that same instant, in the track's
-        clock rate: the report pairs the two so receivers line up audio and video (RFC 3550 6.4.1).
-        Tracks missing from ``pts`` or without a packetizer get no report.
-        """
+    def send_goodbye(self, now: float, reason: bytes | None = None) -> None:
+        """Queue an RTCP BYE (after a last sender report and the SDES CNAME, RFC 3550 6.6) for
+        every track we send: the stream ended (FFmpeg stops reading when every track got one).
+        No sender report follows it; the session itself stays until the peer ends it."""
         self._check_sendable()
-        ntp = unix_to_ntp(wallclock)
+        wallclock = now + self.wallclock_offset
         for st in self.tracks:
-            packetizer = st.packetizer
-            if packetizer is None or st.media.track.id not in pts:
-                continue
-            sr = SenderReport(packetizer.ssrc, ntp, packetizer.rtp_timestamp(pts[st.media.track.id]),
-                              st.packet_count & 0xFFFFFFFF, st.octet_count & 0xFFFFFFFF)
-            self._emit_packet(st, bytes(sr) + self._sdes(packetizer.ssrc), rtcp=True)
-
-    def send_receiver_reports(self, now: float) -> None:
-        """Queue an RTCP receiver report (with an SDES CNAME) for every track we receive: a report
-        block with loss and jitter for its source once packets arrived (RFC 3550 6.4.2).
-
-        ``now`` is the same clock as ``receive_data``'s (for the delay since the last SR).
-        """
-        self._check_sendable()
-        for st in self.tracks:
-            if st.depacketizer is None:
-                continue
-            stats = st.receiver_statistics
-            blocks = (stats.report_block(now),) if stats is not None and stats.expected else ()
-            rr = ReceiverReport(self.reporter_ssrc, blocks)
-            self._emit_packet(st, bytes(rr) + self._sdes(self.reporter_ssrc), rtcp=True)
-
-    def send_goodbye(self, reason: bytes | None = None) -> None:
-        """Queue an RTCP BYE for every track we send: the stream ended (FFmpeg stops reading when
-        every track got one)."""
-        self._check_sendable()
-        for st in self.tracks:
-            packetizer = st.packetizer
-            if packetizer is None:
-                continue
-            head = ReceiverReport(packetizer.ssrc)  # a compound packet starts with a report (RFC 3550 6.1)
-            bye = Goodbye((packetizer.ssrc,), reason)
-            self._emit_packet(st, bytes(head) + self._sdes(packetizer.ssrc) + bytes(bye), rtcp=True)
+            if st.sender is not None and not st.sender.closed:
+                self._emit_packet(st, st.sender.goodbye(now, wallclock, reason), rtcp=True)

@@ -34,7 +34,6 @@ interleaved data, or a UDP datagram: FFmpeg publishing over UDP sends no keepali
 
 from __future__ import annotations
 
-import random
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -88,7 +87,8 @@ class ServerConnection(RtspConnection):
 
     def __init__(self, configuration: ServerConfiguration | None = None) -> None:
         config = configuration if configuration is not None else ServerConfiguration()
-        super().__init__(limits=config.limits, lenient=config.lenient, jitter_latency=config.jitter_latency)
+        super().__init__(limits=config.limits, lenient=config.lenient, jitter_latency=config.jitter_latency,
+                         sync_wait=config.sync_wait, wallclock_offset=config.wallclock_offset, rng=config.rng)
         #: The configuration the connection was made with.
         self.configuration = config
         self.session_timeout = config.session_timeout
@@ -97,7 +97,6 @@ class ServerConnection(RtspConnection):
         self.passwords = dict(config.passwords)
         self.udp_ports = config.udp_ports
         self.mtu = config.mtu
-        self._rng = config.rng if config.rng is not None else random.SystemRandom()
         self._machine = StateMachine("RTSP server session", SERVER_TRANSITIONS, ServerState.INIT)
         #: The request waiting for the application's answer (accept_... or reject), if any.
         self.pending: DescribeRequested | AnnounceRequested | PlayRequested | RecordRequested | None = None
@@ -291,7 +290,8 @@ class ServerConnection(RtspConnection):
                                             initial_sequence=self._rng.getrandbits(16))
             chosen = chosen.with_(ssrc=st.packetizer.ssrc)
             st.transport = chosen
-        self.tracks = [t for t in self.tracks if t.media.control != media.control] + [st]
+        self.tracks = [t for t in self.tracks if t.media.control != media.control]
+        self._set_up(st)
         if self.session_id is None:
             self.session_id = f"{self._rng.getrandbits(48):012X}"
         self._machine.fire(ServerInput.SETUP)
@@ -365,8 +365,8 @@ class ServerConnection(RtspConnection):
     def _end_session(self, reason: str) -> list[Event]:
         path = self.path or ""
         had_session = self.session_id is not None
-        # What a publisher's jitter buffers still hold comes out before the end.
-        events = self._release_jitter(float("inf"))
+        # What a publisher's jitter buffers and the alignment hold still keep comes out before the end.
+        events = self._release_jitter(self.last_activity, everything=True)
         self._machine.fire(ServerInput.END)
         self.pending = None
         self.session_id = None
@@ -391,12 +391,14 @@ class ServerConnection(RtspConnection):
         if self.session_id is None or self._closed or self._broken is not None:
             return None
         deadline = self.last_activity + self.session_timeout
-        jitter = self._jitter_deadline()
-        return deadline if jitter is None else min(deadline, jitter)
+        for t in (self._jitter_deadline(), self._rtcp_deadline()):
+            if t is not None and t < deadline:
+                deadline = t
+        return deadline
 
     def handle_timer(self, now: float) -> list[Event]:
         """Handle input held back behind an answered request; release what the jitter buffer holds
-        that is due; end the session if it timed out."""
+        that is due; send the RTCP reports that are due; end the session if it timed out."""
         self._check_usable()
         if self._closed:
             return []
@@ -404,6 +406,7 @@ class ServerConnection(RtspConnection):
         if self.session_id is None:
             return events
         events += self._release_jitter(now)
+        self._send_reports(now)
         if now >= self.last_activity + self.session_timeout:
             events += self._end_session("timeout")
         return events

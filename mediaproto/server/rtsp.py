@@ -9,9 +9,11 @@ their session by (address, port).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import replace
+from fractions import Fraction
 
 from ..aio.driver import StreamDriver
 from ..aio.udp import Routes, UdpPair
@@ -20,7 +22,6 @@ from ..endpoint import Event
 from ..errors import MediaProtoError
 from ..media import Codec, Frame, Track
 from ..rtp.payload.base import Packetizer
-from ..rtp.rtcp import SenderReport
 from ..rtsp import (
     AnnounceRequested,
     DescribeRequested,
@@ -28,7 +29,6 @@ from ..rtsp import (
     FrameReceived,
     PlayRequested,
     RecordRequested,
-    RtcpReceived,
     ServerConfiguration,
     ServerConnection,
     SessionEnded,
@@ -40,7 +40,6 @@ from .config import Config, Limits
 from .context import ServerContext
 from .hub import Gate, Hub, Stream
 from .rtspaccess import RtspAccess
-from .timeline import TrackTimeline
 
 log = logging.getLogger("mediaproto.server.rtsp")
 
@@ -131,22 +130,28 @@ class RtspPlayer:
             return
         converted = rtp_view(stream).frame(frame)
         packets = _shared_packets(stream, session.conn, converted)
+        now = driver.loop.time()
         if packets is None:
-            session.conn.send_frame(converted)
+            session.conn.send_frame(converted, now)
         else:
-            session.conn.send_packetized(converted.track_id, packets)
+            session.conn.send_packetized(converted.track_id, packets, now)
         self.frames_sent += 1
         driver.flush()
 
     def on_end(self, stream: Stream) -> None:
         # Tell the player at once that the publisher is gone: an RTCP BYE on every track (FFmpeg
-        # stops reading when each track got one), then the connection closes.
-        if not self.session.driver.closed:
+        # and GStreamer stop reading when each track got one). The session stays valid until the
+        # player's TEARDOWN (answered 200) or its timeout; it gets nothing more.
+        session = self.session
+        stream.unsubscribe(self)
+        if session.player is not None and session.player[1] is self:
+            session.player = None
+        if not session.driver.closed:
             try:
-                self.session.conn.send_goodbye(b"end of stream")
+                session.conn.send_goodbye(session.driver.loop.time(), b"end of stream")
             except MediaProtoError:
                 pass
-        self.session.driver.close()
+            session.driver.flush()
 
 
 class RtspSession:
@@ -160,8 +165,11 @@ class RtspSession:
         self.udp = udp
         self.routes = routes
         self.limits = limits or hub.limits
+        # Our RTCP carries Unix time in its NTP fields (players may show it; none relies on it).
+        wallclock_offset = time.time() - asyncio.get_running_loop().time()
         self.conn = ServerConnection(ServerConfiguration(udp_ports=udp.ports, authenticator=authenticator,
-                                                         passwords=passwords or {}))
+                                                         passwords=passwords or {},
+                                                         wallclock_offset=wallclock_offset))
         self.driver = _RtspDriver(self.conn, self, udp)
         self.access = RtspAccess(context or ServerContext(Config(token=token, limits=self.limits), hub),
                                  self.conn, self.driver)
@@ -169,8 +177,6 @@ class RtspSession:
         self.player: tuple[Stream, RtspPlayer] | None = None
         self.publishing: Stream | None = None
         self._announced: tuple[Track, ...] = ()
-        self._timelines: dict[int, TrackTimeline] = {}
-        self._epoch = 0.0
         self._routes: list[tuple[str, int]] = []
 
     @property
@@ -211,7 +217,7 @@ class RtspSession:
             if stream is None or not stream.live or rtp_view(stream).tracks != self.described:
                 self.conn.reject(event, 404)
                 return
-            self.conn.accept_play(event)
+            self.conn.accept_play(event, start_pts=_start_pts(stream))
             self.driver.flush()  # the PLAY response goes before the first packet
             player = RtspPlayer(self)
             self.player = (stream, player)
@@ -226,8 +232,6 @@ class RtspSession:
                 return
             self.publishing = stream
             self._announced = event.tracks
-            self._timelines = {t.id: TrackTimeline(t.clock_rate) for t in event.tracks}
-            self._epoch = time.time()
             self.conn.accept_announce(event)
         elif isinstance(event, RecordRequested):
             self.conn.accept_record(event)
@@ -235,14 +239,10 @@ class RtspSession:
                 self.access.opened("publish", self.publishing.name)
                 self.publishing.set_tracks(self._announced)
         elif isinstance(event, FrameReceived):
-            timeline = self._timelines.get(event.frame.track_id)
-            if self.publishing is not None and timeline is not None:
-                self.publishing.push(timeline.frame(event.frame, self._epoch), self.driver.loop.time())
-        elif isinstance(event, RtcpReceived):
-            timeline = self._timelines.get(event.track_id)
-            for packet in event.packets:
-                if timeline is not None and isinstance(packet, SenderReport):
-                    timeline.add_report(packet)
+            # The connection put the publisher's tracks on one timeline (its sender reports align
+            # them; the publisher's NTP clock is never compared with ours).
+            if self.publishing is not None:
+                self.publishing.push(event.frame, self.driver.loop.time())
         elif isinstance(event, SetupCompleted):
             if event.transport.client_port is not None:
                 for port in event.transport.client_port:
@@ -273,3 +273,15 @@ class _RtspDriver(StreamDriver):
         if self.session._routes:
             self.udp.drain()
         super().data_received(data)
+
+
+def _start_pts(stream: Stream) -> dict[int, int]:
+    """Where a new player starts, for PLAY's RTP-Info: the instant of the first frame it gets
+    (the GOP cache's keyframe), in every track's RTP clock, so players line the tracks up from
+    the first packet."""
+    first = stream.gop[0] if stream.gop else None
+    source = stream.tracks.get(first.track_id) if first is not None else None
+    if first is None or source is None:
+        return {}
+    seconds = Fraction(first.pts, source.clock_rate)
+    return {t.id: round(seconds * t.clock_rate) for t in rtp_view(stream).tracks}

@@ -25,7 +25,6 @@ from ..media import Frame, Track
 from .config import PathConfig
 from .context import ServerContext
 from .hub import Stream
-from .timeline import TrackTimeline
 
 __all__ = ["SourceManager", "PulledSource", "redact", "SILENCE_TIMEOUT"]
 
@@ -136,15 +135,12 @@ class PulledSource:
     async def _pump_rtsp(self, client: aio_rtsp.RtspClient, stream: Stream) -> bool:
         loop = asyncio.get_running_loop()
         stream.set_tracks(client.tracks)
-        timelines = {t.id: TrackTimeline(t.clock_rate) for t in client.tracks}
-        epoch = time.time()
         got = False
+        # The RTSP client puts the source's tracks on one timeline (RTP-Info and sender reports).
         async for frame in _timed(client.frames(), SILENCE_TIMEOUT):
             assert isinstance(frame, Frame)
-            timeline = timelines.get(frame.track_id)
-            if timeline is not None:
-                stream.push(timeline.frame(frame, epoch), loop.time())
-                got = True
+            stream.push(frame, loop.time())
+            got = True
         return got
 
     async def _pump_rtmp(self, client: aio_rtmp.RtmpClient, stream: Stream) -> bool:

@@ -184,7 +184,7 @@ def _recorded_server_bytes() -> tuple[bytes, list[bytes]]:
     from .test_sessions import frames
 
     for f in frames(3):
-        server.send_frame(f)
+        server.send_frame(f, 0.0)
     pump.run()
     return b"".join(chunks), chunks
 
@@ -224,7 +224,7 @@ def _recorded_client_bytes() -> bytes:
     from .test_sessions import frames
 
     for f in frames(3):
-        client.send_frame(f)
+        client.send_frame(f, 0.0)
     pump.run()
     return b"".join(chunks)
 

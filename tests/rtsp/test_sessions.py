@@ -84,9 +84,26 @@ class Pump:
                 moved = True
                 assert any(d.destination_port in pair for pair in self.client.udp_ports)
                 self.client_events += self.client.receive_datagram(d.data, d.source_port, d.destination_port, self.now)
+            moved = self._timers() or moved
             if not moved:
                 return
         raise AssertionError("the session never settled")
+
+    def _timers(self) -> bool:
+        """Run what is due at ``now`` on both sides (sender reports, releases of held frames)."""
+        moved = False
+        for endpoint, events in ((self.client, self.client_events), (self.server, self.server_events)):
+            if endpoint.closed or endpoint.broken:
+                continue
+            due = endpoint.next_timer()
+            if due is not None and due <= self.now:
+                new = endpoint.handle_timer(self.now)
+                events += new
+                moved = moved or bool(new)
+                if endpoint is self.server:
+                    for event in new:
+                        self._answer(event)
+        return moved
 
     def _answer(self, event: Event) -> None:
         if isinstance(event, DescribeRequested):
@@ -123,8 +140,8 @@ def test_client_plays_from_server(transport: str, auth: bool) -> None:
     assert server.state is ServerState.PLAYING and client.state is ClientState.PLAYING
     sent = frames(30)
     for f in sent:
-        server.send_frame(f)
-    pump.run()
+        server.send_frame(f, pump.now)
+    pump.run()  # the server's first sender reports go with its first packets; they align the tracks
     got = received(pump.client_events)
     # Every frame arrives (the marker bit ends each unit); IDRs carry the SPS/PPS sent in-band.
     video = [f for f in got if f.track_id == 0]
@@ -134,6 +151,8 @@ def test_client_plays_from_server(transport: str, auth: bool) -> None:
     # Timestamps step as sent (RTP adds a random offset; differences are exact).
     assert [b.pts - a.pts for a, b in zip(video, video[1:])] == [3600] * 29
     assert [b.pts - a.pts for a, b in zip(audio, audio[1:])] == [1920] * 29
+    # One timeline for the session, starting at 0: the sender reports lined the tracks up as sent.
+    assert video[0].pts == 0 and audio[0].pts == 0
     # Keepalives and receiver reports follow the timer.
     deadline = client.next_timer()
     assert deadline is not None and deadline <= 5.0
@@ -182,7 +201,7 @@ def test_client_publishes_to_server(transport: str) -> None:
     assert announce[0].tracks[0].parameter_sets == (SPS, PPS)
     sent = frames(20)
     for f in sent:
-        client.send_frame(f)
+        client.send_frame(f, pump.now)
     pump.run()
     got = received(pump.server_events)
     assert len([f for f in got if f.track_id == 0]) == 20
@@ -274,27 +293,34 @@ def test_play_start_pts_sets_rtp_info_rtptime_and_reports_line_up() -> None:
     [started] = [e for e in pump.client_events if isinstance(e, PlayStarted)]
     rtptime = {info.url.rsplit("/", 1)[1]: info.rtptime for info in started.rtp_info}
     assert set(rtptime) == {"trackID=0", "trackID=1"} and None not in rtptime.values()
-    server.send_frame(Frame(0, 90000 * 7, 90000 * 7, (b"\x65" + bytes(3000),), True))
-    server.send_frame(Frame(1, 48000 * 7, 48000 * 7, b"\x21" * 100, True))
+    server.send_frame(Frame(0, 90000 * 7, 90000 * 7, (b"\x65" + bytes(3000),), True), 0.0)
+    server.send_frame(Frame(1, 48000 * 7, 48000 * 7, b"\x21" * 100, True), 0.0)
+    # The first sender reports are due with the first packets (RFC 3550 A.7 runs after that).
+    assert server.next_timer() == 0.0
     pump.run()
     got = received(pump.client_events)
-    assert [f.pts & 0xFFFFFFFF for f in got] == [rtptime["trackID=0"], rtptime["trackID=1"]]
-    # One second later: a sender report per track.
-    server.send_sender_reports(1_700_000_000.0, {0: 90000 * 8, 1: 48000 * 8})
-    pump.run()
+    # RTP-Info placed both tracks on one timeline from their first packet (no report needed).
+    assert [(f.track_id, f.pts) for f in got] == [(0, 0), (1, 0)]
     reports = [(e.track_id, p) for e in pump.client_events if isinstance(e, RtcpReceived)
                for p in e.packets if isinstance(p, SenderReport)]
     assert [t for t, _ in reports] == [0, 1]
     by_track = dict(reports)
-    assert by_track[0].ntp_timestamp == by_track[1].ntp_timestamp == unix_to_ntp(1_700_000_000.0)
-    assert by_track[0].rtp_timestamp == (rtptime["trackID=0"] + 90000) & 0xFFFFFFFF
-    assert by_track[1].rtp_timestamp == (rtptime["trackID=1"] + 48000) & 0xFFFFFFFF
+    # Both report the same instant: the session's clock (plus wallclock_offset, 0 here) in NTP,
+    # and each track's RTP timestamp of that instant, which is the RTP-Info rtptime (frames at 7 s
+    # sent at now = 0).
+    assert by_track[0].ntp_timestamp == by_track[1].ntp_timestamp == unix_to_ntp(0.0)
+    assert by_track[0].rtp_timestamp == rtptime["trackID=0"]
+    assert by_track[1].rtp_timestamp == rtptime["trackID=1"]
+    # One second later, the next report (on the A.7 schedule, forced here) extrapolates the clock.
+    later = {st.media.track.id: st.sender.sender_report(1.0, 1.0) for st in server.tracks if st.sender}
+    assert later[0].rtp_timestamp == (rtptime["trackID=0"] + 90000) & 0xFFFFFFFF
+    assert later[1].rtp_timestamp == (rtptime["trackID=1"] + 48000) & 0xFFFFFFFF
     # The IDR goes as a STAP-A of SPS and PPS (1 + 2 + 24 + 2 + 4 bytes) then its 3001 bytes in 3
     # FU-A packets (the NAL header becomes 2 bytes of FU indicator and header in each).
     assert by_track[0].packet_count == 4 and by_track[0].octet_count == 33 + 3000 + 3 * 2
     assert by_track[1].packet_count == 1
     assert by_track[1].octet_count == 4 + 100  # AU header section + one AU (RFC 3640)
-    server.send_goodbye(b"done")
+    server.send_goodbye(1.0, b"done")
     pump.run()
     byes = [p for e in pump.client_events if isinstance(e, RtcpReceived) for p in e.packets if isinstance(p, Goodbye)]
     assert len(byes) == 2 and all(b.reason == b"done" for b in byes)
@@ -312,7 +338,7 @@ def test_receiver_reports_count_loss() -> None:
     client.start(0.0)
     pump.run()
     for i in range(20):
-        server.send_frame(Frame(1, i * 1024, i * 1024, b"\x21" * 50, True))
+        server.send_frame(Frame(1, i * 1024, i * 1024, b"\x21" * 50, True), 0.0)
     wire = MessageParser().feed(server.data_to_send())
     assert len(wire) == 20
     del wire[9]
@@ -353,8 +379,8 @@ def test_send_packetized_puts_the_same_bytes_on_the_wire_as_send_frame(transport
     shared_to, client, pump = session()
     shared = {st.media.track.id: make_packetizer(st.media, 0x12345678, mtu=shared_to.mtu) for st in shared_to.tracks}
     for f in frames(25):
-        own.send_frame(f)
-        shared_to.send_packetized(f.track_id, [bytes(p) for p in shared[f.track_id].packetize(f)])
+        own.send_frame(f, 0.0)
+        shared_to.send_packetized(f.track_id, [bytes(p) for p in shared[f.track_id].packetize(f)], 0.0)
     data, datagrams = own.data_to_send(), own.datagrams_to_send()
     assert len(data) + len(datagrams) > 50  # interleaved (tcp) or datagrams (udp)
     assert data == shared_to.data_to_send() and datagrams == shared_to.datagrams_to_send()
@@ -367,11 +393,12 @@ def test_client_takes_udp_media_from_any_server_port() -> None:
     its own port (each track has its pair); the server, with one shared pair, needs both."""
     server = ServerConnection(ServerConfiguration(rng=random.Random(1), udp_ports=(8000, 8001)))
     client = ClientConnection("rtsp://h/live/test",
-                              configuration=ClientConfiguration(transport="udp", udp_ports=[(5000, 5001), (5002, 5003)], rng=random.Random(2)))
+                              configuration=ClientConfiguration(transport="udp", udp_ports=[(5000, 5001), (5002, 5003)],
+                                                                rng=random.Random(2), sync_wait=0.0))  # no hold for alignment
     pump = Pump(client, server)
     client.start(0.0)
     pump.run()
-    server.send_frame(Frame(1, 0, 0, b"\x21" * 40, True))
+    server.send_frame(Frame(1, 0, 0, b"\x21" * 40, True), 0.0)
     [d] = server.datagrams_to_send()
     assert (d.source_port, d.destination_port) == (8000, 5002)
     [event] = client.receive_datagram(d.data, 40000, 5002, 1.0)
@@ -383,13 +410,14 @@ def test_client_takes_udp_media_from_any_server_port() -> None:
 def test_udp_reordering_needs_the_jitter_buffer(jitter_latency: float | None) -> None:
     server = ServerConnection(ServerConfiguration(rng=random.Random(1), udp_ports=(8000, 8001)))
     client = ClientConnection("rtsp://h/live/test",
-                              configuration=ClientConfiguration(transport="udp", udp_ports=[(5000, 5001), (5002, 5003)], rng=random.Random(2), jitter_latency=jitter_latency))
+                              configuration=ClientConfiguration(transport="udp", udp_ports=[(5000, 5001), (5002, 5003)], rng=random.Random(2), jitter_latency=jitter_latency,
+                                                                sync_wait=0.0))  # this test is about the jitter buffer
     pump = Pump(client, server)
     client.start(0.0)
     pump.run()
     sent = frames(10)
     for f in sent:
-        server.send_frame(f)
+        server.send_frame(f, 0.0)
     datagrams = server.datagrams_to_send()
     # swap neighbours: every packet but a few arrives one place out of order
     for i in range(1, len(datagrams) - 1, 2):
@@ -418,7 +446,7 @@ def test_teardown_releases_what_the_jitter_buffer_holds() -> None:
     client.start(0.0)
     pump.run()
     for i in range(6):
-        client.send_frame(Frame(1, i * 1024, i * 1024, bytes([i]) * 30, True))
+        client.send_frame(Frame(1, i * 1024, i * 1024, bytes([i]) * 30, True), 0.0)
     datagrams = client.datagrams_to_send()
     del datagrams[2]  # a gap: what follows waits in the jitter buffer
     events: list[Event] = []
@@ -429,3 +457,49 @@ def test_teardown_releases_what_the_jitter_buffer_holds() -> None:
     events += server.receive_data(client.data_to_send(), 1.5)
     assert [f.data[0] for f in received(events)] == [0, 1, 3, 4, 5]
     assert isinstance(events[-1], SessionEnded)
+
+
+def test_a_publishers_tracks_come_out_aligned_by_its_sender_reports() -> None:
+    """RECORD: the client's own sender reports (sent by its timer, the first with its first
+    packets) align the tracks on the server; the held frames come out once both tracks have one,
+    on one timeline starting at 0, audio and video of the same instant at the same time."""
+    server = ServerConnection(ServerConfiguration(rng=random.Random(1)))
+    client = ClientConnection("rtsp://h/live/pub", mode="record", tracks=(VIDEO, AUDIO),
+                              configuration=ClientConfiguration(rng=random.Random(2)))
+    pump = Pump(client, server, path="live/pub")
+    client.start(0.0)
+    pump.run()
+    assert client.state is ClientState.RECORDING
+    # The video encoder is late: video frames of stream time t are sent at t + 0.48 s.
+    events_before = len(pump.server_events)
+    for i in range(25):
+        pump.now = i * 0.04
+        client.send_frame(Frame(1, i * 1920, i * 1920, b"\x21" * 20, True), pump.now)
+        j = i - 12
+        if j >= 0:
+            client.send_frame(Frame(0, j * 3600, j * 3600, (b"\x65" if j == 0 else b"\x41",), j == 0), pump.now)
+        pump.run()
+    got = received(pump.server_events[events_before:])
+    video = [f for f in got if f.track_id == 0]
+    audio = [f for f in got if f.track_id == 1]
+    assert video and audio
+    assert audio[0].pts == 0 and video[0].pts == 0  # the same instant (stream time 0) on both
+    assert all(v.pts / 90000 == pytest.approx(j * 0.04, abs=1e-4) for j, v in enumerate(video))
+
+
+def test_after_the_goodbye_the_players_session_lives_until_its_teardown() -> None:
+    server = ServerConnection(ServerConfiguration(rng=random.Random(1)))
+    client = ClientConnection("rtsp://h/live/test", configuration=ClientConfiguration(rng=random.Random(2)))
+    pump = Pump(client, server)
+    client.start(0.0)
+    pump.run()
+    server.send_frame(Frame(1, 0, 0, b"\x21" * 20, True), 0.0)
+    server.send_goodbye(0.5, b"end of stream")
+    pump.now = 0.5
+    pump.run()
+    assert server.state is ServerState.PLAYING  # the BYE ends the media, not the session
+    assert server.next_timer() is not None  # no more sender reports, but the session's timeout
+    client.teardown()
+    pump.run()
+    assert any(isinstance(e, SessionEnded) and e.reason == "teardown" for e in pump.server_events)
+    assert not any(isinstance(e, RequestFailed) for e in pump.client_events)  # TEARDOWN got its 200
