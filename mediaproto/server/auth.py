@@ -83,9 +83,12 @@ class RateLimitedLog:
         #: Refusals counted since the start (also those not logged), by (protocol, reason).
         self.counts: dict[tuple[str, str], int] = {}
 
-    def refused(self, protocol: str, address: str, path: str, reason: str, now: float) -> None:
-        """Count (and maybe log) a refusal."""
+    def refused(self, protocol: str, address: str, path: str, reason: str, now: float, *,
+                level: int = logging.WARNING) -> None:
+        """Count (and maybe log, at ``level``) a refusal."""
         self.counts[(protocol, reason)] = self.counts.get((protocol, reason), 0) + 1
+        if not log.isEnabledFor(level):
+            return
         key = (address, reason)
         last = self._seen.get(key)
         if last is not None and now - last[0] < self.interval:
@@ -97,7 +100,7 @@ class RateLimitedLog:
         while len(self._seen) > self.capacity:
             self._seen.popitem(last=False)
         more = f" ({held} more since the last line)" if held else ""
-        log.warning("%s %s: refused %s: %s%s", protocol, address, path, reason, more)
+        log.log(level, "%s %s: refused %s: %s%s", protocol, address, path, reason, more)
 
 
 class Authorizer:

@@ -17,7 +17,7 @@ and ``[paths."NAME"]`` the settings of the paths ``NAME`` matches (an exact path
     source_on_demand = true
 
 A file with a mistake raises :class:`ConfigError`, whose message names the key and the line
-(``server.toml:7: paths."live/cam".source_transport: expected "tcp" or "udp", got "sctp"``);
+(``server.toml:7: paths."live/cam".source_transport: expected "tcp" or "udp", got 'sctp'``);
 :func:`dumps` writes a configuration back as TOML (``mediaproto-server --print-config``).
 """
 

@@ -3,6 +3,7 @@ authorizer, the session registry and the on-demand hook of pulled sources."""
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -41,6 +42,6 @@ class ServerContext:
         """The settings of path ``name`` (``None``: not configured)."""
         return self.config.path(name)
 
-    def refuse(self, protocol: str, remote: str, path: str, reason: str) -> None:
+    def refuse(self, protocol: str, remote: str, path: str, reason: str, *, level: int = logging.WARNING) -> None:
         """Count and (rate-limited) log a refused request."""
-        self.auth.refusals.refused(protocol, remote, path, reason, self.clock())
+        self.auth.refusals.refused(protocol, remote, path, reason, self.clock(), level=level)

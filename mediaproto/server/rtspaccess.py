@@ -61,10 +61,14 @@ class RtspAccess:
         if verdict.ok:
             return True
         status = 403 if not challenges else 401
-        return self._refuse(event, status, verdict.reason, [("WWW-Authenticate", c) for c in challenges])
+        # A first request without credentials, answered with a challenge, is how every RTSP client
+        # starts: counted, logged at debug level only.
+        level = logging.DEBUG if verdict.missing and challenges else logging.WARNING
+        return self._refuse(event, status, verdict.reason, [("WWW-Authenticate", c) for c in challenges], level)
 
-    def _refuse(self, event: Request, status: int, reason: str, headers: list[tuple[str, str]] | None = None) -> bool:
-        self.context.refuse("rtsp", self.driver.host, event.path, reason)
+    def _refuse(self, event: Request, status: int, reason: str, headers: list[tuple[str, str]] | None = None,
+                level: int = logging.WARNING) -> bool:
+        self.context.refuse("rtsp", self.driver.host, event.path, reason, level=level)
         self.conn.reject(event, status, headers=headers or ())
         return False
 
