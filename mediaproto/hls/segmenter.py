@@ -44,6 +44,14 @@ rounded up to the millisecond (0.2 s at 29.97 fps: 0.205 s, parts of 6 frames, 9
 :attr:`Segmenter.part_target` holds the value announced. A target that is a whole number of frames
 (0.2 s at 25 fps) is kept as it is.
 
+**Containers.** ``container="ts"`` (the default) writes MPEG-TS segments and parts, each
+segment starting with the PAT and PMT. ``container="fmp4"`` writes fragmented MP4
+(:mod:`mediaproto.mp4`, through :class:`~mediaproto.hls.fmp4.Fmp4Writer`): every segment, and
+every LL-HLS part, is one movie fragment, a segment cut into parts is its parts' fragments in
+order, and the playlist (version 6 or more) names the init segment with EXT-X-MAP, whose bytes
+are :meth:`Segmenter.init_segment` and whose name is :attr:`Segmenter.init_name`. Cutting,
+timing, parts and playlists are the same code for both.
+
 **Blocking playlist reload.** A server answering ``_HLS_msn=M&_HLS_part=P`` does not poll: it
 keeps one waiter (an ``asyncio.Condition`` or ``Event``) per stream, wakes it whenever
 :meth:`Segmenter.feed` returned a :class:`PartReady` or :class:`SegmentReady`, and lets every
@@ -66,8 +74,9 @@ from ..endpoint import Event
 from ..errors import LocalProtocolError
 from ..media import Frame, Track
 from ..mpegts.mux import Muxer
+from .fmp4 import Fmp4Writer
 from .playlist import MediaPlaylist, Segment
-from .tags import PartialSegment, PartInf, PreloadHint, ServerControl, Skip
+from .tags import Map, PartialSegment, PartInf, PreloadHint, ServerControl, Skip
 
 __all__ = [
     "Segmenter",
@@ -172,7 +181,13 @@ class Segmenter:
         ``playlist(skip=True)``.
     :param first_sequence: the media sequence number of the first segment.
     :param mux_options: keyword arguments for each :class:`~mediaproto.mpegts.mux.Muxer`
-        (e.g. ``{"audio_frames_per_pes": 4}``; waiting audio is flushed at every cut).
+        (e.g. ``{"audio_frames_per_pes": 4}``; waiting audio is flushed at every cut), or with
+        ``container="fmp4"`` for each :class:`~mediaproto.mp4.Fragmenter` (``{"styp": True}``).
+    :param container: ``"ts"`` (MPEG-TS) or ``"fmp4"`` (fragmented MP4 with EXT-X-MAP); fMP4
+        takes H.264, H.265, AAC and Opus tracks with their decoder configuration (others raise
+        :class:`~mediaproto.errors.LocalProtocolError`). ``segment_name`` and ``part_name``
+        default to ``seg{n}.ts``/``seg{n}.{part}.ts``, or ``.m4s`` for fMP4.
+    :param init_name: fMP4: the init segment's name in EXT-X-MAP.
     """
 
     def __init__(
@@ -182,13 +197,15 @@ class Segmenter:
         window: int = 6,
         part_target: float | None = None,
         mode: str = "live",
-        segment_name: str = "seg{n}.ts",
-        part_name: str = "seg{n}.{part}.ts",
+        segment_name: str | None = None,
+        part_name: str | None = None,
         program_date_time: datetime | None = None,
         discontinuity_threshold: float = 10.0,
         can_skip: bool = True,
         first_sequence: int = 0,
         mux_options: Mapping[str, Any] | None = None,
+        container: str = "ts",
+        init_name: str = "init.mp4",
     ) -> None:
         if not tracks:
             raise LocalProtocolError("a Segmenter needs at least one track")
@@ -198,6 +215,11 @@ class Segmenter:
             raise LocalProtocolError("target_duration must be positive and window at least 1")
         if part_target is not None and not 0 < part_target <= target_duration:
             raise LocalProtocolError("part_target must be positive and at most target_duration")
+        if container not in ("ts", "fmp4"):
+            raise LocalProtocolError(f"container must be 'ts' or 'fmp4', got {container!r}")
+        self.container = container
+        self.init_name = init_name
+        ext = "m4s" if container == "fmp4" else "ts"
         self.tracks = tuple(tracks)
         self._by_id = {t.id: t for t in self.tracks}
         main = next((t for t in self.tracks if t.codec.is_video), self.tracks[0])
@@ -207,14 +229,14 @@ class Segmenter:
         self.window = window
         self.part_target = part_target
         self.mode = mode
-        self.segment_name = segment_name
-        self.part_name = part_name
+        self.segment_name = segment_name if segment_name is not None else "seg{n}." + ext
+        self.part_name = part_name if part_name is not None else "seg{n}.{part}." + ext
         self.can_skip = can_skip and part_target is not None
         self._target_ticks = round(target_duration * _HZ)
         self._part_ticks = round(part_target * _HZ) if part_target is not None else 0
         self._threshold = round(discontinuity_threshold * _HZ)
         self._mux_options = dict(mux_options or {})
-        self._muxer = Muxer(self.tracks, **self._mux_options)
+        self._muxer = self._new_muxer()
         self._pdt0 = program_date_time
         self._pdt_base: tuple[datetime, int] | None = None  # (wallclock, ticks) of the timeline start
         self._epoch: int | None = None  # ticks of the timeline start, for millisecond rounding
@@ -233,7 +255,20 @@ class Segmenter:
         self._ended = False
         self._text: str | None = None
 
+    def _new_muxer(self, old: Muxer | Fmp4Writer | None = None) -> Muxer | Fmp4Writer:
+        """A TS muxer or an fMP4 writer (whose fragment numbers go on from ``old``'s)."""
+        if self.container == "fmp4":
+            first = old.sequence_number if isinstance(old, Fmp4Writer) else 1
+            return Fmp4Writer(self.tracks, first, **self._mux_options)
+        return Muxer(self.tracks, **self._mux_options)
+
     # -- the caller's view ----------------------------------------------------------------------
+
+    def init_segment(self) -> bytes | None:
+        """fMP4: the init segment (``ftyp`` + ``moov``) to serve as :attr:`init_name`; ``None``
+        for TS."""
+        muxer = self._muxer
+        return muxer.init_segment() if isinstance(muxer, Fmp4Writer) else None
 
     @property
     def latest(self) -> tuple[int, int | None] | None:
@@ -298,7 +333,7 @@ class Segmenter:
                 self._flush_playlist(events)
             self._pending_discontinuity = True
             self._last_dts.clear()
-            self._muxer = Muxer(self.tracks, **self._mux_options)
+            self._muxer = self._new_muxer(self._muxer)
             prev = self._segments[-1] if self._segments else None
             if prev is not None and prev.pdt is not None:
                 self._pdt_base = (prev.pdt + timedelta(seconds=prev.duration), -1)
@@ -328,10 +363,9 @@ class Segmenter:
         if is_main:
             self._last_main = dts
         data = self._muxer.mux(frame)
-        if self._part is not None:
-            self._part.chunks.append(data)
-        elif self._cur is not None:
-            self._cur.chunks.append(data)
+        holder = self._part or self._cur
+        if data and holder is not None:
+            holder.chunks.append(data)
         return events
 
     def flush(self) -> list[SegmenterEvent]:
@@ -462,10 +496,13 @@ class Segmenter:
             )  # fmt: skip
             for s in segs[skipped:]
         ]
+        fmp4 = self.container == "fmp4"
+        if fmp4 and out:
+            out[0].map = Map(self.init_name + suffix)
         pl = MediaPlaylist(
             segments=out,
             target_duration=td,
-            version=9 if skip else 6 if ll else 3,
+            version=9 if skip else 6 if ll or fmp4 else 3,
             media_sequence=segs[0].msn if segs else (cur.msn if cur is not None else self._next_msn),
             discontinuity_sequence=self._disc_seq or None,
             playlist_type={"event": "EVENT", "vod": "VOD"}.get(self.mode),
@@ -485,6 +522,7 @@ class Segmenter:
                 pl.partial_segment = Segment(
                     discontinuity=cur.discontinuity, program_date_time=cur.pdt,
                     parts=[PartialSegment(p.duration, p.name + suffix, p.independent) for p in cur.parts],
+                    map=Map(self.init_name + suffix) if fmp4 and not out else None,
                 )  # fmt: skip
             if not self._ended:
                 msn, index = (cur.msn, len(cur.parts)) if cur is not None else (self._next_msn, 0)

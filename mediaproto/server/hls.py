@@ -1,9 +1,19 @@
-"""HLS out: one segmenter per stream, segments and parts kept in memory, blocking reloads.
+"""HLS out: MPEG-TS and fMP4 renditions of every stream, kept in memory, with blocking reloads.
 
-:class:`HlsOutput` subscribes to a stream like any player, cuts its frames with
-:class:`mediaproto.hls.Segmenter` and keeps the segments (and LL-HLS parts) of the sliding window
-in a dict the HTTP server reads. A blocking playlist request (``_HLS_msn``/``_HLS_part``) waits on
-a future that every new part or segment resolves: no polling.
+:class:`HlsOutput` subscribes to a stream like any player and cuts its frames with two
+:class:`mediaproto.hls.Segmenter` objects, one per container (:class:`Rendition`): MPEG-TS and
+fragmented MP4 (``EXT-X-MAP`` init segment, ``.m4s`` segments and, with LL-HLS, ``.m4s`` parts).
+Both keep the segments and parts of their sliding window in memory for the HTTP server. The HTTP
+paths (relative URIs, so every playlist works from each of its URLs)::
+
+    /live/<name>/index.m3u8     the container the configuration picks (Config.hls_container)
+    /live/<name>/ts.m3u8        MPEG-TS segments (seg<N>.ts) and parts (seg<N>.<P>.ts)
+    /live/<name>/fmp4.m3u8      fMP4: init<K>.mp4, segments seg<N>.m4s, parts seg<N>.<P>.m4s
+
+A stream whose tracks fMP4 cannot carry (a codec other than H.264, H.265, AAC, Opus, or video
+without parameter sets) has only the TS rendition; the reason is logged and kept in
+:attr:`HlsOutput.unavailable`. A blocking playlist request (``_HLS_msn``/``_HLS_part``) waits on a
+future that every new part or segment of any rendition resolves: no polling.
 """
 
 from __future__ import annotations
@@ -12,72 +22,73 @@ import asyncio
 import logging
 from typing import Callable, Sequence
 
+from ..errors import LocalProtocolError
 from ..hls.segmenter import PartReady, PlaylistChanged, SegmentReady, SegmentRemoved, Segmenter
 from ..media import Frame
 
 from .hub import Stream
 
+__all__ = ["HlsOutput", "Rendition", "CONTAINERS", "PLAYLISTS", "content_type"]
+
 log = logging.getLogger("mediaproto.server.hls")
 
+#: The containers every stream is served in.
+CONTAINERS = ("ts", "fmp4")
+#: Playlist file name -> container (``index.m3u8`` is the configured one).
+PLAYLISTS = {"ts.m3u8": "ts", "fmp4.m3u8": "fmp4"}
 
-class HlsOutput:
-    """The HLS rendition of one stream."""
+_TYPES = {"ts": "video/mp2t", "m4s": "video/iso.segment", "mp4": "video/mp4"}
 
-    #: It follows every stream: it does not keep a never-published stream alive (see Hub.release).
-    passive = True
 
-    def __init__(self, stream: Stream, *, target_duration: float = 1.0, window: int = 6,
-                 part_target: float | None = None, clock: "asyncio.AbstractEventLoop | None" = None) -> None:
-        self.stream = stream
-        self.target_duration = target_duration
-        self.window = window
-        self.part_target = part_target
+def content_type(file: str) -> str:
+    """The Content-Type of a segment, part or init segment file name."""
+    return _TYPES.get(file.rpartition(".")[2], "application/octet-stream")
+
+
+class Rendition:
+    """One container's segmenter and the files of its window."""
+
+    def __init__(self, container: str) -> None:
+        self.container = container
         self.segmenter: Segmenter | None = None
         self.files: dict[str, bytes] = {}
         self.ready_at: dict[str, float] = {}  # when each file became available (loop time)
         self.playlist_text: str | None = None
-        self._next_sequence = 0
-        self._update: asyncio.Future[None] | None = None
-        self._stale: set[str] = set()
-        self._loop = clock
+        self.next_sequence = 0
+        self.stale: set[str] = set()
 
-    # -- Output -------------------------------------------------------------------------------
-    def on_tracks(self, stream: Stream) -> None:
-        # A new publisher, or a track that appeared mid-stream: a new segmenter whose numbering
-        # continues. The old files stay until its first segment is ready, for players mid-download.
-        self._stale = set(self.files)
-        self.segmenter = Segmenter(stream.track_list, target_duration=self.target_duration, window=self.window,
-                                   part_target=self.part_target, first_sequence=self._next_sequence)
+    def start(self, stream: Stream, target_duration: float, window: int, part_target: float | None) -> None:
+        """A new segmenter for the stream's tracks (numbering goes on); raises
+        :class:`~mediaproto.errors.LocalProtocolError` when this container cannot carry them."""
+        # The old files stay until the new segmenter's first segment, for players mid-download.
+        self.stale = set(self.files)
+        self.segmenter = None
         self.playlist_text = None
+        first = self.next_sequence
+        self.segmenter = Segmenter(stream.track_list, target_duration=target_duration, window=window,
+                                   part_target=part_target, first_sequence=first, container=self.container,
+                                   init_name=f"init{first}.mp4")
+        init = self.segmenter.init_segment()
+        if init is not None:
+            self.files[self.segmenter.init_name] = init
+            self.stale.discard(self.segmenter.init_name)
 
-    def on_frame(self, stream: Stream, frame: Frame) -> None:
-        if self.segmenter is not None:
-            self._apply(self.segmenter.feed(frame))
-
-    def on_end(self, stream: Stream) -> None:
-        if self.segmenter is not None:
-            self._apply(self.segmenter.flush())
-            self.segmenter = None
-
-    # -- segmenter events ---------------------------------------------------------------------
-    def _now(self) -> float:
-        return (self._loop or asyncio.get_event_loop()).time()
-
-    def _apply(self, events: Sequence[object]) -> None:
+    def apply(self, events: Sequence[object], now: float) -> bool:
+        """Keep what the segmenter produced; whether anything new is there to serve."""
         changed = False
         for event in events:
             if isinstance(event, SegmentReady):
-                for name in self._stale:
+                for name in self.stale:
                     self.files.pop(name, None)
                     self.ready_at.pop(name, None)
-                self._stale = set()
+                self.stale = set()
                 self.files[event.name] = event.data
-                self.ready_at[event.name] = self._now()
-                self._next_sequence = event.sequence + 1
+                self.ready_at[event.name] = now
+                self.next_sequence = event.sequence + 1
                 changed = True
             elif isinstance(event, PartReady):
                 self.files[event.name] = event.data
-                self.ready_at[event.name] = self._now()
+                self.ready_at[event.name] = now
                 changed = True
             elif isinstance(event, SegmentRemoved):
                 for name in (event.name, *event.part_names):
@@ -86,18 +97,119 @@ class HlsOutput:
             elif isinstance(event, PlaylistChanged):
                 self.playlist_text = event.text
                 changed = True
-        if changed and self._update is not None and not self._update.done():
+        return changed
+
+    def playlist(self, skip: bool = False) -> str | None:
+        """The playlist to serve (the final one, with ENDLIST, after the publisher left)."""
+        seg = self.segmenter
+        if seg is not None and (skip or self.playlist_text is None):
+            return seg.playlist(skip=skip) if seg.latest is not None else None
+        return self.playlist_text
+
+
+class HlsOutput:
+    """The HLS renditions of one stream.
+
+    :param containers: the containers to cut (both by default; ``("ts",)`` saves the fMP4 work).
+    """
+
+    #: It follows every stream: it does not keep a never-published stream alive (see Hub.release).
+    passive = True
+
+    def __init__(self, stream: Stream, *, target_duration: float = 1.0, window: int = 6,
+                 part_target: float | None = None, clock: "asyncio.AbstractEventLoop | None" = None,
+                 containers: Sequence[str] = CONTAINERS) -> None:
+        for container in containers:
+            if container not in CONTAINERS:
+                raise ValueError(f"unknown HLS container {container!r}")
+        self.stream = stream
+        self.target_duration = target_duration
+        self.window = window
+        self.part_target = part_target
+        self.renditions = {c: Rendition(c) for c in containers}
+        #: container -> why it is not served for the current tracks.
+        self.unavailable: dict[str, str] = {}
+        self._update: asyncio.Future[None] | None = None
+        self._loop = clock
+
+    # -- compatibility with a single rendition -------------------------------------------------
+    @property
+    def segmenter(self) -> Segmenter | None:
+        """The first rendition's segmenter (TS unless only fMP4 is cut)."""
+        return next(iter(self.renditions.values())).segmenter
+
+    @property
+    def files(self) -> dict[str, bytes]:
+        """Every file of every rendition, by name (a copy: use :meth:`file` to serve one)."""
+        out: dict[str, bytes] = {}
+        for r in self.renditions.values():
+            out.update(r.files)
+        return out
+
+    def file(self, name: str) -> bytes | None:
+        """The segment, part or init segment ``name``, or ``None``."""
+        for r in self.renditions.values():
+            data = r.files.get(name)
+            if data is not None:
+                return data
+        return None
+
+    # -- Output -------------------------------------------------------------------------------
+    def on_tracks(self, stream: Stream) -> None:
+        self.unavailable = {}
+        for container, rendition in self.renditions.items():
+            try:
+                rendition.start(stream, self.target_duration, self.window, self.part_target)
+            except LocalProtocolError as exc:
+                rendition.segmenter = None
+                self.unavailable[container] = str(exc)
+                log.info("%s: no %s HLS for these tracks: %s", stream.name, container, exc)
+
+    def on_frame(self, stream: Stream, frame: Frame) -> None:
+        changed = False
+        for rendition in self.renditions.values():
+            if rendition.segmenter is not None:
+                changed |= rendition.apply(rendition.segmenter.feed(frame), self._now())
+        if changed:
+            self._wake()
+
+    def on_end(self, stream: Stream) -> None:
+        for rendition in self.renditions.values():
+            if rendition.segmenter is not None:
+                rendition.apply(rendition.segmenter.flush(), self._now())
+                rendition.segmenter = None
+        self._wake()
+
+    # -- internals ----------------------------------------------------------------------------
+    def _now(self) -> float:
+        return (self._loop or asyncio.get_event_loop()).time()
+
+    def _wake(self) -> None:
+        if self._update is not None and not self._update.done():
             self._update.set_result(None)
-            self._update = None
+        self._update = None
+
+    def _rendition(self, container: str | None) -> Rendition | None:
+        if container is None:
+            return next(iter(self.renditions.values()))
+        return self.renditions.get(container)
 
     # -- what the HTTP server asks --------------------------------------------------------------
-    async def wait_for(self, msn: int, part: int | None, timeout: float) -> bool:
+    def serves(self, container: str) -> bool:
+        """Whether ``container`` is cut for this stream (now or before its publisher left)."""
+        r = self.renditions.get(container)
+        return r is not None and (r.segmenter is not None or r.playlist_text is not None)
+
+    async def wait_for(self, msn: int, part: int | None, timeout: float, container: str | None = None) -> bool:
         """Wait until segment ``msn`` (and part ``part``) is in the playlist; False on timeout."""
+        rendition = self._rendition(container)
+        if rendition is None:
+            return False
 
         def ready() -> bool:
-            seg = self.segmenter
+            seg = rendition.segmenter
             if seg is None:
-                return self.playlist_text is not None  # the stream ended: the final playlist answers
+                return rendition.playlist_text is not None  # the stream ended: the final playlist answers
             return seg.has(msn, part)
 
         return await self.wait_until(ready, timeout)
@@ -117,14 +229,14 @@ class HlsOutput:
                 return False
         return True
 
-    def playlist(self, skip: bool = False) -> str | None:
-        """The playlist to serve (the final one, with ENDLIST, after the publisher left)."""
-        if self.segmenter is not None and (skip or self.playlist_text is None):
-            return self.segmenter.playlist(skip=skip) if self.segmenter.latest is not None else None
-        return self.playlist_text
+    def playlist(self, skip: bool = False, container: str | None = None) -> str | None:
+        """The playlist of ``container`` (the first rendition's by default) to serve."""
+        rendition = self._rendition(container)
+        return rendition.playlist(skip) if rendition is not None else None
 
-    def too_far(self, msn: int) -> bool:
+    def too_far(self, msn: int, container: str | None = None) -> bool:
         """Whether ``_HLS_msn`` is more than two segments past the live edge (answer 400)."""
-        seg = self.segmenter
+        rendition = self._rendition(container)
+        seg = rendition.segmenter if rendition is not None else None
         latest = seg.latest if seg is not None else None
         return latest is not None and msn > latest[0] + 2
