@@ -195,3 +195,9 @@ def test_refusals_are_logged_with_the_address_and_rate_limited(server: LiveServe
     lines = [r.getMessage() for r in caplog.records if "live/private" in r.getMessage()]
     assert lines == ["hls 127.0.0.1: refused live/private: wrong credentials"], lines
     assert refusals.counts[("hls", "wrong credentials")] >= 5
+
+
+def test_rtsp_describe_of_an_unknown_stream_is_404(ffmpeg: str, server: LiveServer) -> None:
+    for path in ("live/nobody-publishes-this", "other/not-configured"):
+        out = _play(ffmpeg, _url(server, "rtsp", path, None), "tcp")
+        assert out.returncode != 0 and "404" in out.stderr, out.stderr
