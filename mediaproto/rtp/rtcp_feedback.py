@@ -265,26 +265,38 @@ class TransportWideFeedback:
         base, count, ref = _TWCC_HEAD.unpack_from(data, start + 8)
         pos = start + 16
         chunks = []
-        statuses: list[int] = []
-        while len(statuses) < count:
+        # Runs of (status, count), not one symbol per packet: a 2-byte run length chunk describes
+        # up to 8191 packets, and memory must follow the input's size, not what it claims.
+        runs: list[tuple[int, int]] = []
+        described = 0
+        while described < count:
             if pos + 2 > end:
                 raise truncated("TWCC packet chunks", pos)
             chunk = (data[pos] << 8) | data[pos + 1]
             chunks.append(chunk)
-            statuses.extend(_chunk_symbols(chunk))
+            if chunk & 0x8000 == 0:
+                runs.append(((chunk >> 13) & 3, chunk & 0x1FFF))
+                described += chunk & 0x1FFF
+            else:
+                symbols = _chunk_symbols(chunk)
+                runs.extend((symbol, 1) for symbol in symbols)
+                described += len(symbols)
             pos += 2
-        deltas = []
-        for status in statuses[:count]:
+        deltas: list[int] = []
+        left = count
+        for status, n in runs:
+            n = min(n, left)
+            left -= n
             if status == TWCC_SMALL_DELTA:
-                if pos >= end:
-                    raise truncated("TWCC receive deltas", pos)
-                deltas.append(data[pos])
-                pos += 1
+                if pos + n > end:
+                    raise truncated("TWCC receive deltas", max(pos, end))
+                deltas += data[pos:pos + n]
+                pos += n
             elif status == TWCC_LARGE_DELTA:
-                if pos + 2 > end:
-                    raise truncated("TWCC receive deltas", pos)
-                deltas.append(_I16.unpack_from(data, pos)[0])
-                pos += 2
+                if pos + 2 * n > end:
+                    raise truncated("TWCC receive deltas", pos + 2 * max(0, (end - pos) // 2))
+                deltas += struct.unpack_from(f">{n}h", data, pos)
+                pos += 2 * n
         return cls(sender, media, base, count, ref >> 8, ref & 0xFF, tuple(chunks), tuple(deltas),
                    bool(data[start - 4] & 0x20) if start >= 4 else None, data[pos:end])
 
