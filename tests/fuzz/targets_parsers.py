@@ -344,6 +344,27 @@ def run_codec(data: bytes) -> object:
     return which
 
 
+def run_codec_records_from_sets(data: bytes) -> object:
+    """Decoder configuration records built from untrusted parameter sets (an SDP's
+    ``sprop-parameter-sets``, a stream's in-band SPS): first byte 0 for H.264 (SPS, PPS...),
+    else H.265 (VPS, SPS, PPS...), then the NAL units as records."""
+    nals = [n for n in seeds.split_records(data[1:]) if n]
+    if len(nals) < 2:
+        return None
+    if data[0] & 1 == 0:
+        avc = avc_config.AVCDecoderConfigurationRecord.from_parameter_sets(nals[:1], nals[1:])
+        return avc_config.AVCDecoderConfigurationRecord.parse(avc.to_bytes()).codec_string
+    hevc = hevc_config.HEVCDecoderConfigurationRecord.from_parameter_sets(nals[:1], nals[1:2], nals[2:])
+    return hevc_config.HEVCDecoderConfigurationRecord.parse(hevc.to_bytes()).length_size
+
+
+def _record_seeds() -> list[bytes]:
+    s = seeds.codec_seeds()
+    return [b"\x00" + seeds.records([*s["h264_sps"], *s["h264_pps"]]),
+            b"\x01" + seeds.records([*s["h265_vps"], *s["h265_sps"], *[n for n in seeds.hevc_nals()
+                                                                       if h265.nal_type(n) == 34]])]
+
+
 def _codec_seeds() -> list[bytes]:
     s = seeds.codec_seeds()
     out = [b"\x00" + x for x in s["h264_sps"]] + [b"\x01" + x for x in s["h264_pps"]]
@@ -426,5 +447,6 @@ def targets() -> list[Target]:
                max_size=4096),
         Target("mp4_demuxer", run_mp4_demuxer, seeds.mp4_seeds, max_size=8192),
         Target("codecs", run_codec, _codec_seeds, max_size=1024),
+        Target("codec_records_from_sets", run_codec_records_from_sets, _record_seeds, max_size=1024),
     ]
     return out
