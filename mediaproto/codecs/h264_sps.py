@@ -74,6 +74,11 @@ class SpsInfo:
     pic_order_cnt_type: int
     log2_max_pic_order_cnt_lsb_minus4: int | None
     delta_pic_order_always_zero_flag: bool | None
+    #: pic_order_cnt_type 1 only (section 7.4.2.1.1): ``offset_for_non_ref_pic``,
+    #: ``offset_for_top_to_bottom_field`` and the ``offset_for_ref_frame`` list.
+    offset_for_non_ref_pic: int = 0
+    offset_for_top_to_bottom_field: int = 0
+    offset_for_ref_frame: tuple[int, ...] = ()
     max_num_ref_frames: int
     gaps_in_frame_num_value_allowed_flag: bool
     pic_width_in_mbs_minus1: int
@@ -224,14 +229,15 @@ def parse_sps(nal: bytes | bytearray | memoryview) -> SpsInfo:
     poc_type = _ue(r, 2, "pic_order_cnt_type")
     log2_poc_lsb: int | None = None
     delta_always_zero: bool | None = None
+    poc_offsets: dict[str, object] = {}
     if poc_type == 0:
         log2_poc_lsb = _ue(r, 12, "log2_max_pic_order_cnt_lsb_minus4")
     elif poc_type == 1:
         delta_always_zero = r.read_flag()
-        r.read_se()  # offset_for_non_ref_pic
-        r.read_se()  # offset_for_top_to_bottom_field
-        for _ in range(_ue(r, 255, "num_ref_frames_in_pic_order_cnt_cycle")):
-            r.read_se()
+        poc_offsets["offset_for_non_ref_pic"] = r.read_se()
+        poc_offsets["offset_for_top_to_bottom_field"] = r.read_se()
+        poc_offsets["offset_for_ref_frame"] = tuple(
+            r.read_se() for _ in range(_ue(r, 255, "num_ref_frames_in_pic_order_cnt_cycle")))
     max_num_ref_frames = r.read_ue()
     gaps = r.read_flag()
     width_mbs = _ue(r, 1 << 16, "pic_width_in_mbs_minus1")
@@ -288,6 +294,7 @@ def parse_sps(nal: bytes | bytearray | memoryview) -> SpsInfo:
         vui_parameters_present_flag=vui_present,
         width=width,
         height=height,
+        **poc_offsets,  # type: ignore[arg-type]
         **vui,  # type: ignore[arg-type]
     )
 

@@ -104,6 +104,12 @@ class HevcSpsInfo:
     log2_max_pic_order_cnt_lsb_minus4: int
     width: int
     height: int
+    #: ``sps_max_dec_pic_buffering_minus1``, ``sps_max_num_reorder_pics`` and
+    #: ``sps_max_latency_increase_plus1`` of the highest sub-layer (``HighestTid``); ``None`` when
+    #: the SPS given ends before them (a truncated SPS, as some tests build).
+    sps_max_dec_pic_buffering_minus1: int | None = None
+    sps_max_num_reorder_pics: int | None = None
+    sps_max_latency_increase_plus1: int | None = None
 
     @property
     def general_profile_idc(self) -> int:
@@ -147,7 +153,7 @@ def _ue(r: BitReader, limit: int, name: str) -> int:
 
 def parse_sps(nal: bytes | bytearray | memoryview) -> HevcSpsInfo:
     """Parse an H.265 SPS NAL unit (with its 2-byte NAL header, without start code) up to
-    ``log2_max_pic_order_cnt_lsb_minus4``. Raises :class:`~mediaproto.errors.ParseError`."""
+    ``log2_max_pic_order_cnt_lsb_minus4`` and the sub-layer ordering info after it. Raises :class:`~mediaproto.errors.ParseError`."""
     raw = bytes(nal)
     if len(raw) <= 2:
         raise ParseError("SPS NAL unit too short", offset=0)
@@ -173,6 +179,13 @@ def parse_sps(nal: bytes | bytearray | memoryview) -> HevcSpsInfo:
     bit_depth_luma = _ue(r, 8, "bit_depth_luma_minus8") + 8
     bit_depth_chroma = _ue(r, 8, "bit_depth_chroma_minus8") + 8
     log2_poc = _ue(r, 12, "log2_max_pic_order_cnt_lsb_minus4")
+    ordering: list[int | None] = [None, None, None]
+    if r.more_rbsp_data():
+        first = 0 if r.read_flag() else max_sub_layers_minus1  # sps_sub_layer_ordering_info_present_flag
+        for _ in range(first, max_sub_layers_minus1 + 1):
+            buffering = _ue(r, 15, "sps_max_dec_pic_buffering_minus1")
+            ordering = [buffering, _ue(r, buffering, "sps_max_num_reorder_pics"),
+                        _ue(r, 0xFFFFFFFE, "sps_max_latency_increase_plus1")]
     chroma_array_type = 0 if separate else chroma_format_idc
     sub_width = 2 if chroma_array_type in (1, 2) else 1
     sub_height = 2 if chroma_array_type == 1 else 1
@@ -200,4 +213,7 @@ def parse_sps(nal: bytes | bytearray | memoryview) -> HevcSpsInfo:
         log2_max_pic_order_cnt_lsb_minus4=log2_poc,
         width=width,
         height=height,
+        sps_max_dec_pic_buffering_minus1=ordering[0],
+        sps_max_num_reorder_pics=ordering[1],
+        sps_max_latency_increase_plus1=ordering[2],
     )
