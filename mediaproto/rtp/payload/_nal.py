@@ -24,12 +24,21 @@ The depacketizer's rules for completing, dropping and tolerating units:
   of the next frame (Reolink sends its SPS with the marker bit and the previous unit's timestamp);
 * at :meth:`flush`, the unit in progress (no marker bit yet) is dropped: its tail may be lost, and
   nothing after it can tell. Only a peer known never to set the marker bit gets it back.
+
+Frames carry the RTP timestamp (unwrapped) as ``pts`` and a decode time as ``dts`` from
+:attr:`NalDepacketizer.dts_extractor` (:mod:`mediaproto.codecs.dts`): RTP has no decode time, and a
+stream with B-frames arrives in decode order with its presentation times out of order. The
+extractor reads the reorder depth from the SPS (in-band, or the ``parameter_sets`` given, from the
+SDP's ``sprop-parameter-sets``) and the picture order counts of the slice headers; the decode times
+it gives increase, are never after ``pts``, and equal the encoder's up to a constant once the first
+few frames are past. Without an SPS, and for streams that cannot reorder, ``dts == pts``.
 """
 
 from __future__ import annotations
 
 from typing import Sequence
 
+from ...codecs.dts import DtsExtractor
 from ...codecs.h264 import split_annexb
 from ...errors import LimitExceeded, LocalProtocolError, ParseError, ProtocolError
 from ...media import Frame
@@ -171,10 +180,16 @@ class NalDepacketizer(Depacketizer):
 
     :param strict: raise :class:`~mediaproto.errors.ParseError` on the tolerated quirks instead of
         accepting them.
+    :param parameter_sets: the parameter sets known out of band (SDP ``sprop-parameter-sets``),
+        for the decode times of the frames before the first in-band SPS.
+    :param decode_times: give frames decode times from :attr:`dts_extractor`; ``False`` gives
+        ``dts == pts``.
     """
 
     __slots__ = (
         "strict",
+        "dts_extractor",
+        "_dts_lost",
         "_ts",
         "_pts_value",
         "_nals",
@@ -196,9 +211,14 @@ class NalDepacketizer(Depacketizer):
         *,
         limits: Limits | None = None,
         strict: bool = False,
+        parameter_sets: Sequence[bytes] = (),
+        decode_times: bool = True,
     ) -> None:
         super().__init__(track_id, clock_rate, limits=limits)
         self.strict = strict
+        #: Gives each frame its decode time (``None``: ``dts == pts``).
+        self.dts_extractor = self._make_dts_extractor(clock_rate, parameter_sets) if decode_times else None
+        self._dts_lost = 0  # lost_units when the extractor last heard of a loss
         self._ts: int | None = None  # RTP timestamp of the unit in progress
         self._pts_value = 0
         self._nals: list[bytes] = []
@@ -213,6 +233,9 @@ class NalDepacketizer(Depacketizer):
         self._fu_annexb = False
 
     # -- format hooks -------------------------------------------------------------------------
+    def _make_dts_extractor(self, clock_rate: int, parameter_sets: Sequence[bytes]) -> DtsExtractor | None:
+        return None
+
     def _parse(self, payload: bytes) -> tuple[list[bytes], Fragment | None]:
         """The complete NAL units of a payload, or the fragment it carries."""
         raise NotImplementedError
@@ -434,4 +457,19 @@ class NalDepacketizer(Depacketizer):
             nals = self._carry + nals
             self._carry = []
         self._last_frame_ts = ts
-        return [Frame(self.track_id, pts, pts, tuple(nals), self._is_keyframe(nals))]
+        return self._frames(tuple(nals), pts)
+
+    def _frames(self, nals: tuple[bytes, ...], pts: int) -> list[Frame]:
+        """The frame of a completed access unit, with its decode time; none for a unit that no
+        decoder can use (H.265 RASL pictures after the CRA a stream was joined at)."""
+        ex = self.dts_extractor
+        if ex is None:
+            return [Frame(self.track_id, pts, pts, nals, self._is_keyframe(nals))]
+        if self.lost_units != self._dts_lost:
+            ex.lost_frames()
+        if ex.undecodable(nals):
+            self.lost_units += 1
+            self._dts_lost = self.lost_units
+            return []
+        self._dts_lost = self.lost_units
+        return [Frame(self.track_id, pts, ex.extract(nals, pts), nals, self._is_keyframe(nals))]

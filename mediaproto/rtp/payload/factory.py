@@ -93,7 +93,8 @@ def depacketizer_for(
     limits: Limits | None = None,
 ) -> Depacketizer:
     """The depacketizer for ``track``'s codec; frames come out with ``track.id`` and ``pts`` in
-    ``clock_rate`` (the RTP clock rate of the ``rtpmap`` line; by default the track's).
+    ``clock_rate`` (the RTP clock rate of the ``rtpmap`` line; by default the track's). H.264 and
+    H.265 depacketizers get the track's parameter sets (SDP ``sprop-*``) for their decode times.
 
     :param fmtp: the ``fmtp`` parameters (AAC: ``mode``, ``sizelength``, ``indexlength``,
         ``indexdeltalength``; H.265: ``sprop-max-don-diff``).
@@ -115,9 +116,10 @@ def depacketizer_for(
             raise ParseError(f"fmtp {name}={text!r} is not a number") from None
 
     if track.codec is Codec.H264:
-        return H264Depacketizer(track.id, rate, limits=limits)
+        return H264Depacketizer(track.id, rate, limits=limits, parameter_sets=track.parameter_sets)
     if track.codec is Codec.H265:
-        return H265Depacketizer(track.id, rate, limits=limits, donl=number("sprop-max-don-diff", 0) > 0)
+        return H265Depacketizer(track.id, rate, limits=limits, donl=number("sprop-max-don-diff", 0) > 0,
+                                parameter_sets=track.parameter_sets)
     if track.codec is Codec.AAC and encoding_name.upper() == "MP4A-LATM":
         if number("cpresent", 1) != 0:
             raise LocalProtocolError("MP4A-LATM with the configuration in-band (cpresent=1) is not supported")

@@ -36,7 +36,9 @@ from __future__ import annotations
 import struct
 from typing import Sequence
 
+from ...codecs.dts import DtsExtractor
 from ...codecs.h264 import is_keyframe as _is_keyframe
+from ...codecs.h264_dts import H264DtsExtractor
 from ...errors import LocalProtocolError, ParseError
 from ...media import Frame
 from ..packet import RtpPacket
@@ -151,7 +153,8 @@ class H264Depacketizer(NalDepacketizer):
     """Rebuild H.264 access units from RFC 6184 packets (modes 0 and 1).
 
     Frames carry the access unit's NAL units (parameter sets, SEI, slices) without start codes;
-    ``keyframe`` is set when the unit holds an IDR slice. See :mod:`._nal` for how units are
+    ``keyframe`` is set when the unit holds an IDR slice; ``dts`` comes from an
+    :class:`~mediaproto.codecs.h264_dts.H264DtsExtractor` (B-frames: see :mod:`._nal`). See :mod:`._nal` for how units are
     completed, dropped after loss, and which quirks are tolerated.
     """
 
@@ -202,9 +205,14 @@ class H264Depacketizer(NalDepacketizer):
                 carry = self._carry
                 if carry:
                     self._carry = []
-                    return [Frame(self.track_id, pts, pts, (*carry, payload), payload[0] & 0x1F == _IDR)]
+                    return self._frames((*carry, payload), pts)
+                if self.dts_extractor is not None:
+                    return self._frames((payload,), pts)
                 return [Frame(self.track_id, pts, pts, (payload,), payload[0] & 0x1F == _IDR)]
         return self._feed(packet)
+
+    def _make_dts_extractor(self, clock_rate: int, parameter_sets: Sequence[bytes]) -> DtsExtractor | None:
+        return H264DtsExtractor(clock_rate, parameter_sets=parameter_sets)
 
     def _parse(self, payload: bytes) -> tuple[list[bytes], Fragment | None]:
         if not payload:

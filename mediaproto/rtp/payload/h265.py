@@ -26,7 +26,9 @@ from __future__ import annotations
 import struct
 from typing import Sequence
 
+from ...codecs.dts import DtsExtractor
 from ...codecs.h265 import is_keyframe as _is_keyframe
+from ...codecs.h265_dts import H265DtsExtractor
 from ...errors import ParseError
 from ...media import Frame
 from ..packet import RtpPacket
@@ -112,8 +114,13 @@ class H265Depacketizer(NalDepacketizer):
     """Rebuild H.265 access units from RFC 7798 packets.
 
     :param donl: the stream carries DONL/DOND fields (``sprop-max-don-diff`` > 0 in the SDP).
+    :param parameter_sets: the VPS, SPS and PPS known out of band (``sprop-vps/sps/pps``).
+    :param decode_times: give frames decode times (``False``: ``dts == pts``).
 
-    ``keyframe`` is set on frames holding an IRAP picture (BLA, IDR, CRA).
+    ``keyframe`` is set on frames holding an IRAP picture (BLA, IDR, CRA). ``dts`` comes from an
+    :class:`~mediaproto.codecs.h265_dts.H265DtsExtractor` (B-frames: see :mod:`._nal`); the RASL
+    pictures of a CRA picture the stream was joined at are dropped (no decoder can use them) and
+    counted in ``lost_units``.
     """
 
     __slots__ = ("donl",)
@@ -126,9 +133,15 @@ class H265Depacketizer(NalDepacketizer):
         limits: Limits | None = None,
         strict: bool = False,
         donl: bool = False,
+        parameter_sets: Sequence[bytes] = (),
+        decode_times: bool = True,
     ) -> None:
-        super().__init__(track_id, clock_rate, limits=limits, strict=strict)
+        super().__init__(track_id, clock_rate, limits=limits, strict=strict, parameter_sets=parameter_sets,
+                         decode_times=decode_times)
         self.donl = donl
+
+    def _make_dts_extractor(self, clock_rate: int, parameter_sets: Sequence[bytes]) -> DtsExtractor | None:
+        return H265DtsExtractor(clock_rate, parameter_sets=parameter_sets)
 
     def feed(self, packet: RtpPacket) -> list[Frame]:
         fu = self._fu
