@@ -309,7 +309,10 @@
       await this.append(data);
       this.trim();
       const b = this.video.buffered;
-      if (b.length && (this.video.currentTime < b.start(0) || !this.started)) {
+      if (!b.length) return;
+      // Start once `lag` seconds are buffered (a stream that just began has less): no stall at once.
+      const ready = b.end(b.length - 1) - b.start(0) >= this.lag;
+      if ((!this.started && ready) || (this.started && this.video.currentTime < b.start(0))) {
         this.started = true;
         this.video.currentTime = Math.max(b.start(0), b.end(b.length - 1) - this.lag);
         const p = this.video.play();
