@@ -64,7 +64,7 @@ class DtsTimeline:
     """
 
     __slots__ = ("reorder", "frame_duration", "max_jump", "conflicts", "_clock_rate", "_pending", "_last",
-                 "_last_pts", "_learned")
+                 "_last_pts", "_learned", "_starting")
 
     def __init__(self, clock_rate: int = 90000, *, frame_duration: int | None = None) -> None:
         if clock_rate <= 0:
@@ -85,6 +85,7 @@ class DtsTimeline:
         self._last: int | None = None  # the last decode time given
         self._last_pts: int | None = None
         self._learned: int | None = None  # the last gap between consecutive decode times
+        self._starting = True  # no decode time popped since the timeline started
 
     @property
     def clock_rate(self) -> int:
@@ -105,6 +106,7 @@ class DtsTimeline:
         self._pending = []
         self._last = None
         self._last_pts = None
+        self._starting = True
 
     def next(self, pts: int) -> int:
         """The decode time of the next frame in decode order, whose presentation time is ``pts``."""
@@ -116,13 +118,14 @@ class DtsTimeline:
         pending = self._pending
         heapq.heappush(pending, pts)
         if len(pending) > reorder:
+            self._starting = False
             dts = heapq.heappop(pending)
             while len(pending) > reorder:  # the reorder depth went down (a new SPS)
                 dts = heapq.heappop(pending)
-        elif self._last is None:  # the start of the timeline: one frame duration apart
+        elif self._starting:  # the start of the timeline: one frame duration apart
             dts = pending[0] - (reorder + 1 - len(pending)) * self.duration
         else:  # the depth grew: creep until enough frames are held (frames to come may be shown earlier)
-            dts = self._last + 1
+            dts = (self._last if self._last is not None else pts) + 1
         last = self._last
         if last is not None:
             if dts > last and len(pending) == reorder:
