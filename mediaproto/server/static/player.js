@@ -308,9 +308,14 @@
       }
       await this.append(data);
       this.trim();
+      this.maybeStart();
+    }
+
+    // Start (or restart after a gap) once the backlog up to the live edge is loaded and `lag`
+    // seconds are buffered (a stream that just began has less): playback starts `lag` behind the edge.
+    maybeStart() {
       const b = this.video.buffered;
-      if (!b.length) return;
-      // Start once `lag` seconds are buffered (a stream that just began has less): no stall at once.
+      if (!b.length || this.backlog) return;
       const ready = b.end(b.length - 1) - b.start(0) >= this.lag;
       if ((!this.started && ready) || (this.started && this.video.currentTime < b.start(0))) {
         this.started = true;
@@ -328,13 +333,15 @@
       }
     }
 
-    keepUp() {  // live: stay near the edge (a seek after a stall), skip holes in the buffer
+    keepUp() {  // live: stay `lag` behind the edge (a little faster when behind, a seek when far), skip holes
       const v = this.video;
       const b = v.buffered;
       if (!b.length || !this.started) return;
-      const end = b.end(b.length - 1);
-      if (end - v.currentTime > this.lag + 2.5) v.currentTime = end - this.lag;
-      else this.unstall();
+      const behind = b.end(b.length - 1) - v.currentTime - this.lag;
+      if (behind > 2.5) v.currentTime = b.end(b.length - 1) - this.lag;
+      else if (behind > 0.3) v.playbackRate = 1.1;
+      else if (behind < 0.1) v.playbackRate = 1.0;
+      this.unstall();
     }
 
     unstall() {
@@ -362,6 +369,7 @@
       let first = segs.length - 1;
       while (first > 0 && total + segs[first].duration < this.lag + 0.5) total += segs[first--].duration;
       let nextMsn = segs.length ? segs[Math.max(0, first)].msn : pl.mediaSequence;
+      this.backlog = true;
       while (!this.stopped) {
         let loaded = false;
         for (const seg of pl.segments) {
@@ -370,6 +378,8 @@
           nextMsn = seg.msn + 1;
           loaded = true;
         }
+        this.backlog = false;
+        this.maybeStart();
         if (pl.endList) { await this.endOfStream(); return; }
         await sleep(1000 * pl.targetDuration / (loaded ? 2 : 4));
         pl = await this.reload();
@@ -401,6 +411,7 @@
       if (start < 0) start = all.findIndex(p => p.independent);
       if (start < 0) { await sleep(200); return this.runLowLatency(await this.reload()); }
       this.next = { msn: all[start].msn, part: all[start].part };
+      this.backlog = true;
       while (!this.stopped) {
         const parts = this.partList(pl);
         const i = parts.findIndex(p => p.msn === this.next.msn && p.part === this.next.part);
@@ -423,6 +434,8 @@
             continue;
           }
         }
+        this.backlog = false;
+        this.maybeStart();
         if (pl.endList) { await this.endOfStream(); return; }
         pl = await this.reload({ _HLS_msn: String(this.next.msn), _HLS_part: String(this.next.part) });
       }
