@@ -16,6 +16,7 @@ from dataclasses import replace
 from fractions import Fraction
 
 from ..aio.driver import StreamDriver
+from ..aio.rtsp import GOODBYE_DELAY
 from ..aio.udp import Routes, UdpPair
 from ..clock import rescale
 from ..endpoint import Event
@@ -146,12 +147,10 @@ class RtspPlayer:
         stream.unsubscribe(self)
         if session.player is not None and session.player[1] is self:
             session.player = None
-        if not session.driver.closed:
-            try:
-                session.conn.send_goodbye(session.driver.loop.time(), b"end of stream")
-            except MediaProtoError:
-                pass
-            session.driver.flush()
+        if session._routes:  # over UDP: after the last RTP (see mediaproto.aio.rtsp.GOODBYE_DELAY)
+            session.driver.loop.call_later(GOODBYE_DELAY, session.say_goodbye)
+        else:
+            session.say_goodbye()
 
 
 class RtspSession:
@@ -182,6 +181,15 @@ class RtspSession:
     @property
     def peer(self) -> str:
         return self.driver.peer
+
+    def say_goodbye(self) -> None:
+        """The stream ended: an RTCP BYE on every track the player set up."""
+        if not self.driver.closed:
+            try:
+                self.conn.send_goodbye(self.driver.loop.time(), b"end of stream")
+            except MediaProtoError:
+                pass  # the session ended meanwhile
+            self.driver.flush()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cleanup()

@@ -202,14 +202,17 @@ def test_our_client_publishes_to_ffmpeg(ffmpeg: str, transport: str) -> None:
             flush()
         sent: Counter[int] = Counter()
         t0 = time.monotonic()
-        client.send_sender_reports(time.time(), {0: 0, 1: 0})
         while time.monotonic() - t0 < 2.0:
-            for frame in source.frames_until(time.monotonic() - t0):
-                client.send_frame(frame)
+            now = time.monotonic()
+            for frame in source.frames_until(now - t0):
+                client.send_frame(frame, now)
                 sent[frame.track_id] += 1
+            due = client.next_timer()
+            if due is not None and due <= now:
+                client.handle_timer(now)  # the sender reports (the first with the first packets)
             flush()
             time.sleep(0.01)
-        client.send_goodbye()
+        client.send_goodbye(time.monotonic())
         client.teardown()
         flush()
         time.sleep(0.3)
