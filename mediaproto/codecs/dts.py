@@ -147,17 +147,21 @@ class PocReorderPredictor:
     stream's reorder depth: the frames already decoded that a frame not yet decoded will follow
     in decode order and precede in output order. A frame is "not yet decoded" when its POC slot,
     between POCs already seen, is still empty: the POCs of successive frames grow by a step that
-    is 2 for most encoders (x264, and the H.264 default of two fields per frame) and 1 for others
-    (x265); it is taken as 2 until the differences seen say otherwise (their greatest common
-    divisor, once three pictures follow the first).
+    is 2 for most H.264 encoders (x264: two fields per frame) and 1 for H.265 encoders (x265); it
+    is taken as ``step`` until the differences seen say otherwise (their greatest common divisor,
+    once three pictures follow the first).
 
     A slot that stays empty for :data:`MAX_REORDER` frames is forgotten (a lost frame), and
     :meth:`forget_gaps` forgets every empty slot (call it when frames were lost).
     """
 
-    __slots__ = ("_base", "_max", "_floor", "_step_gcd", "_count", "_seen")
+    __slots__ = ("step", "_base", "_max", "_floor", "_step_gcd", "_count", "_seen")
 
-    def __init__(self) -> None:
+    def __init__(self, step: int = 2) -> None:
+        if step <= 0:
+            raise LocalProtocolError(f"POC step must be positive, got {step}")
+        #: The POC step assumed until the stream shows its own.
+        self.step = step
         self._base = 0
         self._max = 0
         self._floor = 0  # slots at or below it are not waited for
@@ -180,7 +184,7 @@ class PocReorderPredictor:
         g = self._step_gcd
         if self._count >= 4 and g:
             return g
-        return min(g, 2) if g else 2
+        return min(g, self.step) if g else self.step
 
     def add(self, poc: int) -> int:
         """Account for the next frame in decode order; return the reorder depth it shows."""
@@ -219,19 +223,24 @@ class DtsExtractor:
         header that does not parse, instead of ignoring it (the decode times stay monotonic and
         at most the presentation times either way).
 
-    :meth:`extract` gives each frame its decode time. Without parameter sets, or for a stream
-    that cannot reorder (H.264 ``pic_order_cnt_type`` 2, Baseline profile; a reorder depth of 0),
-    the decode time is the presentation time.
+    :meth:`extract` gives each frame its decode time. For a stream that cannot reorder (H.264
+    ``pic_order_cnt_type`` 2, Baseline profile; a reorder depth of 0) it is the presentation time.
+    Without parameter sets there is nothing to go by: it is the presentation time too, raised to
+    the previous decode time plus one tick where that went backwards (B-frames before the first
+    SPS; no decoder can use them without one).
     """
 
     __slots__ = ("timeline", "strict", "_predictor", "_sps_reorder", "_predicted")
+
+    #: The POC step of successive frames most encoders of the codec use (see PocReorderPredictor).
+    poc_step = 2
 
     def __init__(self, clock_rate: int = 90000, *, parameter_sets: Sequence[bytes] = (),
                  frame_duration: int | None = None, strict: bool = False) -> None:
         #: The :class:`DtsTimeline` doing the arithmetic (its ``reorder`` and ``conflicts``).
         self.timeline = DtsTimeline(clock_rate, frame_duration=frame_duration)
         self.strict = strict
-        self._predictor = PocReorderPredictor()
+        self._predictor = PocReorderPredictor(self.poc_step)
         self._sps_reorder = 0
         self._predicted = 0
         for nal in parameter_sets:

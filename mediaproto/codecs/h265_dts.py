@@ -171,6 +171,8 @@ class H265DtsExtractor(DtsExtractor):
 
     __slots__ = ("_sps", "_pps", "_active", "_poc", "_skipping_rasl")
 
+    poc_step = 1  # x265 and most H.265 encoders count POC by 1 per picture
+
     def __init__(self, clock_rate: int = 90000, *, parameter_sets: Sequence[bytes] = (),
                  frame_duration: int | None = None, strict: bool = False) -> None:
         self._sps: dict[int, tuple[bytes, HevcSpsInfo]] = {}

@@ -31,7 +31,8 @@ stream with B-frames arrives in decode order with its presentation times out of 
 extractor reads the reorder depth from the SPS (in-band, or the ``parameter_sets`` given, from the
 SDP's ``sprop-parameter-sets``) and the picture order counts of the slice headers; the decode times
 it gives increase, are never after ``pts``, and equal the encoder's up to a constant once the first
-few frames are past. Without an SPS, and for streams that cannot reorder, ``dts == pts``.
+few frames are past. For streams that cannot reorder ``dts == pts``; before any SPS, ``dts`` is
+``pts`` kept increasing.
 """
 
 from __future__ import annotations
