@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 
 from ..bits import BitReader, ebsp_to_rbsp
 from ..errors import ParseError, ProtocolError
@@ -208,7 +209,9 @@ class H265DtsExtractor(DtsExtractor):
     def _activate(self, sps: HevcSpsInfo) -> None:
         self._active = sps
         reorder = sps.sps_max_num_reorder_pics
-        self._set_sps_reorder(None if reorder is None else min(reorder, MAX_REORDER), None)
+        rate = sps.frame_rate
+        duration = max(1, round(Fraction(self.timeline.clock_rate) / rate)) if rate else None
+        self._set_sps_reorder(None if reorder is None else min(reorder, MAX_REORDER), duration)
         self._poc = HevcPocDecoder()
 
     def undecodable(self, nals: Sequence[bytes]) -> bool:

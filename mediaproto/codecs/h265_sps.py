@@ -7,9 +7,11 @@ re-exports :class:`HevcSpsInfo` (also as ``SpsInfo``), :func:`parse_sps`,
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 
 from ..bits import BitReader, ebsp_to_rbsp
 from ..errors import ParseError
+from .h265_vui import read_vui_timing
 
 __all__ = ["ProfileTierLevel", "HevcSpsInfo", "parse_sps", "parse_profile_tier_level", "profile_name"]
 
@@ -110,6 +112,18 @@ class HevcSpsInfo:
     sps_max_dec_pic_buffering_minus1: int | None = None
     sps_max_num_reorder_pics: int | None = None
     sps_max_latency_increase_plus1: int | None = None
+    #: ``vui_num_units_in_tick`` and ``vui_time_scale`` of the VUI timing info; ``None`` when absent
+    #: (or when the SPS's tail before them does not parse: they are optional, the fields above are not).
+    vui_num_units_in_tick: int | None = None
+    vui_time_scale: int | None = None
+
+    @property
+    def frame_rate(self) -> Fraction | None:
+        """Pictures per second from the VUI timing (``vui_time_scale / vui_num_units_in_tick``), or
+        ``None`` when the SPS does not say."""
+        if not self.vui_num_units_in_tick or not self.vui_time_scale:
+            return None
+        return Fraction(self.vui_time_scale, self.vui_num_units_in_tick)
 
     @property
     def general_profile_idc(self) -> int:
@@ -180,12 +194,18 @@ def parse_sps(nal: bytes | bytearray | memoryview) -> HevcSpsInfo:
     bit_depth_chroma = _ue(r, 8, "bit_depth_chroma_minus8") + 8
     log2_poc = _ue(r, 12, "log2_max_pic_order_cnt_lsb_minus4")
     ordering: list[int | None] = [None, None, None]
+    timing: tuple[int, int] | None = None
     if r.more_rbsp_data():
         first = 0 if r.read_flag() else max_sub_layers_minus1  # sps_sub_layer_ordering_info_present_flag
         for _ in range(first, max_sub_layers_minus1 + 1):
             buffering = _ue(r, 15, "sps_max_dec_pic_buffering_minus1")
             ordering = [buffering, _ue(r, buffering, "sps_max_num_reorder_pics"),
                         _ue(r, 0xFFFFFFFE, "sps_max_latency_increase_plus1")]
+        if r.more_rbsp_data():
+            try:
+                timing = read_vui_timing(r, log2_poc + 4)
+            except ParseError:
+                timing = None
     chroma_array_type = 0 if separate else chroma_format_idc
     sub_width = 2 if chroma_array_type in (1, 2) else 1
     sub_height = 2 if chroma_array_type == 1 else 1
@@ -216,4 +236,6 @@ def parse_sps(nal: bytes | bytearray | memoryview) -> HevcSpsInfo:
         sps_max_dec_pic_buffering_minus1=ordering[0],
         sps_max_num_reorder_pics=ordering[1],
         sps_max_latency_increase_plus1=ordering[2],
+        vui_num_units_in_tick=timing[0] if timing else None,
+        vui_time_scale=timing[1] if timing else None,
     )

@@ -106,8 +106,94 @@ def _ptl(w: BitWriter) -> None:
     w.write(93, 8)
 
 
-def h265_sps(*, log2_poc_lsb: int = 8, reorder: int = 2, buffering: int = 4) -> bytes:
-    """An H.265 SPS up to the sub-layer ordering info (one sub-layer), then trailing bits."""
+def _h265_sps_tail(w: BitWriter, log2_poc_lsb: int, timing: tuple[int, int]) -> None:
+    """The SPS after the sub-layer ordering info, every optional part present (7.3.2.2.1, 7.3.4,
+    7.3.7, E.2.1), ending with the VUI timing ``(num_units_in_tick, time_scale)``."""
+    for v in (0, 3, 0, 3, 1, 1):  # coding and transform block sizes, hierarchy depths
+        w.write_ue(v)
+    w.write_flag(True)  # scaling_list_enabled_flag
+    w.write_flag(True)  # sps_scaling_list_data_present_flag
+    for size_id in range(4):
+        for matrix_id in range(0, 6, 3 if size_id == 3 else 1):
+            explicit = matrix_id % 2 == 0
+            w.write_flag(explicit)  # scaling_list_pred_mode_flag
+            if not explicit:
+                w.write_ue(0)  # scaling_list_pred_matrix_id_delta
+                continue
+            if size_id > 1:
+                w.write_se(8)  # scaling_list_dc_coef_minus8
+            for k in range(min(64, 1 << (4 + (size_id << 1)))):
+                w.write_se(1 if k % 3 else -2)
+    w.write_flag(True)  # amp_enabled_flag
+    w.write_flag(True)  # sample_adaptive_offset_enabled_flag
+    w.write_flag(True)  # pcm_enabled_flag
+    w.write(7, 4)
+    w.write(7, 4)
+    w.write_ue(0)
+    w.write_ue(1)
+    w.write_flag(False)
+    w.write_ue(3)  # num_short_term_ref_pic_sets
+    # set 0: two negative and one positive picture
+    w.write_ue(2)
+    w.write_ue(1)
+    for delta in (0, 1, 3):
+        w.write_ue(delta)
+        w.write_flag(True)
+    # set 1: predicted from set 0 (NumDeltaPocs 3: four flags); three entries kept
+    w.write_flag(True)  # inter_ref_pic_set_prediction_flag
+    w.write_flag(False)  # delta_rps_sign
+    w.write_ue(0)  # abs_delta_rps_minus1
+    for used, use_delta in ((True, None), (False, True), (False, False), (True, None)):
+        w.write_flag(used)
+        if use_delta is not None:
+            w.write_flag(use_delta)
+    # set 2: predicted from set 1 (NumDeltaPocs 3)
+    w.write_flag(True)
+    w.write_flag(True)
+    w.write_ue(1)
+    for _ in range(4):
+        w.write_flag(True)
+    w.write_flag(True)  # long_term_ref_pics_present_flag
+    w.write_ue(2)
+    for lsb in (5, 9):
+        w.write(lsb, log2_poc_lsb)
+        w.write_flag(True)
+    w.write_flag(True)  # sps_temporal_mvp_enabled_flag
+    w.write_flag(True)  # strong_intra_smoothing_enabled_flag
+    w.write_flag(True)  # vui_parameters_present_flag
+    w.write_flag(True)
+    w.write(255, 8)
+    w.write(4, 16)
+    w.write(3, 16)
+    w.write_flag(True)
+    w.write_flag(False)
+    w.write_flag(True)
+    w.write(5, 3)
+    w.write_flag(False)
+    w.write_flag(True)
+    w.write(1, 8)
+    w.write(1, 8)
+    w.write(1, 8)
+    w.write_flag(True)
+    w.write_ue(0)
+    w.write_ue(0)
+    w.write(0, 3)  # neutral_chroma_indication_flag, field_seq_flag, frame_field_info_present_flag
+    w.write_flag(True)  # default_display_window_flag
+    for v in (0, 2, 0, 4):
+        w.write_ue(v)
+    w.write_flag(True)  # vui_timing_info_present_flag
+    w.write(timing[0], 32)
+    w.write(timing[1], 32)
+    w.write_flag(False)  # vui_poc_proportional_to_timing_flag
+    w.write_flag(False)  # vui_hrd_parameters_present_flag
+    w.write_flag(False)  # bitstream_restriction_flag
+    w.write_flag(False)  # sps_extension_present_flag
+
+
+def h265_sps(*, log2_poc_lsb: int = 8, reorder: int = 2, buffering: int = 4,
+             timing: tuple[int, int] | None = None) -> bytes:
+    """An H.265 SPS up to the sub-layer ordering info (one sub-layer), then trailing bits; with
+    ``timing`` the whole SPS, VUI timing ``(num_units_in_tick, time_scale)`` included."""
     w = BitWriter()
     w.write(0, 4)  # sps_video_parameter_set_id
     w.write(0, 3)  # sps_max_sub_layers_minus1
@@ -125,6 +211,8 @@ def h265_sps(*, log2_poc_lsb: int = 8, reorder: int = 2, buffering: int = 4) -> 
     w.write_ue(buffering - 1)
     w.write_ue(reorder)
     w.write_ue(0)
+    if timing is not None:
+        _h265_sps_tail(w, log2_poc_lsb, timing)
     w.write_trailing_bits()
     return b"\x42\x01" + rbsp_to_ebsp(w.getvalue())
 

@@ -422,3 +422,18 @@ def test_h265_sps_ordering_by_hand() -> None:
     from mediaproto.codecs.h265 import parse_sps as parse_hevc_sps
     sps = parse_hevc_sps(h265_sps(reorder=3, buffering=5))
     assert (sps.sps_max_dec_pic_buffering_minus1, sps.sps_max_num_reorder_pics, sps.sps_max_latency_increase_plus1) == (4, 3, 0)
+
+
+def test_h265_sps_vui_timing() -> None:
+    # A whole SPS (scaling lists, PCM, predicted short-term RPS, long-term pictures, VUI) written
+    # from the syntax tables: the timing at its end is 30000/1001 pictures per second.
+    from fractions import Fraction
+
+    from mediaproto.codecs.h265 import parse_sps as parse_hevc_sps
+    sps = parse_hevc_sps(h265_sps(reorder=1, timing=(1001, 30000)))
+    assert (sps.vui_num_units_in_tick, sps.vui_time_scale) == (1001, 30000)
+    assert sps.frame_rate == Fraction(30000, 1001) and sps.sps_max_num_reorder_pics == 1
+    assert parse_hevc_sps(h265_sps(reorder=1)).frame_rate is None
+    # the frame duration spaces the first decode times: 3003 ticks at 90 kHz
+    ex = H265DtsExtractor(parameter_sets=[h265_sps(reorder=1, timing=(1001, 30000)), h265_pps()])
+    assert ex.extract([h265_slice(19, 0)], BASE) == BASE - 3003

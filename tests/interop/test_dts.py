@@ -74,10 +74,9 @@ def test_extractor_matches_ffprobe(ffmpeg: str, ffprobe: str, tmp_path: Path, ca
     pts = [p for p, _ in packets]
     ours = [ex.extract(u, p) for u, p in zip(units, pts)]
     reordered = any(p != d for p, d in packets)
-    # H.264 SPS give the frame rate (x264 writes the VUI timing): every frame is exact. The H.265
-    # VUI is not read, so the first frames before the reorder depth is filled are spaced by a guess.
-    exact_from = 0 if codec == "h264" else ex.reorder
-    offset = _check(pts, ours, [d for _, d in packets], exact_from)
+    # The SPS give the frame rate (x264 and x265 write the VUI timing): every frame is exact, the
+    # first ones (before the reorder depth is filled) included.
+    offset = _check(pts, ours, [d for _, d in packets], 0)
     assert offset == 0  # the same reorder depth as the encoder's: the same decode times
     assert ex.timeline.conflicts == 0
     assert (ex.reorder > 0) == reordered
@@ -99,6 +98,5 @@ def test_rtp_round_trip(ffmpeg: str, ffprobe: str, tmp_path: Path, case: str) ->
     assert len(frames) == len(units) and depacketizer.lost_units == 0
     pts = [f.pts for f in frames]
     assert pts == [start + p - first for p, _ in packets]
-    exact_from = 0 if codec == "h264" else 4
-    offset = _check(pts, [f.dts for f in frames], [d for _, d in packets], exact_from)
+    offset = _check(pts, [f.dts for f in frames], [d for _, d in packets], 0)
     assert offset == start - first
