@@ -38,7 +38,8 @@ def reference(ffmpeg: str, source: Path) -> _avsync.Analysis:
 
 
 @pytest.fixture(params=["generic", "latm"])
-def gst_server(request: pytest.FixtureRequest, gst_python: str, source: Path) -> Iterator[str]:
+def gst_server(request: pytest.FixtureRequest, gst_python: str, source: Path) -> Iterator[tuple[str, str]]:
+    """(URL, AAC payload format) of a gst-rtsp-server serving the source."""
     proc = subprocess.Popen([gst_python, str(ROOT / "tests" / "interop" / "_gst_rtsp_server.py"), str(source),
                              "--audio", request.param, "--timeout", "90"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -46,7 +47,7 @@ def gst_server(request: pytest.FixtureRequest, gst_python: str, source: Path) ->
         assert proc.stdout is not None
         line = proc.stdout.readline().strip()  # the port, once it listens
         assert line.isdigit(), f"gst-rtsp-server did not start: {line} {proc.stderr.read() if proc.stderr else ''}"
-        yield f"rtsp://127.0.0.1:{line}/test"
+        yield f"rtsp://127.0.0.1:{line}/test", request.param
     finally:
         proc.kill()
         proc.wait(10)
@@ -60,9 +61,10 @@ def probe(ffprobe: str, path: Path) -> dict[str, object]:
 
 
 @pytest.mark.parametrize("transport", ["tcp", "udp"])
-def test_rtsp_record_ts_from_gst_rtsp_server(ffmpeg: str, ffprobe: str, gst_server: str, reference: _avsync.Analysis,
-                                            tmp_path: Path, transport: str) -> None:
-    proc = subprocess.run([sys.executable, str(ROOT / "examples" / "rtsp_record.py"), gst_server,
+def test_rtsp_record_ts_from_gst_rtsp_server(ffmpeg: str, ffprobe: str, gst_server: tuple[str, str],
+                                            reference: _avsync.Analysis, tmp_path: Path, transport: str) -> None:
+    url, audio = gst_server
+    proc = subprocess.run([sys.executable, str(ROOT / "examples" / "rtsp_record.py"), url,
                            "--transport", transport, "--format", "ts", "--seconds", str(SECONDS),
                            "--out-dir", str(tmp_path)], capture_output=True, text=True, timeout=45, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -72,7 +74,7 @@ def test_rtsp_record_ts_from_gst_rtsp_server(ffmpeg: str, ffprobe: str, gst_serv
     duration = float(info["format"]["duration"])  # type: ignore[index]
     got = _avsync.analyse(ffmpeg, ts)
     ref = sorted(reference.offsets_ms())[len(reference.offsets_ms()) // 2]
-    report = (f"{transport}: duration {duration:.3f} s (recorded {SECONDS} s), video start {starts.get('video')}, "
+    report = (f"AAC {audio}, {transport}: duration {duration:.3f} s (recorded {SECONDS} s), video start {starts.get('video')}, "
               f"audio start {starts.get('audio')}; {got.summary()}; source offset {ref} ms")
     print(report)
     found = []
