@@ -437,3 +437,12 @@ def test_h265_sps_vui_timing() -> None:
     # the frame duration spaces the first decode times: 3003 ticks at 90 kHz
     ex = H265DtsExtractor(parameter_sets=[h265_sps(reorder=1, timing=(1001, 30000)), h265_pps()])
     assert ex.extract([h265_slice(19, 0)], BASE) == BASE - 3003
+
+
+def test_module_doctests() -> None:
+    import doctest
+
+    from mediaproto.codecs import dts, h264_dts, h265_dts
+    for module in (dts, h264_dts, h265_dts):
+        result = doctest.testmod(module)
+        assert result.attempted > 0 and result.failed == 0
