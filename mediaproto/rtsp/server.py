@@ -98,7 +98,7 @@ class ServerConnection(RtspConnection):
         self.udp_ports = config.udp_ports
         self.mtu = config.mtu
         self._machine = StateMachine("RTSP server session", SERVER_TRANSITIONS, ServerState.INIT)
-        #: The request waiting for the application's answer (accept_... or reject), if any.
+        #: The request waiting for the application's answer (an ``accept_*`` or ``reject``), if any.
         self.pending: DescribeRequested | AnnounceRequested | PlayRequested | RecordRequested | None = None
         self.session_id: str | None = None
         self.path: str | None = None  # the stream the session is about
