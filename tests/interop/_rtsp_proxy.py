@@ -35,6 +35,8 @@ class Seen:
     channel: int = -1
     packets: list[object] = field(default_factory=list)
     size: int = 0
+    #: An RTP packet's timestamp (bytes 4-7), when it has a whole header.
+    rtp_timestamp: int | None = None
     headers: dict[str, str] = field(default_factory=dict)
 
 
@@ -147,7 +149,8 @@ class RtspProxy:
                            method=methods.get(event.cseq, "?"), headers={k.lower(): v for k, v in event.headers}))
         elif isinstance(event, InterleavedFrame):
             if event.channel % 2 == 0:
-                self._add(Seen(now, direction, "rtp", channel=event.channel, size=len(event.data)))
+                ts = int.from_bytes(event.data[4:8], "big") if len(event.data) >= 12 else None
+                self._add(Seen(now, direction, "rtp", channel=event.channel, size=len(event.data), rtp_timestamp=ts))
             else:
                 try:
                     packets: list[object] = list(parse_compound(event.data))
