@@ -8,7 +8,7 @@ shared RTCP socket are recorded (a wrapper on ``LiveServer.udp.send``, the only 
 
 Checked: every RTP stream of every player gets a sender report within 1 s of the PLAY response,
 then at least every 7.5 s (RFC 3550's 5 s minimum, randomized by up to 1.5x) until the player
-leaves; the receiver reports the players send back (seen by a wrapper on
+leaves, and never two within 1 s; the receiver reports the players send back (seen by a wrapper on
 ``RtspSession.handle_event``, as the ``RtcpReceived`` events the server handles) parse, name our
 SSRCs, and carry an LSR that is the middle 32 bits of an SR we sent and a DLSR that, with the times
 we saw, leaves a round trip between -50 ms and 1 s (on loopback it is about 0).
@@ -45,6 +45,8 @@ PLAY_SECONDS = 8.0
 #: RFC 3550 6.2/A.7: 5 s minimum interval, randomized to 0.5-1.5 times it.
 MAX_GAP = 7.5
 FIRST_WITHIN = 1.0
+#: A.7's shortest interval: half the 5 s minimum, halved again for the first, over e - 3/2.
+MIN_GAP = 1.0
 
 
 @dataclass
@@ -151,6 +153,9 @@ def test_sender_and_receiver_reports(ffmpeg: str, gst_launch: str, running: pub.
         gaps = [b - a for a, b in zip([0.0, *times], [*times, left - play])]
         if max(gaps) > MAX_GAP:
             found.append(f"{name}: {max(gaps):.2f} s without a sender report (SRs at {times})")
+        between = [b - a for a, b in zip(times, times[1:])]
+        if between and min(between) < MIN_GAP:
+            found.append(f"{name}: two sender reports {min(between):.2f} s apart (SRs at {times})")
     # Receiver reports about our streams.
     rtts = []
     blocks = 0
