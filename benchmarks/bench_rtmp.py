@@ -66,7 +66,10 @@ def _load_pyrtmp() -> Any:
     except Exception:
         return None
     finally:
+        # Last on the path from now on: the peer's bitstring imports bitarray lazily, and only
+        # the peers' folder has it (our own bitstring comes first).
         sys.path.remove(path)
+        sys.path.append(path)
         for k in [k for k in sys.modules if ours(k)]:
             del sys.modules[k]
         sys.modules.update(saved)

@@ -29,7 +29,7 @@ _AU_BYTES = sum(map(len, _AU))
 def _ours_h264() -> None:
     packetizer = H264Packetizer(96, ssrc=1, mtu=1200)
     depacketizer = H264Depacketizer(0)
-    push = depacketizer.push
+    push = depacketizer.feed
     out: list[Frame] = []
     for packet in packetizer.packetize(_FRAME):
         out += push(packet)
@@ -42,7 +42,7 @@ _SMALL = [Frame(0, 3000 * i, 3000 * i, (b"\x41\x9a" + bytes([7]) * 598,)) for i 
 
 def _ours_h264_small() -> None:
     packetizer = H264Packetizer(96, ssrc=1, mtu=1200)
-    push = H264Depacketizer(0).push
+    push = H264Depacketizer(0).feed
     out: list[Frame] = []
     for frame in _SMALL:
         for packet in packetizer.packetize(frame):

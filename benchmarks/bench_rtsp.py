@@ -99,15 +99,20 @@ def _peer_burst() -> None:
 
 
 def _make_sender() -> ServerConnection:
+    """A server session PLAYING one H.264 track over TCP (DESCRIBE, SETUP, PLAY answered)."""
     import random
 
     from mediaproto import Codec, Track
+    from mediaproto.rtsp import ServerConfiguration
 
-    server = ServerConnection(rng=random.Random(1))
+    server = ServerConnection(ServerConfiguration(rng=random.Random(1)))
     video = Track(0, Codec.H264, 90000, parameter_sets=(bytes.fromhex("6742c00dd90141fb0110000003001000000303 20f142a480".replace(" ", "")), b"\x68\xcb\x8c\xb2"))
-    [describe] = server.receive_data(b"DESCRIBE rtsp://h/x RTSP/1.0\r\nCSeq: 1\r\n\r\n")
+    [describe] = server.receive_data(b"DESCRIBE rtsp://h/x RTSP/1.0\r\nCSeq: 1\r\n\r\n", 0.0)
     server.accept_describe(describe, (video,))  # type: ignore[arg-type]
-    server.receive_data(b"SETUP rtsp://h/x/trackID=0 RTSP/1.0\r\nCSeq: 2\r\nTransport: RTP/AVP/TCP;interleaved=0-1\r\n\r\n")
+    server.receive_data(b"SETUP rtsp://h/x/trackID=0 RTSP/1.0\r\nCSeq: 2\r\nTransport: RTP/AVP/TCP;interleaved=0-1\r\n\r\n", 0.0)
+    session = server.session_id
+    [play] = server.receive_data(f"PLAY rtsp://h/x RTSP/1.0\r\nCSeq: 3\r\nSession: {session}\r\n\r\n".encode(), 0.0)
+    server.accept_play(play)  # type: ignore[arg-type]
     server.data_to_send()
     return server
 
@@ -120,7 +125,7 @@ def _send_frames() -> None:
     from mediaproto.media import Frame
 
     for i in range(_FRAMES_OUT):
-        _SENDER.send_frame(Frame(0, i * 3600, i * 3600, (b"\x41" + bytes(5000),), False))
+        _SENDER.send_frame(Frame(0, i * 3600, i * 3600, (b"\x41" + bytes(5000),), False), 0.0)
     _SENDER.data_to_send()
 
 
@@ -135,7 +140,7 @@ def _fanout_frames() -> list[object]:
 def _fanout_send_frame() -> None:
     for frame in _fanout_frames():
         for conn in _SESSIONS:
-            conn.send_frame(frame)
+            conn.send_frame(frame, 0.0)
     for conn in _SESSIONS:
         conn.data_to_send()
 
@@ -147,7 +152,7 @@ def _fanout_packetized() -> None:
     for frame in _fanout_frames():
         packets = [bytes(p) for p in shared.packetize(frame)]
         for conn in _SESSIONS:
-            conn.send_packetized(0, packets)
+            conn.send_packetized(0, packets, 0.0)
     for conn in _SESSIONS:
         conn.data_to_send()
 

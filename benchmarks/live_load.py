@@ -38,6 +38,7 @@ sys.path.insert(0, str(HERE.parent))
 
 from mediaproto.media import Frame, Track  # noqa: E402
 from mediaproto.rtmp.client import ClientConnection  # noqa: E402
+from mediaproto.rtmp.states import StreamState  # noqa: E402
 from mediaproto.rtmp.events import Connected, FrameReceived, PlayStarted, PublishStarted  # noqa: E402
 from mediaproto.rtmp.flv import FlvReader, MediaTagDecoder  # noqa: E402
 
@@ -330,10 +331,10 @@ async def trial(a: argparse.Namespace) -> dict[str, object]:
         _, p = await loop.create_connection(lambda: Player(ports["rtmp"], a.name, decode), "127.0.0.1", ports["rtmp"])
         players.append(p)
     for _ in range(200):  # every player is playing before the publisher starts
-        if all(p.sink or p.conn._playing for p in players):
+        if all(p.sink or _playing(p.conn) for p in players):
             break
         await asyncio.sleep(0.05)
-    late = sum(not (p.sink or p.conn._playing) for p in players)
+    late = sum(not (p.sink or _playing(p.conn)) for p in players)
     _, pub = await loop.create_connection(lambda: Publisher(ports["rtmp"], a.name, tracks), "127.0.0.1", ports["rtmp"])
     await asyncio.wait_for(pub.started, 10)
     await asyncio.sleep(0.2)  # the players' play commands are in
@@ -460,12 +461,18 @@ async def trial(a: argparse.Namespace) -> dict[str, object]:
     }
 
 
+def _playing(conn: ClientConnection) -> bool:
+    """Whether the client plays a stream (its play was answered)."""
+    return any(conn.stream_state(sid) is StreamState.PLAYING for sid in range(1, 8))
+
+
 # -- the server -----------------------------------------------------------------------------------
 
 async def serve(a: argparse.Namespace) -> None:
     from mediaproto.server import Config, LiveServer
 
-    config = Config(rtmp_port=0, http_port=0, rtsp_port=0, rtp_port=0, rtcp_port=0, test_source=False,
+    # Players connect before the publisher starts: they wait for it (not StreamNotFound).
+    config = Config(rtmp_port=0, http_port=0, rtsp_port=0, rtp_port=0, rtcp_port=0, test_source=False, rtmp_play_wait=120.0,
                     hls_segment=a.segment, ll_hls=a.ll_hls, part_target=a.part)
     server = LiveServer(config)
     await server.start()
