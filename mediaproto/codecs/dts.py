@@ -133,7 +133,8 @@ class DtsTimeline:
             if dts <= last:
                 if pts <= last:  # reordered deeper than N: stay monotonic, and hold one more frame
                     self.conflicts += 1
-                    self.reorder = min(reorder + 1, MAX_REORDER)
+                    if pts < last:  # (not for a repeated timestamp: two fields of one frame)
+                        self.reorder = min(reorder + 1, MAX_REORDER)
                 dts = last + 1
         self._last = dts
         return dts

@@ -83,6 +83,13 @@ def test_timeline_conflict_stays_monotonic_and_grows() -> None:
     assert out == [0, 6000, 6001] and t.conflicts == 1 and t.reorder == 1
 
 
+def test_timeline_repeated_timestamp_does_not_grow_the_depth() -> None:
+    # Two fields of a frame sent as two units with one timestamp: monotonic, and no reordering.
+    t = DtsTimeline(90000, frame_duration=3000)
+    out = [t.next(p) for p in (0, 0, 3000, 3000, 6000)]
+    assert out == [0, 1, 3000, 3001, 6000] and t.reorder == 0 and t.conflicts == 2
+
+
 @pytest.mark.parametrize("jump", [-3_600_000, 3_600_000])
 def test_timeline_jump_starts_over(jump: int) -> None:
     t = DtsTimeline(90000, frame_duration=3000)
