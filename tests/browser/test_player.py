@@ -52,6 +52,17 @@ def browser() -> Iterator[Any]:
         yield b
 
 
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """A page in a context of its own: closing the context closes its keep-alive connections
+    before the server stops."""
+    context = browser.new_context(viewport={"width": 800, "height": 600})
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
 @pytest.fixture(scope="module", params=["hls", "llhls"])
 def server(request: pytest.FixtureRequest) -> Iterator[LiveServer]:
     config = Config(rtmp_port=0, http_port=0, rtsp_port=0, rtp_port=0, rtcp_port=0,
@@ -113,20 +124,16 @@ def keep(page: Any, tmp_path: Path, name: str) -> None:
     print(f"screenshot: {shot}")
 
 
-def test_our_player_plays_with_mse(browser: Any, server: LiveServer, stream: str, tmp_path: Path) -> None:
-    page = browser.new_page()
+def test_our_player_plays_with_mse(page: Any, server: LiveServer, stream: str, tmp_path: Path) -> None:
     watch = Watch(page)
-    try:
-        page.goto(f"http://127.0.0.1:{server.ports['http']}/{stream}/player.html?player=mse")
-        before, after, elapsed = watch_playback(page)
-        assert after["player"] == "mse", after
-        assert not after["error"], after
-        check_playback(before, after, elapsed)
-        keep(page, tmp_path, "mse-" + stream.replace("/", "-"))
-        assert not watch.errors, watch.errors
-        assert not watch.foreign, watch.foreign
-    finally:
-        page.close()
+    page.goto(f"http://127.0.0.1:{server.ports['http']}/{stream}/player.html?player=mse")
+    before, after, elapsed = watch_playback(page)
+    assert after["player"] == "mse", after
+    assert not after["error"], after
+    check_playback(before, after, elapsed)
+    keep(page, tmp_path, "mse-" + stream.replace("/", "-"))
+    assert not watch.errors, watch.errors
+    assert not watch.foreign, watch.foreign
 
 
 HLSJS_PAGE = """<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"></head><body>
@@ -143,12 +150,11 @@ video.play().catch(() => {});
 </script></body></html>"""
 
 
-def test_hlsjs_plays_our_playlists(browser: Any, server: LiveServer, stream: str, tmp_path: Path) -> None:
+def test_hlsjs_plays_our_playlists(page: Any, server: LiveServer, stream: str, tmp_path: Path) -> None:
     if not HLSJS.exists():
         if shutil.which("npm") is None:
             pytest.skip("hls.js is not installed and there is no npm to install it")
         _browser.missing(f"hls.js ({HLSJS}; npm install --prefix tests/browser)")
-    page = browser.new_page()
     watch = Watch(page)
     origin = f"http://127.0.0.1:{server.ports['http']}"
 
@@ -159,20 +165,17 @@ def test_hlsjs_plays_our_playlists(browser: Any, server: LiveServer, stream: str
             route.fulfill(status=200, content_type="text/html", body=HLSJS_PAGE)
 
     page.route(f"{origin}/__test__/**", serve)
-    try:
-        page.goto(f"{origin}/__test__/hlsjs.html?src=/{stream}/fmp4.m3u8")
-        # hls.js seeks to its live sync point in its first seconds of play: measure after that.
-        before, after, elapsed = watch_playback(page, settle=3.0)
-        check_playback(before, after, elapsed)
-        assert page.evaluate("window.fatal") == []
-        keep(page, tmp_path, "hlsjs-" + stream.replace("/", "-"))
-        assert not watch.errors, watch.errors
-        assert not watch.foreign, watch.foreign
-    finally:
-        page.close()
+    page.goto(f"{origin}/__test__/hlsjs.html?src=/{stream}/fmp4.m3u8")
+    # hls.js seeks to its live sync point in its first seconds of play: measure after that.
+    before, after, elapsed = watch_playback(page, settle=3.0)
+    check_playback(before, after, elapsed)
+    assert page.evaluate("window.fatal") == []
+    keep(page, tmp_path, "hlsjs-" + stream.replace("/", "-"))
+    assert not watch.errors, watch.errors
+    assert not watch.foreign, watch.foreign
 
 
-def test_index_page_plays_every_stream_and_follows_new_ones(browser: Any, server: LiveServer, ffmpeg: str,
+def test_index_page_plays_every_stream_and_follows_new_ones(page: Any, server: LiveServer, ffmpeg: str,
                                                              tmp_path: Path) -> None:
     if server.config.ll_hls:
         pytest.skip("the index page is checked once, on the plain HLS server")
@@ -181,7 +184,6 @@ def test_index_page_plays_every_stream_and_follows_new_ones(browser: Any, server
         assert r.headers["Cache-Control"] == "no-store"
         html = r.read().decode()
     assert "cdn.jsdelivr" not in html and "https://" not in html
-    page = browser.new_page()
     watch = Watch(page)
     proc = None
     try:
@@ -200,35 +202,26 @@ def test_index_page_plays_every_stream_and_follows_new_ones(browser: Any, server
         assert not watch.errors, watch.errors
         assert not watch.foreign, watch.foreign
     finally:
-        page.close()
         if proc is not None:
             proc.kill()
             proc.wait(10)
 
 
-def test_native_hls_is_taken_unless_mse_is_forced(browser: Any, server: LiveServer) -> None:
+def test_native_hls_is_taken_unless_mse_is_forced(page: Any, server: LiveServer) -> None:
     if server.config.ll_hls:
         pytest.skip("checked once")
-    page = browser.new_page()
-    try:
-        native = page.evaluate("document.createElement('video').canPlayType('application/vnd.apple.mpegurl')")
-        page.goto(f"http://127.0.0.1:{server.ports['http']}/live/test/player.html")
-        page.wait_for_function("document.querySelector('video').dataset.player !== undefined")
-        assert state(page)["player"] == ("native" if native else "mse")
-    finally:
-        page.close()
+    native = page.evaluate("document.createElement('video').canPlayType('application/vnd.apple.mpegurl')")
+    page.goto(f"http://127.0.0.1:{server.ports['http']}/live/test/player.html")
+    page.wait_for_function("document.querySelector('video').dataset.player !== undefined")
+    assert state(page)["player"] == ("native" if native else "mse")
 
 
-def test_the_page_says_why_when_nothing_can_play(browser: Any, server: LiveServer) -> None:
+def test_the_page_says_why_when_nothing_can_play(page: Any, server: LiveServer) -> None:
     if server.config.ll_hls:
         pytest.skip("checked once")
-    page = browser.new_page()
     page.add_init_script("delete window.MediaSource; delete window.ManagedMediaSource;"
                          "HTMLMediaElement.prototype.canPlayType = () => '';")
-    try:
-        page.goto(f"http://127.0.0.1:{server.ports['http']}/live/test/player.html")
-        page.wait_for_selector("p.player-error")
-        s = state(page)
-        assert s["player"] == "" and "neither HLS" in s["message"] and "Media Source Extensions" in s["message"]
-    finally:
-        page.close()
+    page.goto(f"http://127.0.0.1:{server.ports['http']}/live/test/player.html")
+    page.wait_for_selector("p.player-error")
+    s = state(page)
+    assert s["player"] == "" and "neither HLS" in s["message"] and "Media Source Extensions" in s["message"]
