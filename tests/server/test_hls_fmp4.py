@@ -256,3 +256,12 @@ def test_hls_container_picks_index(ffmpeg: str) -> None:
         index = get(base + "index.m3u8")[1].decode()
         assert "#EXT-X-MAP:URI=\"init0.mp4\"" in index and re.search(r"^seg\d+\.m4s$", index, re.M)
         assert re.search(r"^seg\d+\.ts$", get(base + "ts.m3u8")[1].decode(), re.M)
+
+
+def test_the_command_line_flag() -> None:
+    from mediaproto.server.cli import parse_args
+
+    assert parse_args([]).hls_container == "ts"
+    assert parse_args(["--hls-container", "fmp4"]).hls_container == "fmp4"
+    with pytest.raises(SystemExit):
+        parse_args(["--hls-container", "mp4"])
