@@ -5,8 +5,7 @@
 
 For each ``m=`` line it binds the RTP port and the next one for RTCP (on the ``c=`` address) with
 :func:`mediaproto.aio.udp.open_udp_pair`, which reads the sockets dry whenever they are readable,
-builds the depacketizer for the format (:func:`mediaproto.rtp.payload.depacketizer_for`), and
-prints every frame the packets complete. At the end, it prints each track's counters: packets
+XX it prints each track's counters: packets
 lost, units dropped because of that loss, late or duplicated packets. (Over a network that
 reorders packets, put a jitter buffer in front of the depacketizer; on one host, packets arrive in
 order.)
@@ -16,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import random
 import sys
 from pathlib import Path
 from typing import Callable
@@ -25,42 +25,67 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from mediaproto import sdp  # noqa: E402
 from mediaproto.aio.udp import UdpPair, open_udp_pair  # noqa: E402
 from mediaproto.errors import MediaProtoError, ProtocolError  # noqa: E402
+from mediaproto.media import Frame  # noqa: E402
 from mediaproto.rtp.packet import RtpPacket, is_rtcp  # noqa: E402
 from mediaproto.rtp.payload import Depacketizer, depacketizer_for  # noqa: E402
+from mediaproto.rtp.rtcp import SenderReport, parse_compound  # noqa: E402
+from mediaproto.rtp.receiver import RtpReceiver as RtpStatistics  # noqa: E402
+from mediaproto.rtp.sync import AlignmentBuffer, TrackSynchronizer  # noqa: E402
 
 
 class RtpReceiver:
     """One media stream: datagrams in (from :class:`~mediaproto.aio.udp.UdpPair`), frames printed."""
 
-    def __init__(self, name: str, payload_type: int, depacketizer: Depacketizer) -> None:
-        self.name = name
-        self.payload_type = payload_type
+    def __init__(self, name: str, track_id: int, payload_type: int, depacketizer: Depacketizer,
+                 align: AlignmentBuffer) -> None:
+        self.name, self.track_id, self.payload_type = name, track_id, payload_type
         self.depacketizer = depacketizer
+        self.align = align
+        align.sync.add_track(track_id, depacketizer.clock_rate)
+        self.statistics = RtpStatistics(depacketizer.clock_rate, local_ssrc=0, rng=random.Random())
         self.packets = 0
         self.frames = 0
 
     def receive_datagram(self, data: bytes, source_port: int, destination_port: int) -> None:
-        if is_rtcp(data):  # sender reports, on the RTCP port (or muxed)
-            return
+        now = asyncio.get_running_loop().time()
         try:
+            if is_rtcp(data):  # sender reports, on the RTCP port (or muxed): they align the tracks
+                for report in parse_compound(data, sdes_without_end=True):
+                    if isinstance(report, SenderReport):
+                        self.align.sync.on_sender_report(self.track_id, report.ntp_timestamp, report.rtp_timestamp)
+                show(self.align.check())
+                return
             packet = RtpPacket.parse(data)
             if packet.payload_type != self.payload_type:
                 return
             self.packets += 1
+            self.statistics.on_packet(packet, now)
             frames = self.depacketizer.feed(packet)
         except ProtocolError as exc:
             print(f"{self.name}: dropped a bad packet: {exc}", file=sys.stderr)
             return
         for frame in frames:
-            self.frames += 1
-            seconds = frame.pts / self.depacketizer.clock_rate
-            kind = "key" if frame.keyframe else "   "
-            print(f"{self.name:<6} {kind} pts={seconds:12.4f}s {frame.size:7d} bytes")
+            show(self.align.feed(frame, now))
 
     def report(self) -> str:
-        d = self.depacketizer
+        d, s = self.depacketizer, self.statistics.statistics
+        jitter = f", jitter {1000 * s.jitter / d.clock_rate:.1f} ms" if s is not None else ""
         return (f"{self.name}: {self.packets} packets, {self.frames} frames, lost {d.lost_packets} packets "
-                f"({d.lost_units} units dropped), {d.late_packets} late, {d.malformed_packets} malformed")
+                f"({d.lost_units} units dropped), {d.late_packets} late, {d.malformed_packets} malformed{jitter}")
+
+
+#: The receivers by track id (a report that aligns the tracks releases frames of every track).
+RECEIVERS: dict[int, RtpReceiver] = {}
+
+
+def show(frames: list[Frame]) -> None:
+    """Print frames on the stream's timeline (seconds since its first packet)."""
+    for frame in frames:
+        receiver = RECEIVERS[frame.track_id]
+        receiver.frames += 1
+        seconds = frame.pts / receiver.depacketizer.clock_rate
+        kind = "key" if frame.keyframe else "   "
+        print(f"{receiver.name:<6} {kind} pts={seconds:12.4f}s {frame.size:7d} bytes")
 
 
 def _always(receiver: RtpReceiver) -> Callable[[tuple[str, int]], RtpReceiver]:
@@ -71,6 +96,7 @@ def _always(receiver: RtpReceiver) -> Callable[[tuple[str, int]], RtpReceiver]:
 async def receive(session: sdp.SessionDescription, seconds: float) -> None:
     receivers: list[RtpReceiver] = []
     pairs: list[UdpPair] = []
+    align = AlignmentBuffer(TrackSynchronizer(), wait=1.0)
     for index, media in enumerate(session.media):
         formats = media.formats()
         if not formats:
@@ -83,7 +109,8 @@ async def receive(session: sdp.SessionDescription, seconds: float) -> None:
             print(f"skipping m={media.media} {fmt.encoding_name}: {exc}", file=sys.stderr)
             continue
         connection = (media.connections or [session.connection or sdp.Connection()])[0]
-        receiver = RtpReceiver(f"{media.media}{index}", fmt.payload_type, depacketizer)
+        receiver = RECEIVERS[index] = RtpReceiver(f"{media.media}{index}", index, fmt.payload_type, depacketizer,
+                                                  align)
         pairs.append(await open_udp_pair(_always(receiver), connection.address, media.port))
         receivers.append(receiver)
         print(f"listening on {connection.address}:{media.port} for {fmt.encoding_name}/{fmt.clock_rate}",
@@ -93,8 +120,11 @@ async def receive(session: sdp.SessionDescription, seconds: float) -> None:
     finally:
         for pair in pairs:
             pair.close()
+        now = asyncio.get_running_loop().time()
         for receiver in receivers:
-            receiver.depacketizer.flush()
+            show([f for frame in receiver.depacketizer.flush() for f in align.feed(frame, now)])
+        show(align.release())
+        for receiver in receivers:
             print(receiver.report(), file=sys.stderr)
 
 
