@@ -141,7 +141,7 @@ except ImportError:  # aiortc is in the "bench" extra
 
 
 BENCHMARKS = [
-    Bench("rtp.parse 1200B", _parse, work=N, peer="aiortc", peer_run=peer_parse, target=2.0),
+    Bench("rtp.parse 1200B", _parse, work=N, peer="aiortc", peer_run=peer_parse, target=3.0),
     Bench("rtp.serialize 1200B", _serialize, work=N, peer="aiortc", peer_run=peer_serialize, target=2.0),
     Bench("rtp.parse+ext 1200B csrc", _parse_ext, work=N, peer="aiortc", peer_run=peer_parse_ext, target=2.0),
     Bench("rtp.serialize+ext 1200B csrc", _serialize_ext, work=N, peer="aiortc", peer_run=peer_serialize_ext,
