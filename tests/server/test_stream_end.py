@@ -1,6 +1,7 @@
 """Issue 13, "Done when" 4: clean ends when the publisher stops.
 
-1. ffmpeg publishes the 9.5 s flash/beep source (tests/interop/_avsync.py) over RTMP; GStreamer
+1. ffmpeg publishes the 9.5 s flash/beep source (tests/interop/_avsync.py) over RTMP or over RTSP
+   (UDP: its RTP and its TEARDOWN travel apart); GStreamer
    (``gst-launch-1.0 -e rtspsrc ! decodebin ! fakesink``) and ffmpeg RTSP players, over TCP and
    UDP, play it, each through its own :class:`tests.interop._rtsp_proxy.RtspProxy` that records
    the requests and the status of each response. After the publisher ends, each player must exit
@@ -59,11 +60,13 @@ def rtsp_player(player: str, transport: str, url: str, ffmpeg: str, gst: str) ->
 
 @pytest.mark.parametrize("transport", ["tcp", "udp"])
 @pytest.mark.parametrize("player", ["ffmpeg", "gstreamer"])
+@pytest.mark.parametrize("ingest", ["rtmp", "rtsp-udp"])
 def test_rtsp_players_end_cleanly(ffmpeg: str, gst_launch: str, running: pub.Running, source: Path,  # noqa: F811
-                                  player: str, transport: str) -> None:
-    name = f"live/end-{player}-{transport}"
-    publisher = subprocess.Popen(pub.ffmpeg_rtmp(ffmpeg, running.url("rtmp", name), source),
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                                  ingest: str, player: str, transport: str) -> None:
+    name = f"live/end-{ingest}-{player}-{transport}"
+    command = pub.ffmpeg_rtmp(ffmpeg, running.url("rtmp", name), source) if ingest == "rtmp" else pub.ffmpeg_rtsp(
+        ffmpeg, running.url("rtsp", name), source, "udp", "normal")
+    publisher = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     with RtspProxy(running.server.ports["rtsp"]) as proxy:
         try:
             pub.wait_live(running, name)
@@ -81,7 +84,7 @@ def test_rtsp_players_end_cleanly(ffmpeg: str, gst_launch: str, running: pub.Run
             publisher.kill()
         requests = [s.method for s in proxy.of("request")]
         responses = [(s.method, s.status) for s in proxy.of("response")]
-    report = f"{player} {transport}: exit {proc.returncode}, requests {requests}, responses {responses}"
+    report = f"{ingest} -> {player} {transport}: exit {proc.returncode}, requests {requests}, responses {responses}"
     print(report, output[-1500:] if player == "gstreamer" else output[-500:], sep="\n")
     found = [] if publisher.returncode == 0 else [f"the publisher failed: {perr[-300:]}"]
     if not ended:
