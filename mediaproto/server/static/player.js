@@ -267,12 +267,26 @@
       this.lag = this.ll ? Math.max(pl.partHoldBack || 3 * pl.partTarget, 0.5) : 1.5 * pl.targetDuration;
       this.video.addEventListener('waiting', () => this.unstall());
       setInterval(() => this.keepUp(), 250);
-      if (this.ll) await this.runLowLatency(pl); else await this.runSegments(pl);
+      for (;;) {
+        try {
+          if (this.ll) await this.runLowLatency(pl); else await this.runSegments(pl);
+          return;
+        } catch (e) {
+          // HTTP errors and lost connections (a segment that left the window, a server restart):
+          // start again from a fresh playlist. Anything else (a codec, MSE itself) is fatal.
+          if (this.stopped || !(e.status || e instanceof TypeError)) throw e;
+          this.report('reconnecting: ' + e.message, false);
+          await sleep(1000);
+          try { pl = await this.fetchPlaylist(); } catch (e2) { continue; }
+          this.report('', false);
+        }
+      }
     }
 
-    // Append one buffer to the SourceBuffer, one at a time.
-    append(data) {
+    // Append one buffer to the SourceBuffer, one at a time (after a remove() still running).
+    async append(data) {
       const sb = this.sourceBuffer;
+      while (sb.updating) await new Promise(resolve => sb.addEventListener('updateend', resolve, { once: true }));
       return new Promise((resolve, reject) => {
         const done = () => { sb.removeEventListener('updateend', done); sb.removeEventListener('error', fail); resolve(); };
         const fail = () => { sb.removeEventListener('updateend', done); sb.removeEventListener('error', fail); reject(new Error('the browser refused a fragment')); };
@@ -300,12 +314,17 @@
     }
 
     async appendFragment(data) {
-      if (this.resync) {  // a new timeline: place it right after what is buffered
-        const start = fragmentStart(data, this.timescales);
-        const b = this.sourceBuffer.buffered;
-        if (b.length && isFinite(start)) this.sourceBuffer.timestampOffset = b.end(b.length - 1) - start;
-        this.resync = false;
+      const start = fragmentStart(data, this.timescales);
+      const sb = this.sourceBuffer;
+      const b = sb.buffered;
+      // A new timeline (the first fragment, a discontinuity, a new init segment, or timestamps
+      // that jump by more than 5 s, as when the server restarted): place it right after what is buffered.
+      if (b.length && isFinite(start) &&
+          (this.resync || Math.abs(start + sb.timestampOffset - b.end(b.length - 1)) > 5)) {
+        while (sb.updating) await new Promise(resolve => sb.addEventListener('updateend', resolve, { once: true }));
+        sb.timestampOffset = b.end(b.length - 1) - start;
       }
+      this.resync = false;
       await this.append(data);
       this.trim();
       this.maybeStart();
@@ -451,7 +470,8 @@
     }
 
     async endOfStream() {
-      if (this.mediaSource.readyState === 'open' && !this.sourceBuffer.updating) this.mediaSource.endOfStream();
+      const sb = this.sourceBuffer;
+      if (sb && this.mediaSource.readyState === 'open' && !sb.updating) this.mediaSource.endOfStream();
     }
   }
 
