@@ -7,7 +7,8 @@
    the requests and the status of each response. After the publisher ends, each player must exit
    by itself with status 0 and no error text, and every TEARDOWN it sends must be answered 200
    (not 454 Session Not Found: the session stays valid after the stream's RTCP BYE).
-2. GStreamer ``rtmp2sink`` and ffmpeg ``-f flv`` publish the same source; an ffmpeg HLS player
+2. A GStreamer ``rtspclientsink`` publisher's requests at its end (PAUSE) are answered 200.
+3. GStreamer ``rtmp2sink`` and ffmpeg ``-f flv`` publish the same source; an ffmpeg HLS player
    must reach the source's last frame (every flash, the frames after the last one, each flash/beep
    pair within 40 ms of the source's offset), and the playlist must end with ``#EXT-X-ENDLIST``
    and a last, partial segment: the source's last 0.5 s (keyframes every second).
@@ -141,3 +142,21 @@ def test_hls_player_reaches_the_last_frame(ffmpeg: str, gst_python: str, running
     if not durations or abs(durations[-1] - tail) > 1.5 / _avsync.FPS:
         found.append(f"the last segment lasts {durations[-1:]} s, not the last {tail} s of the stream")
     assert not found, "\n".join(found + [report])
+
+
+@pytest.mark.parametrize("protocols", ["tcp", "udp"])
+def test_gstreamer_publisher_end_is_answered(gst_python: str, running: pub.Running, source: Path,  # noqa: F811
+                                             protocols: str) -> None:
+    """GStreamer's ``rtspclientsink`` sends PAUSE when its stream ends (then closes); RFC 2326's
+    server state machine (appendix A.2) makes PAUSE valid while recording (Recording -> Ready), so
+    every request of the publisher, PAUSE included, must be answered 200."""
+    name = f"live/end-gst-publisher-{protocols}"
+    with RtspProxy(running.server.ports["rtsp"]) as proxy:
+        command = pub.gst_rtsp(gst_python, proxy.url(name), source, protocols, "normal")
+        proc = subprocess.run(command, capture_output=True, text=True, timeout=pub.GST_TIMEOUT + 20)
+        responses = [(s.method, s.status) for s in proxy.of("response")]
+    found, note = pub.publisher_problem(command, proc.returncode, proc.stderr)
+    refused = [(m, s) for m, s in responses if s != 200]
+    if refused:
+        found.append(f"refused: {refused}")
+    assert not found, f"{found}; responses {responses} {note}"
