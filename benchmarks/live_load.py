@@ -469,11 +469,13 @@ def _playing(conn: ClientConnection) -> bool:
 # -- the server -----------------------------------------------------------------------------------
 
 async def serve(a: argparse.Namespace) -> None:
-    from mediaproto.server import Config, LiveServer
+    from mediaproto.server import Config, Limits, LiveServer
 
-    # Players connect before the publisher starts: they wait for it (not StreamNotFound).
+    # Players connect before the publisher starts: they wait for it (not StreamNotFound). Thousands
+    # of players come from one address: the connection limits are lifted for the benchmark.
     config = Config(rtmp_port=0, http_port=0, rtsp_port=0, rtp_port=0, rtcp_port=0, test_source=False, rtmp_play_wait=120.0,
-                    hls_segment=a.segment, ll_hls=a.ll_hls, part_target=a.part)
+                    hls_segment=a.segment, ll_hls=a.ll_hls, part_target=a.part,
+                    limits=Limits(max_connections=100_000, max_connections_per_address=100_000))
     server = LiveServer(config)
     await server.start()
     print(json.dumps({"pid": os.getpid(), "ports": server.ports}), flush=True)

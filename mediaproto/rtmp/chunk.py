@@ -50,6 +50,9 @@ MAX_CHUNK_SIZE = 0x7FFFFFFF
 _TYPE_SET_CHUNK_SIZE = 1
 _TYPE_ABORT = 2
 _TYPE_WINDOW_ACK_SIZE = 5
+#: Audio, video and aggregate messages: bounded by ``max_message_size``; every other type by
+#: ``max_command_size``.
+_MEDIA_TYPES = frozenset((8, 9, 22))
 
 _U32 = struct.Struct(">I")
 _U32LE = struct.Struct("<I")
@@ -271,6 +274,9 @@ class ChunkDecoder:
                     if length > self.limits.max_message_size:
                         self._fail(LimitExceeded, f"message of {length} bytes exceeds the limit of "
                                    f"{self.limits.max_message_size}", pos)
+                    if length > self.limits.max_command_size and st.type_id not in _MEDIA_TYPES:
+                        self._fail(LimitExceeded, f"message of type {st.type_id} and {length} bytes exceeds "
+                                   f"the limit of {self.limits.max_command_size} for messages without media", pos)
                     if self._open_bytes + length > self.limits.max_buffered_bytes:
                         self._fail(LimitExceeded, "unfinished messages exceed the buffered-bytes limit", pos)
                     self._open_bytes += length

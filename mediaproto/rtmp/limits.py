@@ -20,6 +20,11 @@ class Limits(errors.Limits):
     Chunk stream and sessions:
 
     :param max_message_size: largest message body accepted (10 MiB, as gortmplib).
+    :param max_command_size: largest body of a message that carries no media, that is of any type
+        but audio (8), video (9) and aggregate (22): commands (20, 17), data (18, 15), shared
+        objects (19, 16) and protocol control (1 MiB; a ``connect`` or ``onMetaData`` is well under
+        a few KiB). The chunk decoder refuses such a message from its header, before it buffers any
+        of its body.
     :param max_chunk_streams: most chunk streams with state at once.
     :param max_buffered_bytes: most bytes of unfinished messages held across all chunk streams
         (and of messages a session holds back before the peer's stream exists).
@@ -40,6 +45,7 @@ class Limits(errors.Limits):
     """
 
     max_message_size: int = 10 * 1024 * 1024
+    max_command_size: int = 1024 * 1024
     max_chunk_streams: int = 64
     max_buffered_bytes: int = 24 * 1024 * 1024
     max_message_streams: int = 16

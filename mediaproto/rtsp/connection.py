@@ -149,6 +149,12 @@ class RtspConnection:
         """Whether the peer closed the connection (``receive_data(b"")``)."""
         return self._closed
 
+    @property
+    def buffered(self) -> int:
+        """Bytes received that make no whole message yet (an unfinished head, body or interleaved
+        frame): a server bounds how long one message may take to arrive with it."""
+        return self._parser.buffered
+
     def _check_usable(self) -> None:
         if self._broken is not None:
             raise LocalProtocolError(f"connection is broken by an earlier protocol error: {self._broken}")

@@ -21,12 +21,14 @@ import time
 from dataclasses import dataclass, field
 from typing import Awaitable, TypeVar
 
+from ..aio.driver import StreamDriver
 from ..aio.udp import Routes, UdpPair, open_udp_pair
 from ..rtsp import DigestAuthenticator
 from .api import Api, TrackMeter
 from .auth import Authorizer
 from .config import Config
 from .context import ServerContext
+from .guard import ConnectionGuard, Probe, guarded
 from .hls import HlsOutput
 from .http import HttpServer, index_page
 from .hub import Hub, Stream
@@ -63,6 +65,24 @@ async def _bind(what: str, port: int, coro: Awaitable[T]) -> T:
         raise ListenError(what, port, exc) from exc
 
 
+def _rtmp_ready(driver: StreamDriver) -> bool:
+    return isinstance(driver.handler, RtmpSession) and driver.handler.handshake_done
+
+
+def _rtsp_ready(driver: StreamDriver) -> bool:
+    # every request is answered, or waits for the application's answer
+    return driver.bytes_sent > 0 or getattr(driver.endpoint, "pending", None) is not None
+
+
+def _rtsp_progress(driver: StreamDriver) -> tuple[int, int]:
+    buffered: int = getattr(driver.endpoint, "buffered", 0)
+    return driver.bytes_received - buffered, buffered
+
+
+_RTMP_PROBE: Probe[StreamDriver] = Probe(_rtmp_ready)
+_RTSP_PROBE: Probe[StreamDriver] = Probe(_rtsp_ready, _rtsp_progress)
+
+
 @dataclass
 class LiveServer:
     """The running server: the hub, the listeners, and the HLS outputs."""
@@ -82,11 +102,16 @@ class LiveServer:
     meters: dict[str, TrackMeter] = field(default_factory=dict)
     recorders: dict[str, Recorder] = field(default_factory=dict)
     api: Api = field(init=False)
+    #: The connection limits of the three TCP ports (see :mod:`mediaproto.server.guard`).
+    guard: ConnectionGuard = field(init=False)
 
     def __post_init__(self) -> None:
         self.hub = Hub(self.config.limits)
         self.context = ServerContext(self.config, self.hub,
                                      Authorizer(log_interval=self.config.auth_log_interval), Sessions())
+        self.guard = self.context.guard = ConnectionGuard(
+            self.config.limits, time.monotonic, interval=self.config.auth_log_interval,
+            counts=self.context.auth.refusals.counts)
         self.sources = SourceManager(self.context)
         self.context.demand = self.sources.demand
         self.api = Api(self.context, self.meters)
@@ -95,7 +120,7 @@ class LiveServer:
         """Bind every listener (an ``OSError`` names the port that could not be bound)."""
         cfg = self.config
         loop = asyncio.get_running_loop()
-        self.context.clock = self.context.sessions.clock = loop.time
+        self.context.clock = self.context.sessions.clock = self.guard.clock = loop.time
         self.hub.on_stream.append(self._attach_hls)
         self.hub.on_release.append(self._detach_hls)
         authenticator = None
@@ -105,19 +130,27 @@ class LiveServer:
             passwords = {cfg.rtsp_user: cfg.rtsp_password or ""}
         self.udp = udp = await _bind("rtp", cfg.rtp_port,
                                      open_udp_pair(self.routes.get, cfg.host, cfg.rtp_port, cfg.rtcp_port or None))
-        rtmp = await _bind("rtmp", cfg.rtmp_port, loop.create_server(
-            lambda: RtmpSession(self.hub, context=self.context).driver, cfg.host, cfg.rtmp_port, backlog=BACKLOG))
+        guard = self.guard
+        rtmp = await _bind("rtmp", cfg.rtmp_port, loop.create_server(guarded(
+            guard, "rtmp", lambda: RtmpSession(self.hub, context=self.context).driver, _RTMP_PROBE),
+            cfg.host, cfg.rtmp_port, backlog=BACKLOG))
         self._servers.append(rtmp)
-        rtsp = await _bind("rtsp", cfg.rtsp_port, loop.create_server(
-            lambda: RtspSession(self.hub, udp, self.routes, authenticator=authenticator, passwords=passwords,
-                                context=self.context).driver,
+        rtsp = await _bind("rtsp", cfg.rtsp_port, loop.create_server(guarded(
+            guard, "rtsp", lambda: RtspSession(self.hub, udp, self.routes, authenticator=authenticator,
+                                               passwords=passwords, context=self.context).driver, _RTSP_PROBE),
             cfg.host, cfg.rtsp_port, backlog=BACKLOG))
         self._servers.append(rtsp)
-        self.http = HttpServer(self.hls, self.stats,
-                               lambda host: index_page(self.stats()["streams"], cfg.host, self.ports),  # type: ignore[arg-type]
-                               cfg.limits, context=self.context, api=self.api)
-        http = await _bind("http", cfg.http_port, asyncio.start_server(
-            self.http.handle, cfg.host, cfg.http_port, limit=cfg.limits.http_max_head, backlog=BACKLOG))
+        self.http = http_server = HttpServer(
+            self.hls, self.stats, lambda host: index_page(self.stats()["streams"], cfg.host, self.ports),  # type: ignore[arg-type]
+            cfg.limits, context=self.context, api=self.api)
+
+        def http_protocol() -> asyncio.StreamReaderProtocol:  # what asyncio.start_server builds
+            reader = asyncio.StreamReader(limit=cfg.limits.http_max_head, loop=loop)
+            return asyncio.StreamReaderProtocol(reader, http_server.handle, loop=loop)
+
+        # HTTP applies its request timeouts itself (mediaproto.server.http): no probe
+        http = await _bind("http", cfg.http_port, loop.create_server(
+            guarded(guard, "http", http_protocol), cfg.host, cfg.http_port, backlog=BACKLOG))
         self._servers.append(http)
         self.ports = {
             "rtmp": rtmp.sockets[0].getsockname()[1],
@@ -142,6 +175,7 @@ class LiveServer:
             await asyncio.sleep(1.0)
             if self.http is not None:
                 self.http.sweep(loop.time())
+            self.guard.flush()
 
     def _detach_hls(self, stream: Stream) -> None:
         self.hls.pop(stream.name, None)

@@ -101,15 +101,32 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--rtmp-idle-timeout", type=float, default=lim.rtmp_idle_timeout,
                    help=f"close RTMP connections silent this long (default {lim.rtmp_idle_timeout})")
     g.add_argument("--handshake-timeout", type=float, default=lim.handshake_timeout,
-                   help=f"close RTMP connections without a handshake after this long (default {lim.handshake_timeout})")
+                   help="close connections without a complete first request (RTSP, HTTP) or handshake and connect "
+                        f"(RTMP) after this long, on every port (default {lim.handshake_timeout})")
+    g.add_argument("--head-timeout", type=float, default=lim.head_timeout,
+                   help="seconds one later HTTP request head or RTSP message may take from its first byte to its "
+                        f"last (default {lim.head_timeout})")
     g.add_argument("--http-idle-timeout", type=float, default=lim.http_idle_timeout,
                    help=f"close idle HTTP connections after this long (default {lim.http_idle_timeout})")
+    g.add_argument("--http-max-head", type=int, default=lim.http_max_head,
+                   help=f"largest HTTP request head in bytes, 431 past it (default {lim.http_max_head})")
+    g.add_argument("--rtsp-max-head", type=int, default=lim.rtsp_max_head,
+                   help=f"largest RTSP message head in bytes (default {lim.rtsp_max_head})")
+    g.add_argument("--rtmp-max-command", type=int, default=lim.rtmp_max_command,
+                   help="largest RTMP message without media (connect and other commands, onMetaData and other "
+                        f"data) in bytes; audio and video keep 10 MiB (default {lim.rtmp_max_command})")
+    g.add_argument("--max-connections", type=int, default=lim.max_connections,
+                   help=f"TCP connections held at once on each port (default {lim.max_connections})")
+    g.add_argument("--max-connections-per-address", type=int, default=lim.max_connections_per_address,
+                   help="TCP connections held at once from one client address, all ports together "
+                        f"(default {lim.max_connections_per_address})")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     return p
 
 
 _LIMIT_FLAGS = ("gop_frames", "high_water", "drop_water", "slow_timeout", "rtmp_idle_timeout", "handshake_timeout",
-                "http_idle_timeout")
+                "http_idle_timeout", "head_timeout", "http_max_head", "rtsp_max_head", "rtmp_max_command",
+                "max_connections", "max_connections_per_address")
 _CONFIG_FLAGS = ("host", "rtmp_port", "http_port", "rtsp_port", "rtp_port", "token", "rtsp_user", "rtsp_password",
                  "api_token", "auth_log_interval", "rtmp_play_wait", "hls_segment", "hls_window", "part_target",
                  "test_size", "hls_container")

@@ -30,11 +30,23 @@ class Limits:
     - ``rtmp_idle_timeout`` (70 s): an RTMP connection silent this long is closed (a publisher that
       hangs without closing would hold its stream name forever; healthy peers answer our pings);
     - ``rtmp_ping_interval`` (30 s): seconds between our RTMP Ping Requests;
-    - ``handshake_timeout`` (10 s): an RTMP connection that has not finished its handshake, or an
-      RTSP or HTTP connection that sent no complete request, after this long is closed;
+    - ``handshake_timeout`` (10 s): an RTMP connection that has not finished its handshake and its
+      ``connect``, or an RTSP or HTTP connection that sent no complete request, after this long is
+      closed (on every port, however slowly it keeps sending);
+    - ``head_timeout`` (10 s): time allowed for one HTTP request head, or one RTSP message, from its
+      first byte to its last, after the first request (a slowloris client is closed by
+      ``handshake_timeout`` first, then by this);
     - ``http_idle_timeout`` (30 s): an HTTP keep-alive connection idle this long is closed, and so is
       a client that does not read its response this long;
     - ``http_max_head`` (16 KiB): the largest HTTP request head (431 past it);
+    - ``rtsp_max_head`` (16 KiB): the largest RTSP message head (start line and headers; the
+      connection is closed past it);
+    - ``rtmp_max_command`` (64 KiB): the largest RTMP message without media (commands such as
+      ``connect``, data such as ``onMetaData``, shared objects, control), refused from its chunk
+      header before its body is buffered; audio and video keep the 10 MiB of ``rtmp.Limits``;
+    - ``max_connections`` (2000): TCP connections held at once on each port (RTMP, RTSP, HTTP);
+    - ``max_connections_per_address`` (256): TCP connections held at once from one client address,
+      all ports together. A connection over either limit is closed as soon as it is accepted.
     - ``hls_blocking_timeout`` (10 s): how long an LL-HLS blocking playlist request waits;
     - ``hls_max_clients`` (10000): HLS client addresses remembered for the statistics.
     - ``hls_session_timeout`` (15 s): an HLS reader that requested nothing this long has left (its
@@ -49,8 +61,13 @@ class Limits:
     rtmp_idle_timeout: float = 70.0
     rtmp_ping_interval: float = 30.0
     handshake_timeout: float = 10.0
+    head_timeout: float = 10.0
     http_idle_timeout: float = 30.0
     http_max_head: int = 16 * 1024
+    rtsp_max_head: int = 16 * 1024
+    rtmp_max_command: int = 64 * 1024
+    max_connections: int = 2000
+    max_connections_per_address: int = 256
     hls_blocking_timeout: float = 10.0
     hls_max_clients: int = 10000
     hls_session_timeout: float = 15.0

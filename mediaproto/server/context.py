@@ -10,6 +10,7 @@ from typing import Callable
 
 from .auth import Authorizer
 from .config import Config, PathConfig
+from .guard import ConnectionGuard
 from .hub import Hub
 from .sessions import Sessions
 
@@ -37,6 +38,8 @@ class ServerContext:
     #: Called with a path a reader asks for (starts an on-demand source).
     demand: Callable[[str], None] = lambda path: None
     clock: Callable[[], float] = time.monotonic
+    #: The connection limits of every port (and the rate-limited log of their refusals).
+    guard: ConnectionGuard | None = None
 
     def path(self, name: str) -> PathConfig | None:
         """The settings of path ``name`` (``None``: not configured)."""

@@ -35,6 +35,7 @@ from .api import Api
 from .auth import Action
 from .config import Limits
 from .context import ServerContext
+from .guard import HEAD_TOO_LARGE, NO_REQUEST, SLOW_MESSAGE
 from .hls import PLAYLISTS, HlsOutput, content_type
 from .metrics import CONTENT_TYPE as METRICS_TYPE
 from .metrics import render as render_metrics
@@ -66,14 +67,18 @@ class HttpServer:
         peer = writer.get_extra_info("peername")
         host = peer[0] if isinstance(peer, tuple) else "?"
         try:
+            first = True
             while True:
                 try:
-                    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), self.limits.http_idle_timeout)
+                    head = await self._read_head(reader, first, host)
                 except (asyncio.IncompleteReadError, asyncio.TimeoutError, ConnectionError):
                     return
                 except asyncio.LimitOverrunError:
+                    self._closing(host, HEAD_TOO_LARGE, f"request head over {self.limits.http_max_head} bytes "
+                                  "(http_max_head)")
                     await self._send(writer, 431, b"request head too large\n", "text/plain", close=True)
                     return
+                first = False
                 keep_alive = await self._request(head, reader, writer, host)
                 if not keep_alive:
                     return
@@ -86,6 +91,31 @@ class HttpServer:
             log.exception("http: request from %s failed", host)
         finally:
             writer.close()
+
+    async def _read_head(self, reader: asyncio.StreamReader, first: bool, host: str) -> bytes:
+        """The next request head: the connection's first within ``handshake_timeout``; a later one
+        within ``http_idle_timeout`` of the last answer for its first byte, then ``head_timeout``
+        for the rest. A head too slow is logged (rate-limited) and raises ``TimeoutError``."""
+        limits = self.limits
+        start = b""
+        if first:
+            timeout, kind, what = limits.handshake_timeout, NO_REQUEST, "handshake_timeout"
+        else:
+            start = await asyncio.wait_for(reader.readexactly(1), limits.http_idle_timeout)  # idle: no log line
+            timeout, kind, what = limits.head_timeout, SLOW_MESSAGE, "head_timeout"
+        try:
+            return start + await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout)
+        except asyncio.TimeoutError:
+            self._closing(host, kind, f"no complete request head within {timeout:g} s ({what})")
+            raise
+
+    def _closing(self, host: str, kind: str, detail: str) -> None:
+        """Log a connection closed for a limit (rate-limited by the server's guard)."""
+        guard = self.context.guard if self.context is not None else None
+        if guard is not None:
+            guard.refuse("http", host, kind, detail)
+        else:
+            log.info("http %s: closing: %s", host, detail)
 
     async def _request(self, head: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                        host: str) -> bool:

@@ -19,6 +19,7 @@ from ..aio.driver import StreamDriver
 from ..endpoint import Event
 from ..errors import MediaProtoError
 from ..media import Frame
+from ..rtmp import Limits as RtmpLimits
 from ..rtmp import ServerConfiguration, ServerConnection
 from ..rtmp.connection import frame_chunks
 from ..rtmp.events import (
@@ -135,13 +136,18 @@ class RtmpSession:
         if context is None:
             context = ServerContext(Config(token=token, limits=self.limits), hub)
         self.context = context
-        self.conn = ServerConnection(ServerConfiguration(ping_interval=self.limits.rtmp_ping_interval))
+        self.conn = ServerConnection(ServerConfiguration(
+            ping_interval=self.limits.rtmp_ping_interval,
+            limits=RtmpLimits(max_command_size=self.limits.rtmp_max_command)))
         self.driver = StreamDriver(self.conn, self, name="rtmp")
         self.publishing: dict[int, Stream] = {}
         self.playing: dict[int, tuple[Stream, RtmpPlayer]] = {}
         self.sessions: dict[int, Session] = {}
         loop = self.driver.loop
         self.last_received = self.started = loop.time()
+        #: The handshake is over and ``connect`` came (the server's
+        #: :class:`~mediaproto.server.guard.ConnectionGuard` closes a connection without it after
+        #: ``Limits.handshake_timeout``).
         self.handshake_done = False
         self._idle_timer: asyncio.TimerHandle | None = loop.call_later(IDLE_CHECK, self._check_idle)
 
@@ -155,10 +161,7 @@ class RtmpSession:
         if driver.closed:
             return
         now = driver.loop.time()
-        if not self.handshake_done and now - self.started > self.limits.handshake_timeout:
-            log.info("rtmp %s: closing: no handshake after %.0f s", self.peer, now - self.started)
-            driver.close(abort=True)
-        elif now - self.last_received > self.limits.rtmp_idle_timeout:
+        if now - self.last_received > self.limits.rtmp_idle_timeout:
             log.info("rtmp %s: closing: silent for %.0f s", self.peer, now - self.last_received)
             driver.close(abort=True)
         else:

@@ -23,6 +23,7 @@ from ..endpoint import Event
 from ..errors import MediaProtoError
 from ..media import Codec, Frame, Track
 from ..rtp.payload.base import Packetizer
+from ..rtsp import Limits as RtspLimits
 from ..rtsp import (
     AnnounceRequested,
     DescribeRequested,
@@ -168,7 +169,8 @@ class RtspSession:
         wallclock_offset = time.time() - asyncio.get_running_loop().time()
         self.conn = ServerConnection(ServerConfiguration(udp_ports=udp.ports, authenticator=authenticator,
                                                          passwords=passwords or {},
-                                                         wallclock_offset=wallclock_offset))
+                                                         wallclock_offset=wallclock_offset,
+                                                         limits=RtspLimits(max_head_bytes=self.limits.rtsp_max_head)))
         self.driver = _RtspDriver(self.conn, self, udp)
         self.access = RtspAccess(context or ServerContext(Config(token=token, limits=self.limits), hub),
                                  self.conn, self.driver)
