@@ -117,10 +117,11 @@ def sender_reports(proxy: RtspProxy, hooks: Hooks, transport: str) -> dict[str, 
 
 @pytest.mark.parametrize("transport", ["tcp", "udp"])
 @pytest.mark.parametrize("player", ["ffmpeg", "gstreamer"])
-def test_sender_and_receiver_reports(ffmpeg: str, gst_launch: str, running: pub.Running, hooks: Hooks,  # noqa: F811
+def test_sender_and_receiver_reports(request: pytest.FixtureRequest, ffmpeg: str, running: pub.Running, hooks: Hooks,
                                      player: str, transport: str) -> None:
+    gst = request.getfixturevalue("gst_launch") if player == "gstreamer" else ""
     with RtspProxy(running.server.ports["rtsp"]) as proxy:
-        proc = subprocess.Popen(player_command(player, transport, proxy.url("live/test"), ffmpeg, gst_launch),
+        proc = subprocess.Popen(player_command(player, transport, proxy.url("live/test"), ffmpeg, gst),
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         try:
             if player == "gstreamer":

@@ -62,8 +62,9 @@ def rtsp_player(player: str, transport: str, url: str, ffmpeg: str, gst: str) ->
 @pytest.mark.parametrize("transport", ["tcp", "udp"])
 @pytest.mark.parametrize("player", ["ffmpeg", "gstreamer"])
 @pytest.mark.parametrize("ingest", ["rtmp", "rtsp-udp"])
-def test_rtsp_players_end_cleanly(ffmpeg: str, gst_launch: str, running: pub.Running, source: Path,  # noqa: F811
+def test_rtsp_players_end_cleanly(request: pytest.FixtureRequest, ffmpeg: str, running: pub.Running, source: Path,
                                   ingest: str, player: str, transport: str) -> None:
+    gst = request.getfixturevalue("gst_launch") if player == "gstreamer" else ""
     name = f"live/end-{ingest}-{player}-{transport}"
     command = pub.ffmpeg_rtmp(ffmpeg, running.url("rtmp", name), source) if ingest == "rtmp" else pub.ffmpeg_rtsp(
         ffmpeg, running.url("rtsp", name), source, "udp", "normal")
@@ -71,7 +72,7 @@ def test_rtsp_players_end_cleanly(ffmpeg: str, gst_launch: str, running: pub.Run
     with RtspProxy(running.server.ports["rtsp"]) as proxy:
         try:
             pub.wait_live(running, name)
-            proc = subprocess.Popen(rtsp_player(player, transport, proxy.url(name), ffmpeg, gst_launch),
+            proc = subprocess.Popen(rtsp_player(player, transport, proxy.url(name), ffmpeg, gst),
                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
             _, perr = publisher.communicate(timeout=30)
             try:
