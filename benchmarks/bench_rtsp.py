@@ -161,9 +161,9 @@ _peer = None if RTSPParser is None else "aiortsp"
 
 BENCHMARKS = [
     Bench("rtsp.parse request", lambda: _ours_messages(REQUESTS), work=N_MESSAGES, peer=_peer,
-          peer_run=None if RTSPParser is None else lambda: _peer_messages(REQUESTS), target=1.5),
+          peer_run=None if RTSPParser is None else lambda: _peer_messages(REQUESTS), target=2.0),
     Bench("rtsp.parse response+SDP", lambda: _ours_messages(RESPONSES), work=N_MESSAGES, peer=_peer,
-          peer_run=None if RTSPParser is None else lambda: _peer_messages(RESPONSES), target=1.5),
+          peer_run=None if RTSPParser is None else lambda: _peer_messages(RESPONSES), target=2.0),
     Bench("rtsp.interleaved 64KB reads", _ours_reads, work=len(STREAM), unit="MB/s", peer=_peer,
           peer_run=None if RTSPParser is None else _peer_reads, target=3.0),
     Bench("rtsp.interleaved 10MB buffer", _ours_burst, work=len(BURST), unit="MB/s", peer=_peer,

@@ -27,6 +27,9 @@ __all__ = ["Headers", "Request", "Response", "InterleavedFrame", "Limits", "Mess
 _INTERLEAVED = struct.Struct(">BBH")
 _VERSIONS = ("RTSP/1.0", "RTSP/2.0")
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+#: Methods of RFC 2326 and RFC 7826 (all tokens: the request line check needs no regex for them).
+_METHODS = frozenset({"OPTIONS", "DESCRIBE", "ANNOUNCE", "SETUP", "PLAY", "PAUSE", "TEARDOWN", "GET_PARAMETER",
+                      "SET_PARAMETER", "REDIRECT", "RECORD", "PLAY_NOTIFY"})
 
 
 class Headers:
@@ -168,6 +171,13 @@ Event = Request | Response | InterleavedFrame
 _new_frame = InterleavedFrame.__new__
 _set_channel: Callable[[InterleavedFrame, int], None] = vars(InterleavedFrame)["channel"].__set__
 _set_data: Callable[[InterleavedFrame, bytes], None] = vars(InterleavedFrame)["data"].__set__
+_new_headers = Headers.__new__
+# Requests and responses likewise (a frozen dataclass's __init__ sets each field through
+# object.__setattr__: twice the cost).
+_new_request = Request.__new__
+_new_response = Response.__new__
+_SET_REQUEST = tuple(vars(Request)[n].__set__ for n in ("method", "uri", "headers", "body", "version"))
+_SET_RESPONSE = tuple(vars(Response)[n].__set__ for n in ("status_code", "reason", "headers", "body", "version"))
 
 # A parsed head waiting for its body: start line, headers, body length, body offset from the
 # start of the message, and the message's stream offset (for errors).
@@ -203,6 +213,8 @@ class MessageParser:
     def __init__(self, limits: Limits | None = None, *, lenient: bool = False) -> None:
         self.limits = limits or Limits()
         self.lenient = lenient
+        # A head no longer than this cannot hold a header name or value over the limits.
+        self._short_head = min(self.limits.max_header_name, self.limits.max_header_value)
         self._buf = bytearray()
         self._pos = 0
         self._search = 0  # where the search for the end of the current head resumes
@@ -303,10 +315,25 @@ class MessageParser:
         if start_line.startswith("RTSP/"):
             if len(parts) < 2 or parts[0] not in _VERSIONS or not (len(parts[1]) == 3 and is_uint(parts[1])):
                 raise ParseError(f"malformed status line {start_line[:80]!r}", offset=offset)
-            return Response(int(parts[1]), parts[2] if len(parts) > 2 else "", headers, body, parts[0])
-        if len(parts) != 3 or parts[2] not in _VERSIONS or not _TOKEN.fullmatch(parts[0]) or not parts[1]:
+            response = _new_response(Response)
+            set_code, set_reason, set_headers, set_body, set_version = _SET_RESPONSE
+            set_code(response, int(parts[1]))
+            set_reason(response, parts[2] if len(parts) > 2 else "")
+            set_headers(response, headers)
+            set_body(response, body)
+            set_version(response, parts[0])
+            return response
+        if (len(parts) != 3 or parts[2] not in _VERSIONS or not parts[1]
+                or (parts[0] not in _METHODS and not _TOKEN.fullmatch(parts[0]))):
             raise ParseError(f"malformed request line {start_line[:80]!r}", offset=offset)
-        return Request(parts[0], parts[1], headers, body, parts[2])
+        request = _new_request(Request)
+        set_method, set_uri, set_headers, set_body, set_version = _SET_REQUEST
+        set_method(request, parts[0])
+        set_uri(request, parts[1])
+        set_headers(request, headers)
+        set_body(request, body)
+        set_version(request, parts[2])
+        return request
 
     def _parse_head(self, buf: bytearray, pos: int) -> _Head | None:
         limits = self.limits
@@ -319,6 +346,39 @@ class MessageParser:
         if head_end - pos > limits.max_head_bytes:
             raise LimitExceeded(f"message head longer than {limits.max_head_bytes} bytes", offset=self._consumed + pos)
         offset = self._consumed + pos
+        if head_end - pos <= self._short_head:
+            # The fast path: a head too short for a header name or value over the limits, with CRLF
+            # line endings and well-formed header lines. Anything else (a bare LF, folding, white
+            # space around a name, bad UTF-8) goes on to the line-by-line parser, which decides.
+            try:
+                text = buf[pos:head_end].decode("utf-8")
+            except UnicodeDecodeError:
+                text = ""
+            lines = text.split("\r\n")
+            if text and text.count("\n") == len(lines) - 1:
+                start_line = lines.pop(0)
+                items: list[tuple[str, str]] = []
+                append = items.append
+                lengths: list[str] = []
+                for line in lines:
+                    name, sep, value = line.partition(":")
+                    if not sep or " " in name or not name or name.strip() != name:
+                        break
+                    value = value.strip()
+                    append((name, value))
+                    if len(name) == 14 and name.lower() == "content-length":
+                        lengths.append(value)
+                else:
+                    if len(items) > limits.max_headers:
+                        raise LimitExceeded(f"more than {limits.max_headers} headers", offset=offset)
+                    length = self._content_length(lengths, offset) if lengths else 0
+                    if length > limits.max_body_bytes:
+                        raise LimitExceeded(
+                            f"Content-Length {length} over the limit of {limits.max_body_bytes}", offset=offset
+                        )
+                    headers = _new_headers(Headers)
+                    headers._items = items
+                    return start_line, headers, length, body_start - pos, offset
         head = bytes(buf[pos:head_end])
         crlf = head.count(b"\r\n")
         if crlf != head.count(b"\n"):
