@@ -40,7 +40,7 @@ __all__ = ["ConfigError", "load", "loads", "dumps"]
 
 #: Top-level keys that are not settings of the file (the command line sets them).
 _NOT_IN_FILE = {"limits", "paths", "config_file"}
-_CHOICES = {"source_transport": ("tcp", "udp")}
+_CHOICES = {"source_transport": ("tcp", "udp"), "hls_container": ("ts", "fmp4")}
 
 
 class ConfigError(ValueError):

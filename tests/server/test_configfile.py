@@ -61,6 +61,7 @@ def test_exact_names_win_then_patterns_in_order_then_all_others() -> None:
     ('[paths."live/x"]\nsource = "http://x/y"\n', 2, 'paths."live/x".source', "rtsp://"),
     ('rtmp_port = 99999\n', 1, "rtmp_port", "out of range"),
     ('hls_segment = -1\n', 1, "hls_segment", ">= 0"),
+    ('ll_hls = true\nhls_container = "mkv"\n', 2, "hls_container", '"ts" or "fmp4"'),
 ])
 def test_a_mistake_names_the_key_and_its_line(text: str, line: int, key: str, words: str) -> None:
     with pytest.raises(ConfigError) as info:
