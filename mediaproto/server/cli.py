@@ -31,6 +31,7 @@ import logging
 import os
 import signal
 import sys
+import tempfile
 
 from .app import ListenError, LiveServer
 from .config import Config, Limits
@@ -189,8 +190,15 @@ def check_writable(config: Config) -> None:
             existing = existing.parent
         if not existing.is_dir():
             raise UsageError(f"paths.{name}.record_path {settings.record_path!r}: {existing} is not a directory")
-        if not os.access(existing, os.W_OK | os.X_OK):
-            raise UsageError(f"paths.{name}.record_path {settings.record_path!r}: permission denied: {existing}")
+        # Try it rather than ask os.access (which says yes to root on a read-only file system).
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=root):
+                pass
+        except OSError as exc:
+            reason = (exc.strerror or str(exc)).lower()
+            raise UsageError(f"paths.{name}.record_path {settings.record_path!r}: {reason}: "
+                             f"{exc.filename or root}") from None
 
 
 def banner(config: Config, ports: dict[str, int]) -> str:
