@@ -28,7 +28,6 @@ import asyncio
 import contextlib
 import errno
 import logging
-import os
 import signal
 import sys
 import tempfile
