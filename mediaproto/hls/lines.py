@@ -200,9 +200,21 @@ def format_date_time(value: datetime) -> str:
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
+#: format_duration's answers for the durations seen last (a playlist writes few distinct ones
+#: many times); positive values only, so that -0.0 never stands for 0.0.
+_DURATIONS: dict[float, str] = {}
+
+
 def format_duration(value: float) -> str:
     """The canonical EXTINF duration: three decimals when exact to the millisecond."""
+    text = _DURATIONS.get(value)
+    if text is not None:
+        return text
     text = f"{value:.3f}"
     if float(text) != value:
         text = format_float(value)
+    if value > 0:
+        if len(_DURATIONS) >= 1024:
+            _DURATIONS.clear()
+        _DURATIONS[value] = text
     return text

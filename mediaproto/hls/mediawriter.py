@@ -164,14 +164,41 @@ def _unchanged(seg: Segment, layout: list[Entry], out: list[str], pl_current: Ca
     return True
 
 
+def _write_segment(seg: Segment, out: list[str], cr: str) -> None:
+    """A segment built from values (no layout): its lines in canonical order, the same as
+    ``_seg_line`` over ``_seg_present`` and then the URI, without the tuples (the writer's hot path)."""
+    if seg.extra:
+        out += [str(v) + cr for v in seg.extra]
+    if seg.discontinuity:
+        out.append("#EXT-X-DISCONTINUITY" + cr)
+    if seg.keys:
+        out += [str(v.dumps()) + cr for v in seg.keys]
+    if seg.map is not None:
+        out.append(str(seg.map.dumps()) + cr)
+    if seg.program_date_time is not None:
+        out.append(f"#EXT-X-PROGRAM-DATE-TIME:{format_date_time(seg.program_date_time)}{cr}")
+    if seg.dateranges:
+        out += [str(v.dumps()) + cr for v in seg.dateranges]
+    if seg.gap:
+        out.append("#EXT-X-GAP" + cr)
+    if seg.bitrate is not None:
+        out.append(f"#EXT-X-BITRATE:{seg.bitrate}{cr}")
+    if seg.parts:
+        out += [str(v.dumps()) + cr for v in seg.parts]
+    uri = seg.uri
+    if uri:
+        out.append(f"#EXTINF:{format_duration(seg.duration)},{seg.title}{cr}")
+        if seg.byterange is not None:
+            out.append(f"#EXT-X-BYTERANGE:{seg.byterange}{cr}")
+        out.append(uri + cr)
+
+
 def _dump_segment(seg: Segment, out: list[str], cr: str, pl_current: Callable[[Any], Any]) -> None:
     layout = seg._layout
-    if layout is not None and _unchanged(seg, layout, out, pl_current):
-        return
     if layout is None:
-        out.extend([_seg_line(k, v) + cr for k, _, v in _seg_present(seg)])
-        if seg.uri:
-            out.append(seg.uri + cr)
+        _write_segment(seg, out, cr)
+        return
+    if _unchanged(seg, layout, out, pl_current):
         return
     done: set[tuple[str, int]] = set()
     flushed = False
@@ -228,7 +255,10 @@ def _dump_media(pl: MediaPlaylist, out: list[str]) -> None:
         elif key == "segments":
             out.extend([_pl_line(k, v) + cr for k, i, v in _pl_present(pl, _HEADER_ORDER) if (k, i) not in handled])
             for seg in pl.segments:
-                _dump_segment(seg, out, cr, current)
+                if seg._layout is None:
+                    _write_segment(seg, out, cr)
+                else:
+                    _dump_segment(seg, out, cr, current)
             if pl.partial_segment is not None:
                 _dump_segment(pl.partial_segment, out, cr, current)
         else:

@@ -27,6 +27,7 @@ from .attributes import (
     Schema,
     decode,
     encode,
+    format_float,
 )
 
 __all__ = [
@@ -51,6 +52,21 @@ __all__ = [
 ]
 
 T = TypeVar("T", bound="_AttrTag")
+
+#: format_float's answers for the part durations seen last (a playlist repeats a few of them).
+_FLOATS: dict[float, str] = {}
+
+
+def _float_text(value: float) -> str:
+    text = _FLOATS.get(value)
+    if text is None:
+        text = format_float(value)
+        if value > 0:
+            if len(_FLOATS) >= 1024:
+                _FLOATS.clear()
+            _FLOATS[value] = text
+    return text
+
 Subst = Callable[[str, "int | None"], str]
 
 
@@ -242,6 +258,16 @@ class PartialSegment(_AttrTag):
     byterange: ByteRange | None = None
     gap: bool = False
     extra_attributes: tuple[tuple[str, str], ...] = ()
+
+    def dumps(self) -> str:
+        """The canonical tag line; the common part (duration, URI, maybe INDEPENDENT) written
+        directly, the same text as the schema's encoding (the playlist writer's hot path)."""
+        independent = self.independent
+        if (self.byterange is None and self.gap is False and not self.extra_attributes
+                and (independent is True or independent is False) and type(self.duration) is float):
+            text = f'#EXT-X-PART:DURATION={_float_text(self.duration)},URI="{self.uri}"'
+            return text + ",INDEPENDENT=YES" if independent else text
+        return f"{self.TAG}:{encode(self.SCHEMA, self)}"
 
 
 @dataclass(frozen=True, slots=True)
