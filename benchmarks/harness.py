@@ -30,6 +30,9 @@ class Bench:
     :param once: time one call even without ``--quick`` (a load test that measures itself).
     :param score: when given, the table shows ``score()`` (in ``unit``, e.g. ``"players"``) after
         the run instead of a throughput.
+    :param peer_time: when given, the peer measures itself: ``peer_time(quick)`` returns its
+        seconds for ``peer_work`` (an external process whose start-up, or whose other stages, are
+        subtracted), and ``peer_run`` is not timed.
     """
 
     name: str
@@ -44,6 +47,7 @@ class Bench:
     quick_run: Callable[[], object] | None = None
     once: bool = False
     score: Callable[[], float] | None = None
+    peer_time: Callable[[bool], float] | None = None
     results: dict[str, float] = field(default_factory=dict)
 
 

@@ -56,12 +56,14 @@ def main(argv: list[str] | None = None) -> int:
         if bench.score is not None:
             ours = bench.score()
         peer_rate = None
-        if bench.peer_run is not None:
+        if bench.peer_run is not None or bench.peer_time is not None:
             peer_work = bench.peer_work if bench.peer_work is not None else bench.work
-            peer_rate = rate(time_call(bench.peer_run, quick=args.quick), peer_work, bench.unit)
+            seconds = (bench.peer_time(args.quick) if bench.peer_time is not None
+                       else time_call(bench.peer_run, quick=args.quick))
+            peer_rate = rate(seconds, peer_work, bench.unit)
         ratio = ours / peer_rate if peer_rate else None
         note = bench.note() if bench.note else ""
-        if bench.peer and bench.peer_run is None:
+        if bench.peer and bench.peer_run is None and bench.peer_time is None:
             note = (note + f" ({bench.peer} not installed)").strip()
         met = ""
         if bench.target is not None and ratio is not None and not args.quick:
@@ -69,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"{bench.name:<40} {ours:>10.1f} {bench.unit:<3} {bench.peer or '-':>10} "
             f"{(f'{peer_rate:.1f}' if peer_rate else '-'):>14} {(f'{ratio:.2f}' if ratio else '-'):>7} "
-            f"{(f'{bench.target:g}x' if bench.target else '-'):>7}  {met} {note}".rstrip()
+            f"{(f'{bench.target:.3g}x' if bench.target else '-'):>7}  {met} {note}".rstrip()
         )
         rows.append({"name": bench.name, "unit": bench.unit, "ours": ours, "peer": bench.peer,
                      "peer_rate": peer_rate, "ratio": ratio, "target": bench.target, "note": note})
