@@ -6,12 +6,18 @@ address (all listeners together). Every listener's protocol factory is wrapped i
 ``Limits.max_connections_per_address`` is aborted as soon as it is accepted, before any session
 object is built for it, so a flood costs a socket accept and a log counter, no more.
 
-The same wrapper holds a connection to ``Limits.handshake_timeout``: a connection whose protocol
-has not seen its first complete request (RTSP), handshake and ``connect`` (RTMP) by then is
-aborted, however slowly it keeps sending; and, where the protocol can tell what it holds
-(RTSP), one message may take at most ``Limits.head_timeout`` from its first byte to its last.
-HTTP applies both in :mod:`mediaproto.server.http` itself (its heads are read by a stream
-reader), and logs through :meth:`ConnectionGuard.refuse` too.
+The protocol's own objects (session, Sans-IO connection, driver) are built at the connection's
+first byte: each protocol here waits for its client to speak first, so an idle connection costs
+its transport and this wrapper, about 1 KB, and the server's memory under thousands of idle
+connections stays small.
+
+The same wrapper holds a connection to ``Limits.handshake_timeout``: a connection that sent
+nothing by then, or whose protocol has not seen its first complete request (RTSP), handshake
+and ``connect`` (RTMP) by then, is aborted, however slowly it keeps sending; and, where the
+protocol can tell what it holds (RTSP), one message may take at most ``Limits.head_timeout``
+from its first byte to its last. HTTP applies both to the connections that sent a byte in
+:mod:`mediaproto.server.http` itself (its heads are read by a stream reader), and logs through
+:meth:`ConnectionGuard.refuse` too.
 
 Each kind of refusal is logged once at once, then at most once per ``interval`` seconds per
 listener and kind, with the count held back in between and the latest address::
@@ -151,6 +157,7 @@ class GuardedProtocol(asyncio.Protocol, Generic[P]):
         self.factory = factory
         self.probe = probe
         self.inner: P | None = None
+        self.admitted = False
         self.host = "?"
         self.transport: asyncio.Transport | None = None
         self._timer: asyncio.TimerHandle | None = None
@@ -164,16 +171,25 @@ class GuardedProtocol(asyncio.Protocol, Generic[P]):
             transport.abort()
             return
         self.transport = transport
+        self.admitted = True
+        loop = asyncio.get_running_loop()
+        self._timer = loop.call_at(loop.time() + self.guard.limits.handshake_timeout, self._first_request)
+
+    def _build(self) -> P:
+        """The protocol's own object, built at the first byte: every protocol here waits for the
+        client to speak first, and a connection that never does costs no session."""
         inner = self.inner = self.factory()
-        inner.connection_made(transport)
-        if self.probe is not None:
-            loop = asyncio.get_running_loop()
-            self._timer = loop.call_at(loop.time() + self.guard.limits.handshake_timeout, self._first_request)
+        assert self.transport is not None
+        inner.connection_made(self.transport)
+        return inner
 
     def data_received(self, data: bytes) -> None:
         inner = self.inner
-        if inner is not None:
-            inner.data_received(data)  # type: ignore[attr-defined]
+        if inner is None:
+            if not self.admitted or self.transport is None or self.transport.is_closing():
+                return
+            inner = self._build()
+        inner.data_received(data)  # type: ignore[attr-defined]
 
     def eof_received(self) -> bool | None:
         inner = self.inner
@@ -191,12 +207,13 @@ class GuardedProtocol(asyncio.Protocol, Generic[P]):
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        inner = self.inner
-        if inner is None:
+        if not self.admitted:
             return  # refused: never counted
-        self.inner = None
+        self.admitted = False
         self.guard.release(self.listener, self.host)
-        inner.connection_lost(exc)
+        inner = self.inner
+        if inner is not None:
+            inner.connection_lost(exc)
 
     # -- timeouts -------------------------------------------------------------------------------
     def _abort(self, kind: str, detail: str) -> None:
@@ -207,10 +224,10 @@ class GuardedProtocol(asyncio.Protocol, Generic[P]):
     def _first_request(self) -> None:
         self._timer = None
         inner, probe = self.inner, self.probe
-        if inner is None or probe is None:
-            return
+        if not self.admitted or (inner is not None and probe is None):
+            return  # closed, or the protocol applies its own timeouts (HTTP)
         limits = self.guard.limits
-        if not probe.ready(inner):
+        if inner is None or probe is None or not probe.ready(inner):
             what = "handshake and connect" if self.listener == "rtmp" else "complete request"
             self._abort(NO_REQUEST, f"no {what} within {limits.handshake_timeout:g} s (handshake_timeout)")
             return

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
 from dataclasses import replace
 from fractions import Fraction
@@ -44,6 +45,10 @@ from .hub import Gate, Hub, Stream
 from .rtspaccess import RtspAccess
 
 log = logging.getLogger("mediaproto.server.rtsp")
+
+#: The SSRCs and session ids of every session (the operating system's randomness; one instance
+#: for all: each ``random.SystemRandom()`` would carry an unused 2.5 KB Mersenne Twister state).
+_RNG = random.SystemRandom()
 
 
 def rtp_clock(track: Track) -> int:
@@ -170,7 +175,8 @@ class RtspSession:
         self.conn = ServerConnection(ServerConfiguration(udp_ports=udp.ports, authenticator=authenticator,
                                                          passwords=passwords or {},
                                                          wallclock_offset=wallclock_offset,
-                                                         limits=RtspLimits(max_head_bytes=self.limits.rtsp_max_head)))
+                                                         limits=RtspLimits(max_head_bytes=self.limits.rtsp_max_head),
+                                                         rng=_RNG))
         self.driver = _RtspDriver(self.conn, self, udp)
         self.access = RtspAccess(context or ServerContext(Config(token=token, limits=self.limits), hub),
                                  self.conn, self.driver)
