@@ -6,6 +6,12 @@ The main H.264 case is a 100 KB IDR access unit (SPS, PPS, one large slice) cut 
 per payload, then ``h264_depayload`` per packet (``H264PayloadDescriptor.parse``) and the join its
 jitter buffer does. Both sides build packet objects and neither serializes them. A second case sends
 30 small frames of one packet each (per-frame overhead rather than bytes).
+
+aiortc gives no decode times, so the rows against it run our depacketizer with
+``decode_times=False``: the same work. Our frames' decode times (``dts`` from the H.264 DTS
+extractor: the SPS, PPS and first slice header of every access unit read, see
+:mod:`mediaproto.codecs.h264_dts`) have their own rows, without a peer, on a depacketizer that
+lives across calls as it does on a stream (timestamps move on each call).
 """
 
 from __future__ import annotations
@@ -28,12 +34,34 @@ _AU_BYTES = sum(map(len, _AU))
 
 def _ours_h264() -> None:
     packetizer = H264Packetizer(96, ssrc=1, mtu=1200)
-    depacketizer = H264Depacketizer(0)
+    depacketizer = H264Depacketizer(0, decode_times=False)
     push = depacketizer.feed
     out: list[Frame] = []
     for packet in packetizer.packetize(_FRAME):
         out += push(packet)
     assert len(out) == 1
+
+
+class _Stream:
+    """A packetizer and a depacketizer (with decode times) kept across calls, and the next pts."""
+
+    def __init__(self) -> None:
+        self.packetizer = H264Packetizer(96, ssrc=1, mtu=1200)
+        self.depacketizer = H264Depacketizer(0)
+        self.pts = 0
+
+
+_STREAM = _Stream()
+
+
+def _ours_h264_dts() -> None:
+    s = _STREAM
+    s.pts += 3000
+    push = s.depacketizer.feed
+    out: list[Frame] = []
+    for packet in s.packetizer.packetize(Frame(0, s.pts, s.pts, _AU, True)):
+        out += push(packet)
+    assert len(out) == 1 and out[0].dts <= s.pts
 
 
 # A low-bitrate live stream: 30 P pictures of one 600-byte slice each, one packet per frame.
@@ -42,10 +70,25 @@ _SMALL = [Frame(0, 3000 * i, 3000 * i, (b"\x41\x9a" + bytes([7]) * 598,)) for i 
 
 def _ours_h264_small() -> None:
     packetizer = H264Packetizer(96, ssrc=1, mtu=1200)
-    push = H264Depacketizer(0).feed
+    push = H264Depacketizer(0, decode_times=False).feed
     out: list[Frame] = []
     for frame in _SMALL:
         for packet in packetizer.packetize(frame):
+            out += push(packet)
+    assert len(out) == 30
+
+
+_SMALL_STREAM = _Stream()
+
+
+def _ours_h264_small_dts() -> None:
+    s = _SMALL_STREAM
+    push = s.depacketizer.feed
+    packetize = s.packetizer.packetize
+    out: list[Frame] = []
+    for frame in _SMALL:
+        s.pts += 3000
+        for packet in packetize(Frame(0, s.pts, s.pts, frame.data)):
             out += push(packet)
     assert len(out) == 30
 
@@ -116,5 +159,9 @@ BENCHMARKS = [
         peer="aiortc",
         peer_run=_peer_h264_small,
     ),
+    Bench("rtp_payload.h264 100KB AU pack+unpack+dts", _ours_h264_dts, work=_AU_BYTES, unit="MB/s",
+          note=lambda: "with decode times; no peer"),
+    Bench("rtp_payload.h264 30 small frames pack+unpack+dts", _ours_h264_small_dts, work=30, unit="ops/s",
+          note=lambda: "with decode times; no peer"),
     Bench("rtp_payload.aac 50 AUs pack+unpack", _ours_aac, work=50, unit="ops/s"),
 ]
