@@ -15,7 +15,8 @@ A Python block whose first line is ``# doc-skip: <reason>`` is not run; it is re
 counted, and ``tests/docs/test_snippets.py`` holds the list of the allowed ones.
 
 The snippets run with the working directory set to a fresh directory holding a copy of
-``tests/vectors`` (``ref.flv``, ``ref.ts``, ``hls-ts/`` ...), the files the pages read.
+``tests/vectors`` and ``tests/rtmp/vectors`` (``ref.flv``, ``ref.ts``, ``hls-ts/``,
+``x265-64x48.hevc`` ...), the files the pages read.
 
 Run one page by hand (what the test does for every page)::
 
@@ -39,7 +40,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
-VECTORS = ROOT / "tests" / "vectors"
+#: The folders of files the pages read, copied into the working directory of their snippets.
+VECTORS = (ROOT / "tests" / "vectors", ROOT / "tests" / "rtmp" / "vectors")
 
 PYTHON_LANGUAGES = frozenset({"python", "python3", "py", "pycon", "default"})
 SKIP_MARK = "# doc-skip:"
@@ -175,8 +177,9 @@ def run_snippet(snippet: Snippet, namespace: dict[str, object]) -> None:
 
 
 def prepare_workdir(path: Path) -> None:
-    """Copy the files the pages read (``tests/vectors``) into ``path``."""
-    shutil.copytree(VECTORS, path, dirs_exist_ok=True)
+    """Copy the files the pages read (``tests/vectors``, ``tests/rtmp/vectors``) into ``path``."""
+    for folder in VECTORS:
+        shutil.copytree(folder, path, dirs_exist_ok=True)
 
 
 def run_page(page: Path, workdir: Path) -> dict[str, object]:
