@@ -28,6 +28,7 @@ back (audio frames grouped into one PES) at the end or before a segment cut.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Sequence
 
 from ..clock import rescale
@@ -36,7 +37,6 @@ from ..codecs.h264 import join_annexb
 from ..errors import LocalProtocolError, ProtocolError
 from ..media import Codec, Frame, Track
 from .packet import encode_pcr
-from .pes import build_pes_header
 from .psi import PAT_PID, SDT_PID, Descriptor, Pat, PatProgram, Pmt, PmtStream, Sdt, SdtService, \
     packetize_section, service_descriptor
 from .streams import (
@@ -58,10 +58,16 @@ _WRAP = 1 << 33
 _MASK = _WRAP - 1
 _AUD_H264 = b"\x09\xf0"
 _AUD_H265 = b"\x46\x01\x50"
+#: A PES header's fixed part: start code and stream id, PES_packet_length, '10' and no flags, the
+#: PTS_DTS_flags, PES_header_data_length (the form build_pes_header writes).
+_PES_FIXED = struct.Struct(">IHBBB")
+#: The marker bits of a 5-byte PES timestamp, as a 40-bit number.
+_TS_MARKERS = 0x100010001
 
 
 class _Stream:
-    __slots__ = ("track", "pid", "stream_type", "stream_id", "cc", "headers", "headers_af", "descriptors",
+    __slots__ = ("track", "pid", "stream_type", "stream_id", "cc", "headers", "headers_af", "headers_start",
+                 "headers_af_start", "descriptors",
                  "asc", "parameter_sets", "is_video", "last_dts",
                  "pending", "pending_times")
 
@@ -76,6 +82,9 @@ class _Stream:
         hi, lo = pid >> 8, pid & 0xFF
         self.headers = [bytes((0x47, hi, lo, 0x10 | c)) for c in range(16)]
         self.headers_af = [bytes((0x47, hi, lo, 0x30 | c)) for c in range(16)]
+        # the first packet of a PES: payload_unit_start_indicator set
+        self.headers_start = [bytes((0x47, 0x40 | hi, lo, 0x10 | c)) for c in range(16)]
+        self.headers_af_start = [bytes((0x47, 0x40 | hi, lo, 0x30 | c)) for c in range(16)]
         self.asc: AudioSpecificConfig | None = None
         self.parameter_sets: dict[int, bytes] = {}
         self.is_video = track.codec.is_video
@@ -89,6 +98,15 @@ def _stuffing(size: int) -> bytes:
     if size == 1:
         return b"\x00"
     return bytes((size - 1, 0)) + b"\xff" * (size - 2)
+
+
+#: _stuffing(n) for n = 1..184 (index 0 unused).
+_STUFFING = [b""] + [_stuffing(n) for n in range(1, 185)]
+
+
+def _timestamp40(prefix: int, ts: int) -> int:
+    """:func:`~mediaproto.mpegts.packet.encode_timestamp` as a 40-bit number (``ts`` below 2**33)."""
+    return (prefix << 36) | ((ts >> 30) << 33) | (((ts >> 15) & 0x7FFF) << 17) | ((ts & 0x7FFF) << 1) | _TS_MARKERS
 
 
 class Muxer:
@@ -294,9 +312,16 @@ class Muxer:
         elif self._last_pcr is not None and target - self._last_pcr >= self._pcr_ticks - spacing:
             # the PCR PID's next PES may come too late: a PCR-only packet now
             out.append(self._pcr_packet(self._next_pcr(target)))
-        header = build_pes_header(st.stream_id, pts & _MASK, dts & _MASK, len(es))
-        if st.is_video:
-            header = header[:4] + b"\x00\x00" + header[6:]
+        # the PES header (build_pes_header's form; video PES have length 0)
+        pts &= _MASK
+        dts &= _MASK
+        if pts == dts:
+            length = 0 if st.is_video or len(es) > 0xFFF7 else len(es) + 8
+            header = _PES_FIXED.pack(0x100 | st.stream_id, length, 0x80, 0x80, 5) + _timestamp40(2, pts).to_bytes(5, "big")
+        else:
+            length = 0 if st.is_video or len(es) > 0xFFF2 else len(es) + 13
+            header = _PES_FIXED.pack(0x100 | st.stream_id, length, 0x80, 0xC0, 10) + (
+                (_timestamp40(3, pts) << 40) | _timestamp40(1, dts)).to_bytes(10, "big")
         out.append(self._packetize(st, header + es, pcr, keyframe))
 
     def _next_pcr(self, target: int) -> int:
@@ -350,9 +375,14 @@ class Muxer:
         return join_annexb(nals)
 
     def _packetize(self, st: _Stream, data: bytes, pcr: int | None, random_access: bool) -> bytes:
-        view = memoryview(data)
         n = len(data)
         cc = st.cc
+        if n <= 184 and pcr is None and not random_access:  # one packet (most audio frames)
+            st.cc = (cc + 1) & 0x0F
+            if n == 184:
+                return st.headers_start[cc] + data
+            return b"".join((st.headers_af_start[cc], _STUFFING[184 - n], data))
+        view = memoryview(data)
         out: list[bytes | memoryview] = []
         # first packet: adaptation field with PCR / random access indicator, or stuffing
         if pcr is not None or random_access:
@@ -362,18 +392,16 @@ class Muxer:
             room = 183 - len(body)
             take = min(room, n)
             af = bytes((len(body) + room - take,)) + body + b"\xff" * (room - take)
-            out.append(st.headers_af[cc])
+            out.append(st.headers_af_start[cc])
             out.append(af)
         else:
             take = min(184, n)
             if take < 184:
-                out.append(st.headers_af[cc])
-                out.append(_stuffing(184 - take))
+                out.append(st.headers_af_start[cc])
+                out.append(_STUFFING[184 - take])
             else:
-                out.append(st.headers[cc])
+                out.append(st.headers_start[cc])
         out.append(view[:take])
-        # PUSI on the first packet
-        out[0] = bytes((0x47, 0x40 | (st.pid >> 8))) + out[0][2:]
         cc = (cc + 1) & 0x0F
         pos = take
         headers = st.headers
@@ -384,7 +412,7 @@ class Muxer:
             cc = (cc + 1) & 0x0F
         if pos < n:
             out.append(st.headers_af[cc])
-            out.append(_stuffing(184 - (n - pos)))
+            out.append(_STUFFING[184 - (n - pos)])
             out.append(view[pos:])
             cc = (cc + 1) & 0x0F
         st.cc = cc
