@@ -265,9 +265,11 @@ class MessageParser:
                     continue
                 if pos != self._pos:
                     self._pos = self._search = pos
-                event = self._parse_message(buf, pos)
+                event = self._parse_fast(buf, pos) if self._pending is None else None
                 if event is None:
-                    break
+                    event = self._parse_message(buf, pos)
+                    if event is None:
+                        break
                 append(event)
                 pos = self._pos
             if pos != self._pos:
@@ -280,6 +282,76 @@ class MessageParser:
             self._search -= self._pos
             self._pos = 0
         return events
+
+    def _parse_fast(self, buf: bytearray, pos: int) -> Request | Response | None:
+        """The common message in one go: a whole head too short for a header name or value over
+        the limits, CRLF line endings, well-formed header lines and start line, and its whole body.
+        ``None`` for anything else, which :meth:`_parse_message` then parses (or rejects) with
+        the same result it always gives."""
+        head_end = buf.find(b"\r\n\r\n", max(pos, self._search - 3))
+        if head_end < 0 or head_end - pos > self._short_head:
+            return None
+        try:
+            text = buf[pos:head_end].decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        lines = text.split("\r\n")
+        if text.count("\n") != len(lines) - 1:
+            return None
+        items: list[tuple[str, str]] = []
+        append = items.append
+        lengths: list[str] = []
+        for i in range(1, len(lines)):
+            name, sep, value = lines[i].partition(":")
+            if not sep or " " in name or not name or name.strip() != name:
+                return None
+            value = value.strip()
+            append((name, value))
+            if len(name) == 14 and name.lower() == "content-length":
+                lengths.append(value)
+        limits = self.limits
+        if len(items) > limits.max_headers:
+            return None
+        body_start = head_end + 4
+        if lengths:
+            if len(lengths) > 1 or not is_uint(lengths[0]):
+                return None
+            length = int(lengths[0])
+            if length > limits.max_body_bytes or body_start + length > len(buf):
+                return None
+            body = bytes(buf[body_start:body_start + length])
+        else:
+            length = 0
+            body = b""
+        start_line = lines[0]
+        parts = start_line.split(" ", 2)
+        headers = _new_headers(Headers)
+        headers._items = items
+        if start_line.startswith("RTSP/"):
+            if (len(parts) < 2 or parts[0] not in _VERSIONS or len(parts[1]) != 3 or not parts[1].isascii()
+                    or not parts[1].isdigit()):
+                return None
+            response = _new_response(Response)
+            set_code, set_reason, set_headers, set_body, set_version = _SET_RESPONSE
+            set_code(response, int(parts[1]))
+            set_reason(response, parts[2] if len(parts) > 2 else "")
+            set_headers(response, headers)
+            set_body(response, body)
+            set_version(response, parts[0])
+            event: Request | Response = response
+        else:
+            if len(parts) != 3 or parts[2] not in _VERSIONS or not parts[1] or parts[0] not in _METHODS:
+                return None
+            request = _new_request(Request)
+            set_method, set_uri, set_headers, set_body, set_version = _SET_REQUEST
+            set_method(request, parts[0])
+            set_uri(request, parts[1])
+            set_headers(request, headers)
+            set_body(request, body)
+            set_version(request, parts[2])
+            event = request
+        self._pos = self._search = body_start + length
+        return event
 
     def _find_head_end(self, buf: bytearray, pos: int) -> tuple[int, int]:
         start = max(pos, self._search - 3)
@@ -346,39 +418,6 @@ class MessageParser:
         if head_end - pos > limits.max_head_bytes:
             raise LimitExceeded(f"message head longer than {limits.max_head_bytes} bytes", offset=self._consumed + pos)
         offset = self._consumed + pos
-        if head_end - pos <= self._short_head:
-            # The fast path: a head too short for a header name or value over the limits, with CRLF
-            # line endings and well-formed header lines. Anything else (a bare LF, folding, white
-            # space around a name, bad UTF-8) goes on to the line-by-line parser, which decides.
-            try:
-                text = buf[pos:head_end].decode("utf-8")
-            except UnicodeDecodeError:
-                text = ""
-            lines = text.split("\r\n")
-            if text and text.count("\n") == len(lines) - 1:
-                start_line = lines.pop(0)
-                items: list[tuple[str, str]] = []
-                append = items.append
-                lengths: list[str] = []
-                for line in lines:
-                    name, sep, value = line.partition(":")
-                    if not sep or " " in name or not name or name.strip() != name:
-                        break
-                    value = value.strip()
-                    append((name, value))
-                    if len(name) == 14 and name.lower() == "content-length":
-                        lengths.append(value)
-                else:
-                    if len(items) > limits.max_headers:
-                        raise LimitExceeded(f"more than {limits.max_headers} headers", offset=offset)
-                    length = self._content_length(lengths, offset) if lengths else 0
-                    if length > limits.max_body_bytes:
-                        raise LimitExceeded(
-                            f"Content-Length {length} over the limit of {limits.max_body_bytes}", offset=offset
-                        )
-                    headers = _new_headers(Headers)
-                    headers._items = items
-                    return start_line, headers, length, body_start - pos, offset
         head = bytes(buf[pos:head_end])
         crlf = head.count(b"\r\n")
         if crlf != head.count(b"\n"):
