@@ -313,20 +313,24 @@ class MessageParser:
         if len(items) > limits.max_headers:
             return None
         body_start = head_end + 4
+        headers = _new_headers(Headers)
+        headers._items = items
+        start_line = lines[0]
         if lengths:
             if len(lengths) > 1 or not is_uint(lengths[0]):
                 return None
             length = int(lengths[0])
-            if length > limits.max_body_bytes or body_start + length > len(buf):
+            if length > limits.max_body_bytes:
+                return None
+            if body_start + length > len(buf):  # the head, as _parse_head gives it, waits for its body
+                self._pending = (start_line, headers, length, body_start - pos, self._consumed + pos)
+                self._search = body_start
                 return None
             body = bytes(buf[body_start:body_start + length])
         else:
             length = 0
             body = b""
-        start_line = lines[0]
         parts = start_line.split(" ", 2)
-        headers = _new_headers(Headers)
-        headers._items = items
         if start_line.startswith("RTSP/"):
             if (len(parts) < 2 or parts[0] not in _VERSIONS or len(parts[1]) != 3 or not parts[1].isascii()
                     or not parts[1].isdigit()):
