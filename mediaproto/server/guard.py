@@ -16,7 +16,8 @@ nothing by then, or whose protocol has not seen its first complete request (RTSP
 and ``connect`` (RTMP) by then, is aborted, however slowly it keeps sending; and, where the
 protocol can tell what it holds (RTSP), one message may take at most ``Limits.head_timeout``
 from its first byte to its last. HTTP applies both to the connections that sent a byte in
-:mod:`mediaproto.server.http` itself (its heads are read by a stream reader), and logs through
+:mod:`mediaproto.server.http` itself (its heads are read by a stream reader; the first one's
+time counts from :attr:`GuardedProtocol.started`), and logs through
 :meth:`ConnectionGuard.refuse` too.
 
 Each kind of refusal is logged once at once, then at most once per ``interval`` seconds per
@@ -158,6 +159,8 @@ class GuardedProtocol(asyncio.Protocol, Generic[P]):
         self.probe = probe
         self.inner: P | None = None
         self.admitted = False
+        #: The loop time the connection was accepted (HTTP counts its first request's time from it).
+        self.started = 0.0
         self.host = "?"
         self.transport: asyncio.Transport | None = None
         self._timer: asyncio.TimerHandle | None = None
@@ -173,7 +176,8 @@ class GuardedProtocol(asyncio.Protocol, Generic[P]):
         self.transport = transport
         self.admitted = True
         loop = asyncio.get_running_loop()
-        self._timer = loop.call_at(loop.time() + self.guard.limits.handshake_timeout, self._first_request)
+        self.started = loop.time()
+        self._timer = loop.call_at(self.started + self.guard.limits.handshake_timeout, self._first_request)
 
     def _build(self) -> P:
         """The protocol's own object, built at the first byte: every protocol here waits for the

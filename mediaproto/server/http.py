@@ -66,11 +66,12 @@ class HttpServer:
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername")
         host = peer[0] if isinstance(peer, tuple) else "?"
+        opened = _opened(writer)
         try:
             first = True
             while True:
                 try:
-                    head = await self._read_head(reader, first, host)
+                    head = await self._read_head(reader, first, host, opened)
                 except (asyncio.IncompleteReadError, asyncio.TimeoutError, ConnectionError):
                     return
                 except asyncio.LimitOverrunError:
@@ -92,21 +93,26 @@ class HttpServer:
         finally:
             writer.close()
 
-    async def _read_head(self, reader: asyncio.StreamReader, first: bool, host: str) -> bytes:
-        """The next request head: the connection's first within ``handshake_timeout``; a later one
-        within ``http_idle_timeout`` of the last answer for its first byte, then ``head_timeout``
-        for the rest. A head too slow is logged (rate-limited) and raises ``TimeoutError``."""
+    async def _read_head(self, reader: asyncio.StreamReader, first: bool, host: str,
+                         opened: float | None = None) -> bytes:
+        """The next request head: the connection's first within ``handshake_timeout`` of
+        ``opened`` (the loop time it was accepted; now when not known); a later one within
+        ``http_idle_timeout`` of the last answer for its first byte, then ``head_timeout`` for the
+        rest. A head too slow is logged (rate-limited) and raises ``TimeoutError``."""
         limits = self.limits
         start = b""
         if first:
             timeout, kind, what = limits.handshake_timeout, NO_REQUEST, "handshake_timeout"
+            if opened is not None:
+                timeout = max(0.0, opened + timeout - asyncio.get_running_loop().time())
         else:
             start = await asyncio.wait_for(reader.readexactly(1), limits.http_idle_timeout)  # idle: no log line
             timeout, kind, what = limits.head_timeout, SLOW_MESSAGE, "head_timeout"
         try:
             return start + await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout)
         except asyncio.TimeoutError:
-            self._closing(host, kind, f"no complete request head within {timeout:g} s ({what})")
+            allowed = limits.handshake_timeout if first else timeout
+            self._closing(host, kind, f"no complete request head within {allowed:g} s ({what})")
             raise
 
     def _closing(self, host: str, kind: str, detail: str) -> None:
@@ -322,6 +328,16 @@ class HttpServer:
             headers.append("Connection: close")
         writer.write(("\r\n".join(headers) + "\r\n\r\n").encode() + (b"" if head_only else body))
         await asyncio.wait_for(writer.drain(), self.limits.http_idle_timeout)
+
+
+def _opened(writer: asyncio.StreamWriter) -> float | None:
+    """When the connection was accepted (the loop time the server's guard noted), if known: the
+    first request's time runs from it."""
+    try:
+        started = getattr(writer.transport.get_protocol(), "started", None)
+    except NotImplementedError:  # a transport without a protocol (tests)
+        return None
+    return started if isinstance(started, float) else None
 
 
 def _with_query(text: str, query: str) -> str:
