@@ -12,7 +12,8 @@ FFmpeg's throughput is measured, not its start-up. Each side does the same work:
   ``-f mpegts`` less ``-f null`` on the same 200 MB input, the time of its muxer alone. The work
   is the elementary stream bytes (the frames), as the two muxers pack them with different overhead.
 
-FFmpeg's times are the medians of three runs of each command, taken alternately.
+FFmpeg's times are the medians of three runs of each command, taken alternately (wall-clock, or
+the CPU seconds of all its threads under ``run.py --cpu``).
 
 The ``ref.ts`` rows time one pass of the 4-second clip (0.2 MB) and have no peer: a process
 started for 0.2 MB measures its start-up. The CRC row has no peer either (the table loop beside it
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -31,6 +33,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import harness
 from harness import Bench
 
 from mediaproto.media import Frame
@@ -111,11 +114,17 @@ def _file(name: str, passes: int) -> Path:
 
 
 def _ffmpeg(path: Path, fmt: str) -> float:
+    """Seconds of one FFmpeg run: wall-clock, or its CPU seconds (all threads) under ``--cpu``."""
     assert _FFMPEG is not None
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     subprocess.run([_FFMPEG, "-nostdin", "-v", "error", "-i", str(path), "-map", "0", "-c", "copy", "-f", fmt,
                     "-y", os.devnull], check=True, timeout=300)
-    return time.perf_counter() - t0
+    wall = time.perf_counter() - t0
+    if not harness.CPU_TIME:
+        return wall
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def _difference(main: tuple[Path, str], base: tuple[Path, str], runs: int = 3) -> float:
