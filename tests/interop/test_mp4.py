@@ -123,7 +123,7 @@ def _fragment(tracks: list[Track], frames: list[Frame]) -> bytes:
                 out.append(fr.fragment())
             count += 1
         fr.add(f)
-    out.append(fr.flush())
+    out.append(fr.drain())
     return b"".join(out)
 
 
