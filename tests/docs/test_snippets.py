@@ -21,7 +21,7 @@ from .snippets import DOCS, ROOT, Snippet, extract, pages, run_page
 ALLOWED_SKIPS: dict[str, list[str]] = {}
 
 #: Pages without any Python snippet (nothing to run); every other page must run at least one.
-NO_PYTHON = {"index.rst"}
+NO_PYTHON = {"index.rst", "testing.rst"}
 
 #: A page's snippets start servers on 127.0.0.1 and talk to them; each stops what it starts.
 PAGE_TIMEOUT = 300
