@@ -244,6 +244,14 @@ def test_connections_over_the_limits_are_closed_at_once_and_logged(
         again = connect(ports["rtsp"])
         held.append(again)
         assert answered(again, OPTIONS).startswith(b"RTSP/1.0 200 OK")
+        # The refusals are in the metrics (Prometheus text format), asked on the held HTTP connection.
+        metrics = held[0]
+        metrics.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        text = b""
+        while chunk := metrics.recv(65536):
+            text += chunk
+        assert b'mediaproto_sessions_refused_total{protocol="rtsp",reason="connection limit per address"} 1' in text
+        assert b'mediaproto_sessions_refused_total{protocol="rtsp",reason="connection limit"} 1' in text
     finally:
         for sock in held:
             sock.close()
