@@ -4,7 +4,8 @@ Each connection is a :class:`~mediaproto.aio.driver.StreamDriver` around an
 :class:`mediaproto.rtmp.ServerConnection`, with an :class:`RtmpSession` answering its events.
 Fan-out serializes each frame once per (message stream id, chunk size) with
 :func:`mediaproto.rtmp.connection.frame_chunks` and writes those same bytes to every player of that
-group (as nginx-rtmp shares one chain of chunks). Each player has a write-buffer high-water mark:
+group (as nginx-rtmp shares one chain of chunks), owed per player and written once per event-loop
+turn (:mod:`mediaproto.server.fanout`). Each player has a write-buffer high-water mark:
 past it, the player skips to the next keyframe; far past it, it is dropped. Neither holds back the
 others or grows memory.
 """
@@ -36,6 +37,7 @@ from ..rtmp.flv import MediaTagEncoder
 from .auth import Action
 from .config import Config, Limits
 from .context import ServerContext, stream_path
+from .fanout import flusher_for
 from .hub import Gate, Hub, Stream
 from .sessions import Session
 
@@ -82,6 +84,12 @@ class RtmpPlayer:
         self.gate = Gate(session.limits, session.driver.loop.time)
         self.tracks_sent: tuple[Any, ...] = ()
         self.frames_sent = 0
+        #: The shared chunk bytes owed since the last write (written once per loop turn by the
+        #: loop's :class:`~mediaproto.server.fanout.TurnFlusher`), and the write-buffer size
+        #: after that write.
+        self.owed: list[bytes] = []
+        self.buffered = 0
+        self.flusher = flusher_for(session.driver.loop)
         #: The play request not answered yet (the stream was not live), and its StreamNotFound timer.
         self.pending: PlayRequested | None = None
         self.not_found: asyncio.TimerHandle | None = None
@@ -95,28 +103,52 @@ class RtmpPlayer:
                 self.not_found.cancel()
                 self.not_found = None
         if tracks and tracks != self.tracks_sent:
+            self.flush_owed()  # the old tracks' frames go before the new sequence headers
             self.session.conn.send_tracks(self.stream_id, tracks)
             self.tracks_sent = tracks
             self.gate.waiting_keyframe = stream.has_video
             self.session.driver.flush()
 
     def on_frame(self, stream: Stream, frame: Frame) -> None:
-        # The hot path of fan-out: once per frame and player, so kept short.
-        driver = self.session.driver
+        # The hot path of fan-out: once per frame and player, so kept short: the gate is asked
+        # only while the player waits for a keyframe or its buffer was past the high-water mark
+        # at its last write; otherwise the frame's shared bytes are appended to what it owes.
+        session = self.session
+        driver = session.driver
         if driver.closed or self.pending is not None:
             return
-        verdict = self.gate.admit(stream, frame, driver.write_buffer_size())
-        if verdict is not Gate.SEND:
-            if verdict is Gate.DROP:
-                stream.unsubscribe(self)
-                driver.close(abort=True)
-            return
+        gate = self.gate
+        if gate.waiting_keyframe or self.buffered > gate.limits.high_water:
+            self.buffered = driver.write_buffer_size()
+            verdict = gate.admit(stream, frame, self.buffered)
+            if verdict is not Gate.SEND:
+                if verdict is Gate.DROP:
+                    stream.unsubscribe(self)
+                    self.owed = []
+                    driver.close(abort=True)
+                return
         shared = stream.cache.get("rtmp") or _shared_for(stream)
-        # control messages queued meanwhile (acknowledgements) go first: driver.write sends them
-        driver.write(shared.get(frame, self.stream_id, self.session.conn.outgoing_chunk_size))
+        owed = self.owed
+        if not owed:
+            self.flusher.mark(self)
+        owed.append(shared.get(frame, self.stream_id, session.conn.outgoing_chunk_size))
         self.frames_sent += 1
 
+    def flush_owed(self) -> None:
+        """Write the frames owed in one write (control messages queued meanwhile, such as
+        acknowledgements, go first: :meth:`StreamDriver.write` sends them)."""
+        owed = self.owed
+        if not owed:
+            return
+        self.owed = []
+        driver = self.session.driver
+        driver.write(owed[0] if len(owed) == 1 else b"".join(owed))
+        self.buffered = buffered = driver.write_buffer_size()
+        if buffered <= self.gate.limits.high_water:
+            self.gate.slow_since = None
+
     def on_end(self, stream: Stream) -> None:
+        self.flush_owed()
         if not self.session.driver.closed and self.pending is None:
             try:
                 self.session.conn.end_play(self.stream_id)

@@ -41,6 +41,7 @@ from ..rtsp.streams import make_packetizer
 from .auth import Action
 from .config import Config, Limits
 from .context import ServerContext
+from .fanout import flusher_for
 from .hub import Gate, Hub, Stream
 from .rtspaccess import RtspAccess
 
@@ -118,6 +119,11 @@ class RtspPlayer:
         self.session = session
         self.gate = Gate(session.limits, session.driver.loop.time)
         self.frames_sent = 0
+        #: Packets are queued on the connection and written once per loop turn (the loop's
+        #: :class:`~mediaproto.server.fanout.TurnFlusher`); the write-buffer size after that write.
+        self.marked = False
+        self.buffered = 0
+        self.flusher = flusher_for(session.driver.loop)
 
     def on_tracks(self, stream: Stream) -> None:
         # RTSP cannot change tracks mid-session: a new publisher with other tracks ends the session.
@@ -129,12 +135,15 @@ class RtspPlayer:
         driver = session.driver
         if driver.closed:
             return
-        verdict = self.gate.admit(stream, frame, driver.write_buffer_size())
-        if verdict is not Gate.SEND:
-            if verdict is Gate.DROP:
-                stream.unsubscribe(self)
-                driver.close(abort=True)
-            return
+        gate = self.gate
+        if gate.waiting_keyframe or self.buffered > gate.limits.high_water:
+            self.buffered = driver.write_buffer_size()
+            verdict = gate.admit(stream, frame, self.buffered)
+            if verdict is not Gate.SEND:
+                if verdict is Gate.DROP:
+                    stream.unsubscribe(self)
+                    driver.close(abort=True)
+                return
         converted = rtp_view(stream).frame(frame)
         packets = _shared_packets(stream, session.conn, converted)
         now = driver.loop.time()
@@ -143,7 +152,18 @@ class RtspPlayer:
         else:
             session.conn.send_packetized(converted.track_id, packets, now)
         self.frames_sent += 1
+        if not self.marked:
+            self.marked = True
+            self.flusher.mark(self)
+
+    def flush_owed(self) -> None:
+        """Write the packets queued this loop turn (one write, or the UDP datagrams)."""
+        self.marked = False
+        driver = self.session.driver
         driver.flush()
+        self.buffered = buffered = driver.write_buffer_size()
+        if buffered <= self.gate.limits.high_water:
+            self.gate.slow_since = None
 
     def on_end(self, stream: Stream) -> None:
         # Tell the player at once that the publisher is gone: an RTCP BYE on every track (FFmpeg
