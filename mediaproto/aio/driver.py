@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Protocol, cast
 
 from ..endpoint import Datagram, Event, StreamEndpoint
 from ..errors import MediaProtoError, ProtocolError
@@ -81,7 +81,7 @@ class StreamDriver(asyncio.Protocol):
 
     # -- asyncio.Protocol ---------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
+        transport = cast(asyncio.Transport, transport)  # uvloop's do not derive from asyncio.Transport
         self.transport = transport
         peer = transport.get_extra_info("peername")
         if isinstance(peer, tuple):

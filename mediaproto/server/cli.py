@@ -31,6 +31,7 @@ import logging
 import signal
 import sys
 import tempfile
+from typing import Any, Callable, Coroutine
 
 from .app import ListenError, LiveServer
 from .config import Config, Limits
@@ -120,8 +121,47 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--max-connections-per-address", type=int, default=lim.max_connections_per_address,
                    help="TCP connections held at once from one client address, all ports together "
                         f"(default {lim.max_connections_per_address})")
+    p.add_argument("--loop", choices=LOOPS, default="auto",
+                   help="the event loop: uvloop when installed (pip install mediaproto[fast]) with 'auto', "
+                        "else asyncio's (default auto)")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     return p
+
+
+#: The choices of ``--loop``.
+LOOPS = ("auto", "asyncio", "uvloop")
+
+
+def loop_factory(choice: str = "auto") -> tuple[str, Callable[[], asyncio.AbstractEventLoop] | None]:
+    """The event loop ``--loop`` picks: its name (with its version) for the log line, and a
+    factory for :class:`asyncio.Runner` (``None``: asyncio's own). ``auto`` takes uvloop when it
+    imports; ``uvloop`` without it raises :class:`UsageError`."""
+    if choice in ("auto", "uvloop"):
+        try:
+            import uvloop
+        except ImportError:
+            if choice == "uvloop":
+                raise UsageError("--loop uvloop: uvloop is not installed (pip install mediaproto[fast])") from None
+        else:
+            return f"uvloop {getattr(uvloop, '__version__', '?')}", uvloop.new_event_loop
+    return "asyncio", None
+
+
+def _run_on(main: Coroutine[Any, Any, int], factory: Callable[[], asyncio.AbstractEventLoop] | None) -> int:
+    """``asyncio.run(main)`` on a loop from ``factory`` (asyncio's own for ``None``)."""
+    if factory is None:
+        return asyncio.run(main)
+    runner_class: Any = getattr(asyncio, "Runner", None)  # Python 3.11
+    if runner_class is not None:
+        with runner_class(loop_factory=factory) as runner:
+            return int(runner.run(main))
+    loop = factory()
+    try:
+        asyncio.set_event_loop(loop)
+        return loop.run_until_complete(main)
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()
 
 
 _LIMIT_FLAGS = ("gop_frames", "high_water", "drop_water", "slow_timeout", "rtmp_idle_timeout", "handshake_timeout",
@@ -253,12 +293,16 @@ def main(argv: list[str] | None = None) -> int:
             sys.stdout.write(dumps(config))
             return 0
         check_writable(config)
+        loop_name, factory = loop_factory(args.loop)
     except UsageError as exc:
         print(f"mediaproto-server: {exc}", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.DEBUG if config.verbose else logging.INFO,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    log.info("event loop: %s%s", loop_name,
+             " (uvloop not installed: pip install mediaproto[fast] for a faster one)"
+             if loop_name == "asyncio" and args.loop == "auto" else "")
     try:
-        return asyncio.run(run(config))
+        return _run_on(run(config), factory)
     except KeyboardInterrupt:
         return 130

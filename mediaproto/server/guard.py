@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Callable, Generic, TypeVar
+from typing import Callable, Generic, TypeVar, cast
 
 from .config import Limits
 
@@ -169,7 +169,8 @@ class GuardedProtocol(asyncio.Protocol, Generic[P]):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         peer = transport.get_extra_info("peername")
         self.host = str(peer[0]) if isinstance(peer, tuple) else "?"
-        assert isinstance(transport, asyncio.Transport)  # a TCP listener's
+        # a TCP listener's (uvloop's transports do not derive from asyncio.Transport)
+        transport = cast(asyncio.Transport, transport)
         if not self.guard.admit(self.listener, self.host):
             transport.abort()
             return
