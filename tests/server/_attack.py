@@ -5,7 +5,8 @@ ffmpeg players of ``live/test`` (RTMP and HLS) from 127.0.0.1 and waits for thei
 then, from other loopback addresses (127.0.0.0/8 is all this machine's):
 
 - ``idle`` TCP connections to each of the RTMP, RTSP and HTTP ports that send nothing, in two
-  waves (the second after the first was closed by the handshake timeout), from ``addresses``
+  waves (``min(12, seconds / 2)`` apart: in the full case, after the handshake timeout closed the
+  first), from ``addresses``
   source addresses (with ``first_byte``, each sends one byte first: the worst case, where the
   server builds a session for each);
 - ``slowloris`` clients on each of the HTTP and RTSP ports that send a request head one byte per
@@ -268,7 +269,9 @@ async def _attack(ports: dict[str, int], pid: int, case: dict[str, float], figur
             if i % 200 == 199:
                 await asyncio.sleep(0.05)  # a burst, not one SYN flood the kernel drops
         if wave == 0:
-            await asyncio.sleep(min(12.0, seconds / 2))  # the first wave is closed by the handshake timeout
+            # full case: 12 s, after the handshake timeout (10 s) closed the first wave; the short
+            # case's second wave meets the first one still held
+            await asyncio.sleep(min(12.0, seconds / 2))
     await asyncio.gather(*tasks, return_exceptions=True)
     figures.rss_max_kb = max(samples, default=0)
 
