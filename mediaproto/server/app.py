@@ -129,7 +129,8 @@ class LiveServer:
             authenticator = DigestAuthenticator("mediaproto", secrets.token_bytes(16))
             passwords = {cfg.rtsp_user: cfg.rtsp_password or ""}
         self.udp = udp = await _bind("rtp", cfg.rtp_port,
-                                     open_udp_pair(self.routes.get, cfg.host, cfg.rtp_port, cfg.rtcp_port or None))
+                                     open_udp_pair(self.routes.get, cfg.host, cfg.rtp_port,
+                                                   (cfg.rtcp_port or None) if cfg.rtp_port else None))
         guard = self.guard
         rtmp = await _bind("rtmp", cfg.rtmp_port, loop.create_server(guarded(
             guard, "rtmp", lambda: RtmpSession(self.hub, context=self.context).driver, _RTMP_PROBE),

@@ -134,7 +134,8 @@ class Config:
     rtmp_port: int = 1935
     http_port: int = 8080
     rtsp_port: int = 8554
-    #: The shared UDP port pair for RTSP over UDP (RTP even, RTCP the next one).
+    #: The shared UDP port pair for RTSP over UDP (RTP even, RTCP the next one); with
+    #: ``rtp_port=0`` any free pair (``rtcp_port`` is then ignored).
     rtp_port: int = 8000
     rtcp_port: int = 8001
     #: Publishers must add ``?token=TOKEN`` to the stream key (RTMP) or the URL (RTSP).
