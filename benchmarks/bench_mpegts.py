@@ -12,8 +12,9 @@ FFmpeg's throughput is measured, not its start-up. Each side does the same work:
   ``-f mpegts`` less ``-f null`` on the same 200 MB input, the time of its muxer alone. The work
   is the elementary stream bytes (the frames), as the two muxers pack them with different overhead.
 
-FFmpeg's times are the medians of three runs of each command, taken alternately (wall-clock, or
-the CPU seconds of all its threads under ``run.py --cpu``).
+FFmpeg's times are the fastest of five runs of each command, taken alternately (wall-clock, or
+the CPU seconds of all its threads under ``run.py --cpu``, which is much steadier here: the muxer's
+share of a run is under a tenth of it).
 
 The ``ref.ts`` rows time one pass of the 4-second clip (0.2 MB) and have no peer: a process
 started for 0.2 MB measures its start-up. The CRC row has no peer either (the table loop beside it
@@ -26,7 +27,6 @@ import atexit
 import os
 import resource
 import shutil
-import statistics
 import subprocess
 import tempfile
 import time
@@ -127,13 +127,15 @@ def _ffmpeg(path: Path, fmt: str) -> float:
     return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def _difference(main: tuple[Path, str], base: tuple[Path, str], runs: int = 3) -> float:
-    """Median seconds of the ``main`` command less the median of the ``base`` command."""
+def _difference(main: tuple[Path, str], base: tuple[Path, str], runs: int = 5) -> float:
+    """The fastest of ``runs`` runs of the ``main`` command less the fastest of the ``base`` command
+    (taken alternately; the fastest run is the one other work on the machine disturbed least, and
+    the difference of two ~1 s runs is small, so medians would carry their noise into it)."""
     a, b = [], []
     for _ in range(runs):
         a.append(_ffmpeg(*main))
         b.append(_ffmpeg(*base))
-    return statistics.median(a) - statistics.median(b)
+    return min(a) - min(b)
 
 
 def _big(quick: bool) -> tuple[Path, int]:
