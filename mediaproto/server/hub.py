@@ -16,6 +16,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
 
+from ..errors import MediaProtoError
 from ..media import Frame, Track
 from .config import Limits
 
@@ -133,7 +134,11 @@ class Stream:
             if len(self.gop) > limit:
                 del self.gop[: len(self.gop) - limit]
         for out in list(self.outputs):
-            out.on_frame(self, frame)
+            try:
+                out.on_frame(self, frame)
+            except MediaProtoError as exc:  # one output's bug must not end the stream for everyone
+                log.warning("%s: dropping an output after an error: %s", self.name, exc)
+                self.unsubscribe(out)
 
     def end(self) -> None:
         """The publisher left: tell every output, forget the tracks and the cache."""

@@ -28,6 +28,7 @@ from ..rtsp import Limits as RtspLimits
 from ..rtsp import (
     AnnounceRequested,
     DescribeRequested,
+    PauseRequested,
     DigestAuthenticator,
     FrameReceived,
     PlayRequested,
@@ -119,6 +120,8 @@ class RtspPlayer:
         self.session = session
         self.gate = Gate(session.limits, session.driver.loop.time)
         self.frames_sent = 0
+        #: PAUSE stops the packets (the session stays); PLAY resumes at the next keyframe.
+        self.paused = False
         #: Packets are queued on the connection and written once per loop turn (the loop's
         #: :class:`~mediaproto.server.fanout.TurnFlusher`); the write-buffer size after that write.
         self.marked = False
@@ -133,7 +136,7 @@ class RtspPlayer:
     def on_frame(self, stream: Stream, frame: Frame) -> None:
         session = self.session
         driver = session.driver
-        if driver.closed:
+        if driver.closed or self.paused:
             return
         gate = self.gate
         if gate.waiting_keyframe or self.buffered > gate.limits.high_water:
@@ -250,6 +253,11 @@ class RtspSession:
             if not self.access.allow(event, Action.READ):
                 return
             stream = self.hub.streams.get(event.path)
+            if self.player is not None and self.player[1].paused and self.player[0] is stream:
+                self.conn.accept_play(event)  # resume (RFC 2326 10.5) at the next keyframe
+                self.player[1].paused = False
+                self.player[1].gate.waiting_keyframe = stream.has_video
+                return
             if stream is None or not stream.live or rtp_view(stream).tracks != self.described:
                 self.conn.reject(event, 404)
                 return
@@ -259,6 +267,9 @@ class RtspSession:
             self.player = (stream, player)
             self.access.opened("read", stream.name, lambda: player.gate.skipped)
             stream.subscribe(player)
+        elif isinstance(event, PauseRequested):
+            if self.player is not None:
+                self.player[1].paused = True
         elif isinstance(event, AnnounceRequested):
             if not self.access.allow(event, Action.PUBLISH):
                 return
