@@ -24,6 +24,7 @@ is our own reference implementation).
 from __future__ import annotations
 
 import atexit
+import json
 import os
 import resource
 import shutil
@@ -113,13 +114,17 @@ def _file(name: str, passes: int) -> Path:
     return path
 
 
+def _ffmpeg_to(path: Path, fmt: str, out: Path | str = os.devnull) -> None:
+    assert _FFMPEG is not None
+    subprocess.run([_FFMPEG, "-nostdin", "-v", "error", "-i", str(path), "-map", "0", "-c", "copy", "-f", fmt,
+                    "-y", str(out)], check=True, timeout=300)
+
+
 def _ffmpeg(path: Path, fmt: str) -> float:
     """Seconds of one FFmpeg run: wall-clock, or its CPU seconds (all threads) under ``--cpu``."""
-    assert _FFMPEG is not None
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    subprocess.run([_FFMPEG, "-nostdin", "-v", "error", "-i", str(path), "-map", "0", "-c", "copy", "-f", fmt,
-                    "-y", os.devnull], check=True, timeout=300)
+    _ffmpeg_to(path, fmt)
     wall = time.perf_counter() - t0
     if not harness.CPU_TIME:
         return wall
@@ -138,21 +143,57 @@ def _difference(main: tuple[Path, str], base: tuple[Path, str], runs: int = 5) -
     return min(a) - min(b)
 
 
+def _packets_seen(path: Path) -> int:
+    """How many packets (frames) ffprobe reads from a TS file."""
+    out = subprocess.run([shutil.which("ffprobe") or "ffprobe", "-v", "error", "-count_packets", "-show_entries",
+                          "stream=nb_read_packets", "-of", "json", str(path)],
+                         check=True, capture_output=True, text=True, timeout=120).stdout
+    return sum(int(s["nb_read_packets"]) for s in json.loads(out)["streams"])
+
+
+_checked = False
+
+
+def _check_ffmpeg() -> None:
+    """Once per run, FFmpeg's side checks what ours asserts: FFmpeg reads every frame of the 100 s
+    stream (our demuxer counts them too), and its muxer writes every frame back (ours is timed on
+    the same frames)."""
+    global _checked
+    if _checked or not shutil.which("ffprobe"):
+        return
+    long = _file("long", _PASSES)
+    assert _packets_seen(long) == len(_LONG_FRAMES)
+    remuxed = _TMP / f"mediaproto-bench-{os.getpid()}-remux.ts"
+    try:
+        _ffmpeg_to(long, "mpegts", remuxed)
+        assert _packets_seen(remuxed) == len(_LONG_FRAMES)
+    finally:
+        remuxed.unlink(missing_ok=True)
+    _checked = True
+
+
 def _big(quick: bool) -> tuple[Path, int]:
     """The input FFmpeg is timed on and its passes (the 100 s stream under ``--quick``)."""
+    _check_ffmpeg()
     return (_file("long", _PASSES), _PASSES) if quick else (_file("big", _BIG_PASSES), _BIG_PASSES)
 
 
 def _ffmpeg_demux_seconds(quick: bool) -> float:
-    """FFmpeg's demux of the big stream, less a run on one pass (4 s): per 100 s stream."""
+    """FFmpeg's demux of the big stream, less a run on one pass (4 s): per 100 s stream. (Under
+    ``--quick``, one run on the 100 s stream, nothing subtracted: a check that it runs.)"""
     path, passes = _big(quick)
+    if quick:
+        return _ffmpeg(path, "null")
     one = _file("one", 1)
     return _difference((path, "null"), (one, "null")) * _PASSES / (passes - 1)
 
 
 def _ffmpeg_mux_seconds(quick: bool) -> float:
-    """FFmpeg's TS muxer alone on the big stream (``-f mpegts`` less ``-f null``): per 100 s stream."""
+    """FFmpeg's TS muxer alone on the big stream (``-f mpegts`` less ``-f null``): per 100 s stream.
+    (Under ``--quick``, one ``-f mpegts`` run on the 100 s stream.)"""
     path, passes = _big(quick)
+    if quick:
+        return _ffmpeg(path, "mpegts")
     return _difference((path, "mpegts"), (path, "null")) * _PASSES / passes
 
 
