@@ -45,6 +45,8 @@ PLAIN_BYTES = bytes(PLAIN)
 WITH_EXT = RtpPacket(96, 4321, 123456789, 0x11223344, PAYLOAD, True, (0xAAAA, 0xBBBB),
                      HeaderExtension.from_elements(EXT))
 EXT_BYTES = bytes(WITH_EXT)
+# what each side's loop does, checked once: the same fields back from the same bytes
+assert RtpPacket.parse(PLAIN_BYTES) == PLAIN and RtpPacket.parse(EXT_BYTES) == WITH_EXT
 
 RTCP_BYTES = serialize_compound([
     SenderReport(0x11223344, 0xEEB0E7500C8B4395, 123456789, 1000, 1_200_000,
@@ -107,6 +109,9 @@ try:
             id=5, uri="http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"),
     ]))
     _a_plain = AiortcRtpPacket.parse(PLAIN_BYTES)
+    assert (_a_plain.payload_type, _a_plain.sequence_number, _a_plain.timestamp, _a_plain.ssrc, _a_plain.marker,
+            _a_plain.payload) == (96, 4321, 123456789, 0x11223344, 1, PAYLOAD)
+    assert _a_plain.serialize() == PLAIN_BYTES
     _a_ext = AiortcRtpPacket.parse(EXT_BYTES, _ext_map)
     assert _a_ext.extensions.mid == "0" and _a_ext.extensions.transport_sequence_number == 0x0102
 
