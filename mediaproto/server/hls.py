@@ -27,6 +27,7 @@ from ..hls.segmenter import PartReady, PlaylistChanged, SegmentReady, SegmentRem
 from ..media import Frame
 
 from .hub import Stream
+from .prepared import BLOCKING_CACHE, PLAYLIST_TYPE, SEGMENT_CACHE, playlist_cache, prepared_response
 
 __all__ = ["HlsOutput", "Rendition", "CONTAINERS", "PLAYLISTS", "content_type"]
 
@@ -56,6 +57,10 @@ class Rendition:
         self.playlist_text: str | None = None
         self.next_sequence = 0
         self.stale: set[str] = set()
+        #: Whole HTTP responses (head and body) prepared once per file and per playlist version
+        #: (key: (skip, blocking)), for every client: see :mod:`mediaproto.server.prepared`.
+        self.responses: dict[str, bytes] = {}
+        self.playlist_responses: dict[tuple[bool, bool], tuple[str, bytes]] = {}
 
     def start(self, stream: Stream, target_duration: float, window: int, part_target: float | None) -> None:
         """A new segmenter for the stream's tracks (numbering goes on); raises
@@ -64,6 +69,7 @@ class Rendition:
         self.stale = set(self.files)
         self.segmenter = None
         self.playlist_text = None
+        self.playlist_responses = {}
         first = self.next_sequence
         self.segmenter = Segmenter(stream.track_list, target_duration=target_duration, window=window,
                                    part_target=part_target, first_sequence=first, container=self.container,
@@ -81,6 +87,7 @@ class Rendition:
                 for name in self.stale:
                     self.files.pop(name, None)
                     self.ready_at.pop(name, None)
+                    self.responses.pop(name, None)
                 self.stale = set()
                 self.files[event.name] = event.data
                 self.ready_at[event.name] = now
@@ -94,10 +101,40 @@ class Rendition:
                 for name in (event.name, *event.part_names):
                     self.files.pop(name, None)
                     self.ready_at.pop(name, None)
+                    self.responses.pop(name, None)
             elif isinstance(event, PlaylistChanged):
                 self.playlist_text = event.text
+                self.playlist_responses = {}
                 changed = True
         return changed
+
+    def response(self, name: str) -> bytes | None:
+        """The whole 200 response of file ``name`` (made at its first request), or ``None``."""
+        response = self.responses.get(name)
+        if response is None:
+            data = self.files.get(name)
+            if data is None:
+                return None
+            response = self.responses[name] = prepared_response(data, content_type(name), SEGMENT_CACHE)
+        return response
+
+    def playlist_response(self, skip: bool, blocking: bool, target_duration: float) -> bytes | None:
+        """The whole 200 response of the playlist, made once per playlist version (every client,
+        and every waiter of a blocking reload woken by the same change, gets the same bytes)."""
+        version = self.playlist(False)  # the same str object until the playlist changes
+        if version is None:
+            return None
+        key = (skip, blocking)
+        cached = self.playlist_responses.get(key)
+        if cached is not None and cached[0] is version:
+            return cached[1]
+        text = self.playlist(skip) if skip else version
+        if text is None:
+            return None
+        cache = BLOCKING_CACHE if blocking else playlist_cache(target_duration)
+        response = prepared_response(text.encode(), PLAYLIST_TYPE, cache)
+        self.playlist_responses[key] = (version, response)
+        return response
 
     def playlist(self, skip: bool = False) -> str | None:
         """The playlist to serve (the final one, with ENDLIST, after the publisher left)."""
@@ -153,6 +190,20 @@ class HlsOutput:
             if data is not None:
                 return data
         return None
+
+    def response(self, name: str) -> bytes | None:
+        """The prepared 200 response (head and body) of segment, part or init segment ``name``."""
+        for r in self.renditions.values():
+            response = r.response(name)
+            if response is not None:
+                return response
+        return None
+
+    def playlist_response(self, skip: bool = False, container: str | None = None,
+                          blocking: bool = False) -> bytes | None:
+        """The prepared 200 response of the playlist of ``container`` (see :meth:`playlist`)."""
+        rendition = self._rendition(container)
+        return rendition.playlist_response(skip, blocking, self.target_duration) if rendition is not None else None
 
     # -- Output -------------------------------------------------------------------------------
     def on_tracks(self, stream: Stream) -> None:

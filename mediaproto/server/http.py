@@ -28,7 +28,7 @@ import html
 import json
 import logging
 import re
-from typing import Callable
+from typing import Any, Awaitable, Callable, TypeVar
 from urllib.parse import parse_qsl, unquote, urlencode
 
 from .api import Api
@@ -40,11 +40,30 @@ from .hls import PLAYLISTS, HlsOutput, content_type
 from .metrics import CONTENT_TYPE as METRICS_TYPE
 from .metrics import render as render_metrics
 from .player import PLAYER_URL, player_page, player_script, player_video
+from .prepared import BLOCKING_CACHE, NO_CACHE, SEGMENT_CACHE, playlist_cache, response_head
 from .sessions import Session
 
 log = logging.getLogger("mediaproto.server.http")
 
+T = TypeVar("T")
+
 _URI_ATTR = re.compile(r'URI="([^"]*)"')
+
+#: The content type :meth:`HttpServer._route` gives a body that is a whole prepared response
+#: (head and body, :mod:`mediaproto.server.prepared`): written as it is.
+PREPARED = "prepared"
+
+#: ``asyncio.timeout`` (Python 3.11): a deadline on the running task, without the task that
+#: ``asyncio.wait_for`` makes around each read (three per request before).
+_timeout: Any = getattr(asyncio, "timeout", None)
+
+
+async def _within(awaitable: Awaitable[T], timeout: float) -> T:
+    """``await awaitable`` or raise ``asyncio.TimeoutError`` after ``timeout`` seconds."""
+    if _timeout is None:  # Python 3.10
+        return await asyncio.wait_for(awaitable, timeout)
+    async with _timeout(timeout):
+        return await awaitable
 
 
 class HttpServer:
@@ -106,10 +125,13 @@ class HttpServer:
             if opened is not None:
                 timeout = max(0.0, opened + timeout - asyncio.get_running_loop().time())
         else:
-            start = await asyncio.wait_for(reader.readexactly(1), limits.http_idle_timeout)  # idle: no log line
+            start = await _within(reader.readexactly(1), limits.http_idle_timeout)  # idle: no log line
             timeout, kind, what = limits.head_timeout, SLOW_MESSAGE, "head_timeout"
+            # the usual case: the whole head came with its first byte, no deadline to set
+            if b"\r\n\r\n" in getattr(reader, "_buffer", b""):
+                return start + await reader.readuntil(b"\r\n\r\n")
         try:
-            return start + await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout)
+            return start + await _within(reader.readuntil(b"\r\n\r\n"), timeout)
         except asyncio.TimeoutError:
             allowed = limits.handshake_timeout if first else timeout
             self._closing(host, kind, f"no complete request head within {allowed:g} s ({what})")
@@ -153,7 +175,13 @@ class HttpServer:
             await self._send(writer, 405, b"method not allowed\n", "text/plain", close=not keep_alive)
             return keep_alive
         else:
-            status, body, ctype, extra = await self._route(path, query, host, headers)
+            status, body, ctype, extra = await self._route(path, query, host, headers,
+                                                           prepared=keep_alive and method == "GET")
+        if ctype is PREPARED:  # HLS: a response prepared once for every client
+            writer.write(body)
+            if writer.transport.get_write_buffer_size():
+                await _within(writer.drain(), self.limits.http_idle_timeout)
+            return keep_alive
         await self._send(writer, status, body, ctype, head_only=method == "HEAD", close=not keep_alive,
                          extra=extra)
         return keep_alive
@@ -185,8 +213,11 @@ class HttpServer:
             return 200, json.dumps(api.sessions(), indent=2).encode(), "application/json", []
         return 404, b"no such API call\n", "text/plain", []
 
-    async def _route(self, path: str, query: str, host: str,
-                     headers: dict[str, str]) -> tuple[int, bytes, str, list[tuple[str, str]]]:
+    async def _route(self, path: str, query: str, host: str, headers: dict[str, str],
+                     prepared: bool = False) -> tuple[int, bytes, str, list[tuple[str, str]]]:
+        """The answer to a GET or HEAD: (status, body, content type, extra headers); with
+        ``prepared``, segments and playlists come as whole prepared responses (content type
+        :data:`PREPARED`)."""
         if path in ("/", "/index.html"):
             return 200, self.index(host).encode(), "text/html; charset=utf-8", [("Cache-Control", "no-store")]
         if path == "/player.js":
@@ -221,17 +252,19 @@ class HttpServer:
             self.clients = {h: t for h, t in self.clients.items() if now - t < 10}
         if file == "player.html":
             return 200, player_page(name).encode(), "text/html; charset=utf-8", [("Cache-Control", "no-store")]
+        extra: list[tuple[str, str]] = []
         if file == "index.m3u8" or file in PLAYLISTS:
             configured = self.context.config.hls_container if self.context is not None else "ts"
-            status, body, ctype = await self._playlist(output, query, PLAYLISTS.get(file, configured))
+            status, body, ctype, extra = await self._playlist(output, query, PLAYLISTS.get(file, configured),
+                                                              prepared)
         else:
-            data = output.file(file)
+            data = output.response(file) if prepared else output.file(file)
             if data is None:
                 return 404, b"no such segment\n", "text/plain", []
-            status, body, ctype = 200, data, content_type(file)
+            status, body, ctype = 200, data, PREPARED if prepared else content_type(file)
         if status == 200:
             self._hls_session(name, host, now, len(body))
-        return status, body, ctype, []
+        return status, body, ctype, extra
 
     async def _wait_for_source(self, name: str) -> None:
         """An HLS player asks for a path with a pulled source: start it (on demand) and wait a
@@ -279,55 +312,58 @@ class HttpServer:
                 self.context.sessions.close(session, "server stopped")
         self.hls_sessions.clear()
 
-    async def _playlist(self, output: HlsOutput, query: str, container: str = "ts") -> tuple[int, bytes, str]:
+    async def _playlist(self, output: HlsOutput, query: str, container: str = "ts",
+                        prepared: bool = False) -> tuple[int, bytes, str, list[tuple[str, str]]]:
+        """A playlist, after waiting for a blocking reload's segment or part. Without client
+        query parameters to add to its URIs (a token), a ``prepared`` playlist is the response
+        made once per playlist version: the waiters of one blocking reload, woken together by the
+        same part, all get the same bytes."""
         if not output.serves(container):
             why = output.unavailable.get(container, "not served")
-            return 404, f"no {container} playlist for this stream: {why}\n".encode(), "text/plain"
-        params = dict(parse_qsl(query, keep_blank_values=True))
+            return 404, f"no {container} playlist for this stream: {why}\n".encode(), "text/plain", []
+        params = dict(parse_qsl(query, keep_blank_values=True)) if query else {}
         skip = params.get("_HLS_skip", "").upper() in ("YES", "V2")
-        if "_HLS_msn" in params:
+        blocking = "_HLS_msn" in params
+        if blocking:
             try:
                 msn = int(params["_HLS_msn"])
                 part = int(params["_HLS_part"]) if "_HLS_part" in params else None
             except ValueError:
-                return 400, b"bad _HLS_msn or _HLS_part\n", "text/plain"
+                return 400, b"bad _HLS_msn or _HLS_part\n", "text/plain", []
             if output.too_far(msn, container):
-                return 400, b"_HLS_msn too far in the future\n", "text/plain"
+                return 400, b"_HLS_msn too far in the future\n", "text/plain", []
             if not await output.wait_for(msn, part, self.limits.hls_blocking_timeout, container):
-                return 503, b"timed out waiting for the segment\n", "text/plain"
+                return 503, b"timed out waiting for the segment\n", "text/plain", []
         elif "_HLS_part" in params:
-            return 400, b"_HLS_part without _HLS_msn\n", "text/plain"
+            return 400, b"_HLS_part without _HLS_msn\n", "text/plain", []
         text = output.playlist(skip, container)
         if text is None and output.stream.live and await output.wait_until(
                 lambda: output.playlist(False, container) is not None, self.limits.hls_blocking_timeout):
             text = output.playlist(skip, container)  # a new stream: wait for its first segment
         if text is None:
-            return 404, b"stream has no segment yet\n", "text/plain"
-        kept = urlencode([(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if not k.startswith("_HLS_")])
+            return 404, b"stream has no segment yet\n", "text/plain", []
+        kept = urlencode([(k, v) for k, v in parse_qsl(query, keep_blank_values=True)
+                          if not k.startswith("_HLS_")]) if params else ""
+        if prepared and not kept:
+            response = output.playlist_response(skip, container, blocking)
+            if response is not None:
+                return 200, response, PREPARED, []
         if kept:
             text = _with_query(text, kept)
-        return 200, text.encode(), "application/vnd.apple.mpegurl"
+        cache = BLOCKING_CACHE if blocking else playlist_cache(output.target_duration)
+        return 200, text.encode(), "application/vnd.apple.mpegurl", [("Cache-Control", cache)]
 
     async def _send(self, writer: asyncio.StreamWriter, status: int, body: bytes, ctype: str, *,
                     head_only: bool = False, close: bool = False, extra: list[tuple[str, str]] | None = None) -> None:
-        reason = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
-                  405: "Method Not Allowed", 409: "Conflict", 413: "Content Too Large",
-                  431: "Request Header Fields Too Large", 503: "Service Unavailable"}.get(status, "Error")
         extra = extra or []
-        headers = [
-            f"HTTP/1.1 {status} {reason}",
-            f"Content-Type: {ctype}",
-            f"Content-Length: {len(body)}",
-            "Access-Control-Allow-Origin: *",
-        ]
-        if not any(k == "Cache-Control" for k, _ in extra):
-            cacheable = ctype.startswith("video/") and status == 200
-            headers.append("Cache-Control: max-age=60" if cacheable else "Cache-Control: no-cache")
-        headers += [f"{k}: {v}" for k, v in extra]
-        if close:
-            headers.append("Connection: close")
-        writer.write(("\r\n".join(headers) + "\r\n\r\n").encode() + (b"" if head_only else body))
-        await asyncio.wait_for(writer.drain(), self.limits.http_idle_timeout)
+        cache = next((v for k, v in extra if k == "Cache-Control"), None)
+        if cache is None:
+            cache = SEGMENT_CACHE if ctype.startswith("video/") and status == 200 else NO_CACHE
+        head = response_head(status, len(body), ctype, cache, [(k, v) for k, v in extra if k != "Cache-Control"],
+                             close)
+        writer.write(head + (b"" if head_only else body))
+        if writer.transport.get_write_buffer_size():
+            await _within(writer.drain(), self.limits.http_idle_timeout)
 
 
 def _opened(writer: asyncio.StreamWriter) -> float | None:
