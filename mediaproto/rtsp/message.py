@@ -319,8 +319,8 @@ class MessageParser:
         append = items.append
         lengths: list[str] = []
         known = _KNOWN_NAMES.get
-        for i in range(1, len(lines)):
-            name, sep, value = lines[i].partition(":")
+        for line in lines[1:]:
+            name, sep, value = line.partition(":")
             is_length = known(name)
             if is_length is None or not sep:
                 if not sep or " " in name or not name or name.strip() != name:
