@@ -255,8 +255,9 @@ def banner(config: Config, ports: dict[str, int]) -> str:
     return "\n".join(lines)
 
 
-async def run(config: Config) -> int:
-    """Run the server until SIGINT or SIGTERM; 2 when a listener cannot be bound."""
+async def run(config: Config, loop_name: str = "") -> int:
+    """Run the server until SIGINT or SIGTERM; 2 when a listener cannot be bound. ``loop_name``
+    (the event loop, for the log) is logged once the server listens."""
     server = LiveServer(config)
     try:
         await server.start()
@@ -264,6 +265,8 @@ async def run(config: Config) -> int:
         await server.stop()
         print(f"mediaproto-server: cannot listen: {_describe(exc, config)}", file=sys.stderr)
         return 2
+    if loop_name:
+        log.info("event loop: %s", loop_name)
     if config.config_file:
         log.info("configuration from %s", config.config_file)
     stop = asyncio.Event()
@@ -299,10 +302,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     logging.basicConfig(level=logging.DEBUG if config.verbose else logging.INFO,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    log.info("event loop: %s%s", loop_name,
-             " (uvloop not installed: pip install mediaproto[fast] for a faster one)"
-             if loop_name == "asyncio" and args.loop == "auto" else "")
+    note = " (uvloop not installed: pip install mediaproto[fast] for a faster one)" \
+        if loop_name == "asyncio" and args.loop == "auto" else ""
     try:
-        return _run_on(run(config), factory)
+        return _run_on(run(config, f"{loop_name}{note}"), factory)
     except KeyboardInterrupt:
         return 130
