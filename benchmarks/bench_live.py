@@ -63,8 +63,8 @@ def source() -> str:
 class Server:
     """``live_load.py serve`` in a child process pinned to CPU 0."""
 
-    def __init__(self, ll_hls: bool = False) -> None:
-        args = [sys.executable, LOAD, "serve", "--cpu", "0", "--segment", str(SEGMENT), "--part", str(PART)]
+    def __init__(self, ll_hls: bool = False, extra: tuple[str, ...] = ()) -> None:
+        args = [sys.executable, LOAD, "serve", "--cpu", "0", "--segment", str(SEGMENT), "--part", str(PART), *extra]
         self.proc = subprocess.Popen(args + (["--ll-hls"] if ll_hls else []), stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, text=True)
         assert self.proc.stdout is not None

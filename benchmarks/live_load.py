@@ -330,7 +330,7 @@ async def trial(a: argparse.Namespace) -> dict[str, object]:
         decode = every > 0 and n % every == 0
         _, p = await loop.create_connection(lambda: Player(ports["rtmp"], a.name, decode), "127.0.0.1", ports["rtmp"])
         players.append(p)
-    for _ in range(200):  # every player is playing before the publisher starts
+    for _ in range(int(a.play_wait / 0.05)):  # every player is playing before the publisher starts
         if all(p.sink or _playing(p.conn) for p in players):
             break
         await asyncio.sleep(0.05)
@@ -499,6 +499,8 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--ll-hls", action="store_true")
     s.add_argument("--segment", type=float, default=1.0)
     s.add_argument("--part", type=float, default=0.2)
+    s.add_argument("--profile", metavar="FILE", help="cProfile the server, written to FILE (pstats) when it stops")
+    s.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio", help="the server's event loop")
     t = sub.add_parser("load")
     t.add_argument("--cpu", type=int)
     t.add_argument("--ports", required=True)
@@ -511,12 +513,29 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--decode", type=int, default=1000000,
                    help="how many RTMP players decode every frame (spread evenly); the others are sinks")
     t.add_argument("--segment", type=float, default=1.0)
+    t.add_argument("--play-wait", type=float, default=10.0,
+                   help="seconds to wait for every player's play to be answered before publishing (nginx-rtmp "
+                        "answers a play only once the stream is published: give it a moment, not 10 s)")
     t.add_argument("--probe", action="store_true")
     t.add_argument("--ll", action="store_true")
     a = p.parse_args(argv)
     pin(a.cpu)
     if a.cmd == "serve":
-        asyncio.run(serve(a))
+        profile = None
+        if a.profile:
+            import cProfile
+
+            profile = cProfile.Profile()
+            profile.enable()
+        if a.loop == "uvloop":
+            import uvloop
+
+            uvloop.run(serve(a))
+        else:
+            asyncio.run(serve(a))
+        if profile is not None:
+            profile.disable()
+            profile.dump_stats(a.profile)
     else:
         print(json.dumps(asyncio.run(trial(a))), flush=True)
     return 0

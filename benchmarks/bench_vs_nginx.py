@@ -1,0 +1,300 @@
+"""The live server against nginx (one worker, same machine, same load tool, same run).
+
+    python3 benchmarks/bench_vs_nginx.py                       # RTMP at 600 kbit/s and 4 Mbit/s, HLS
+    python3 benchmarks/bench_vs_nginx.py --kinds rtmp --bitrates 600k --steps 500,1000,2000 --seconds 6
+    python3 benchmarks/bench_vs_nginx.py --loops asyncio,uvloop  # our server on both event loops
+
+Each server runs in its own process pinned to CPU 0, the load (``live_load.py load``: a real-time
+RTMP publisher and raw-socket RTMP players, or HTTP/1.1 HLS pollers) in another pinned to CPU 1:
+
+* ours: ``live_load.py serve`` (the live server, on asyncio's loop or uvloop);
+* nginx: Debian's ``nginx`` with ``libnginx-mod-rtmp``, ``master_process off`` (one process, the
+  one worker), from a configuration written in a temp dir: ``rtmp { server { listen PORT;
+  application live { live on; } } }``, and for HLS the module's own segmenter (``hls on``, 1 s
+  fragments written to disk) served from disk by nginx's ``http`` on the same process.
+
+For each step of the ramp both servers take the same load one after the other. A step *holds*
+when every player received every frame in order (sink players: the same bytes as the decoding
+ones) with p99 latency under 1 s, and every HLS client fetched every segment. Printed: the players
+held by each, the server's CPU per player-second (CPU over the measured window less the
+publisher-only CPU, divided by players) at the largest step both held, and ours/nginx ratios.
+The machine is shared: the load average is printed with each run, and a step that fails on a
+busy machine may pass on a quiet one.
+
+``--quick`` (what ``benchmarks/run.py --quick`` runs) checks the wiring: 2 players for 2 s each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from harness import Bench
+
+HERE = Path(__file__).resolve().parent
+LOAD = str(HERE / "live_load.py")
+MODULE = "/usr/lib/nginx/modules/ngx_rtmp_module.so"
+
+NGINX_CONF = """
+load_module {module};
+worker_processes 1;
+master_process off;
+daemon off;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log error;
+worker_rlimit_nofile 65536;
+events {{ worker_connections 60000; }}
+rtmp {{
+    server {{
+        listen 127.0.0.1:{rtmp};
+        application live {{
+            live on;
+            hls on;
+            hls_path {dir}/hls;
+            hls_nested on;
+            hls_fragment 1s;
+            hls_playlist_length 6s;
+        }}
+    }}
+}}
+http {{
+    access_log off;
+    client_body_temp_path {dir}/body;
+    proxy_temp_path {dir}/proxy;
+    fastcgi_temp_path {dir}/fastcgi;
+    uwsgi_temp_path {dir}/uwsgi;
+    scgi_temp_path {dir}/scgi;
+    types {{ application/vnd.apple.mpegurl m3u8; video/mp2t ts; }}
+    server {{
+        listen 127.0.0.1:{http};
+        keepalive_requests 1000000;
+        location /live/ {{ alias {dir}/hls/; add_header Cache-Control no-cache; }}
+    }}
+}}
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _pin0() -> None:
+    if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) > 1:
+        os.sched_setaffinity(0, {0})
+
+
+def nginx_available() -> str | None:
+    """Why nginx-rtmp cannot run here, or ``None``."""
+    if shutil.which("nginx") is None and not os.path.exists("/usr/sbin/nginx"):
+        return "nginx not installed (Debian: nginx)"
+    if not os.path.exists(MODULE):
+        return "the RTMP module is not installed (Debian: libnginx-mod-rtmp)"
+    return None
+
+
+class Nginx:
+    """nginx-rtmp (and its HLS, served by nginx's http) in one process pinned to CPU 0."""
+
+    name = "nginx"
+
+    def __init__(self) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="mediaproto-nginx-"))
+        (self.dir / "hls").mkdir()
+        self.ports = {"rtmp": _free_port(), "http": _free_port()}
+        conf = self.dir / "nginx.conf"
+        conf.write_text(NGINX_CONF.format(module=MODULE, dir=self.dir, **self.ports))
+        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+        self.proc = subprocess.Popen([nginx, "-p", str(self.dir), "-e", str(self.dir / "error.log"), "-c", str(conf)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=_pin0)
+        self.pid = self.proc.pid
+        deadline = time.monotonic() + 10
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"nginx exited: {self.proc.stderr.read() if self.proc.stderr else b''!r}")
+            try:
+                socket.create_connection(("127.0.0.1", self.ports["rtmp"]), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("nginx did not listen") from None
+                time.sleep(0.05)
+
+    def close(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(5)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Ours:
+    """``live_load.py serve`` pinned to CPU 0 on the event loop ``loop``."""
+
+    def __init__(self, loop: str = "asyncio") -> None:
+        self.name = f"mediaproto ({loop})"
+        self.proc = subprocess.Popen([sys.executable, LOAD, "serve", "--cpu", "0", "--loop", loop],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert self.proc.stdout is not None
+        info = json.loads(self.proc.stdout.readline())
+        self.pid: int = info["pid"]
+        self.ports: dict[str, int] = info["ports"]
+
+    def close(self) -> None:
+        try:
+            assert self.proc.stdin is not None
+            self.proc.stdin.close()
+            self.proc.wait(10)
+        finally:
+            self.proc.kill()
+
+
+TRIALS = 0
+
+
+def load(server: Nginx | Ours, src: str, seconds: float, *, rtmp: int = 0, hls: int = 0) -> dict[str, Any]:
+    """One trial of ``live_load.py load`` against ``server`` (a new stream name each time)."""
+    global TRIALS
+    TRIALS += 1
+    args = [sys.executable, LOAD, "load", "--cpu", "1", "--ports", json.dumps(server.ports), "--server-pid",
+            str(server.pid), "--source", src, "--name", f"live/vs{TRIALS}", "--seconds", str(seconds),
+            "--rtmp", str(rtmp), "--hls", str(hls), "--decode", "20", "--play-wait", "1"]
+    out = subprocess.run(args, capture_output=True, text=True, timeout=seconds + 120)
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr[-2000:])
+    return json.loads(out.stdout.splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def held(r: dict[str, Any]) -> bool:
+    """Every client got everything in real time (nginx has no /api/streams: no server counters)."""
+    return (r["rtmp_players_with_drops"] == 0 and r["hls_clients_with_misses"] == 0
+            and not r.get("server_frames_skipped") and not r.get("server_players_dropped")
+            and (r["steady_latency_p99"] is None or r["steady_latency_p99"] < 1.0))
+
+
+def source(bitrate: str) -> str:
+    """A 10 s H.264 + AAC FLV of about ``bitrate`` (600k: 640x360, 4M: 1280x720), made once by ffmpeg."""
+    size, video, audio = {"600k": ("640x360", "500k", "96k"), "4M": ("1280x720", "3900k", "128k")}[bitrate]
+    path = Path(tempfile.gettempdir()) / f"mediaproto-bench-vs-nginx-{bitrate}.flv"
+    if path.exists() and path.stat().st_size > 100_000:
+        return str(path)
+    tmp = path.with_suffix(".tmp.flv")
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"testsrc2=size={size}:rate=25:duration=10",
+         "-f", "lavfi", "-i", "anoisesrc=sample_rate=48000:amplitude=0.2:seed=7:duration=10",
+         "-c:v", "libx264", "-preset", "veryfast", "-g", "25", "-pix_fmt", "yuv420p", "-b:v", video, "-maxrate", video,
+         "-minrate", video, "-bufsize", video, "-x264-params", "nal-hrd=cbr", "-c:a", "aac", "-b:a", audio, "-ac", "2",
+         "-f", "flv", str(tmp)], check=True, timeout=300)
+    tmp.replace(path)
+    return str(path)
+
+
+def ramp(make: list[Any], kind: str, steps: list[int], src: str, seconds: float) -> dict[str, Any]:
+    """Each server of ``make`` (constructors) through the same steps, alternating within each step;
+    a server leaves the ramp at its first failed step."""
+    servers = [m() for m in make]
+    rows: dict[str, list[dict[str, Any]]] = {s.name: [] for s in servers}
+    idle: dict[str, float] = {}
+    try:
+        for s in servers:
+            idle[s.name] = load(s, src, seconds)["server_cpu"]
+        alive = list(servers)
+        for n in steps:
+            for s in list(alive):
+                r = load(s, src, seconds, **{kind: n})
+                r["held"] = held(r)
+                r["load_average"] = os.getloadavg()[0]
+                rows[s.name].append(r)
+                print(f"  {s.name:22} {kind} {n:6}: {'held' if r['held'] else 'FAILED'}; server cpu "
+                      f"{r['server_cpu'] * 100:5.1f}% ({(r['server_cpu'] - idle[s.name]) / n * 1000:.3f} ms per "
+                      f"client-second over idle); load tool cpu {r['load_cpu'] * 100:.0f}%; p99 "
+                      f"{_ms(r['steady_latency_p99'])} ms; load average {r['load_average']:.1f}", flush=True)
+                if not r["held"]:
+                    alive.remove(s)
+            if not alive:
+                break
+    finally:
+        for s in servers:
+            s.close()
+    return {"rows": rows, "idle": idle, "kind": kind}
+
+
+def _ms(x: float | None) -> str:
+    return "-" if x is None else f"{x * 1000:.0f}"
+
+
+def summary(result: dict[str, Any]) -> list[str]:
+    """Players held by each, CPU per client-second at the largest step all held, ratios to nginx."""
+    rows, idle, kind = result["rows"], result["idle"], result["kind"]
+    key = "rtmp_players" if kind == "rtmp" else "hls_clients"
+    best = {name: max((r[key] for r in rs if r["held"]), default=0) for name, rs in rows.items()}
+    common = min(best.values())
+    lines = []
+    for name, rs in rows.items():
+        at = next((r for r in rs if r[key] == common), None)
+        per = (at["server_cpu"] - idle[name]) / common * 1000 if at is not None and common else float("nan")
+        result.setdefault("per", {})[name] = per
+        lines.append(f"{name:22} held {best[name]:6} {kind} clients; {per:.3f} ms CPU per client-second at {common}")
+    ours = [n for n in rows if n != "nginx"]
+    if "nginx" in rows and best["nginx"]:
+        for n in ours:
+            lines.append(f"{n} / nginx: clients held {best[n] / best['nginx']:.2f}x, CPU per client-second "
+                         f"{result['per'][n] / result['per']['nginx']:.2f}x")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--kinds", default="rtmp,hls")
+    p.add_argument("--bitrates", default="600k,4M", help="RTMP streams (HLS uses the first)")
+    p.add_argument("--steps", default="250,500,1000,1500,2000,3000,4000,5000")
+    p.add_argument("--hls-steps", default="500,1000,2000,4000,6000,8000,10000")
+    p.add_argument("--seconds", type=float, default=6.0)
+    p.add_argument("--loops", default="asyncio", help="our server's event loops: asyncio,uvloop")
+    p.add_argument("--quick", action="store_true")
+    a = p.parse_args(argv)
+    why = nginx_available()
+    if why is not None:
+        print(f"nginx-rtmp comparison skipped: {why}")
+        return 0
+    loops = a.loops.split(",")
+    make: list[Any] = [Nginx] + [lambda loop=loop: Ours(loop) for loop in loops]
+    print(f"load average at start: {' '.join(f'{x:.1f}' for x in os.getloadavg())}; {os.cpu_count()} CPUs")
+    for kind in a.kinds.split(","):
+        bitrates = a.bitrates.split(",") if kind == "rtmp" else a.bitrates.split(",")[:1]
+        for bitrate in bitrates:
+            src = source(bitrate)
+            steps = [2] if a.quick else [int(x) for x in (a.steps if kind == "rtmp" else a.hls_steps).split(",")]
+            print(f"== {kind} at {bitrate}bit/s, steps {steps}, {a.quick and 2.0 or a.seconds} s each", flush=True)
+            result = ramp(make, kind, steps, src, 2.0 if a.quick else a.seconds)
+            for line in summary(result):
+                print("  " + line, flush=True)
+    print(f"load average at end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    return 0
+
+
+def _quick() -> None:
+    if nginx_available() is None and shutil.which("ffmpeg"):
+        main(["--quick", "--kinds", "rtmp", "--bitrates", "600k"])
+
+
+# run.py: only the wiring under --quick; the comparison itself is run by hand (minutes per step).
+BENCHMARKS = [
+    Bench("live.vs_nginx (run by hand: python3 benchmarks/bench_vs_nginx.py)", lambda: None, quick_run=_quick,
+          once=True),
+]
+
+if __name__ == "__main__":
+    sys.exit(main())
