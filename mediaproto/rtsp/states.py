@@ -17,7 +17,7 @@ Server session::
     INIT --SETUP--> READY --SETUP--> READY
     READY --accept_play--> PLAYING --accept_play--> PLAYING
     READY --accept_record--> RECORDING
-    PLAYING --PAUSE--> READY --PAUSE--> READY
+    PLAYING --PAUSE--> READY --PAUSE--> READY      RECORDING --PAUSE--> READY (GStreamer's end)
     PLAYING --send_frame--> PLAYING
     any --TEARDOWN / timeout / connection closed--> INIT
 
@@ -73,7 +73,7 @@ SERVER_TRANSITIONS: dict[ServerState, dict[ServerInput, ServerState]] = {
     _SS.READY: {_SI.SETUP: _SS.READY, _SI.PLAY: _SS.PLAYING, _SI.RECORD: _SS.RECORDING, _SI.PAUSE: _SS.READY,
                 _SI.END: _SS.INIT},
     _SS.PLAYING: {_SI.PLAY: _SS.PLAYING, _SI.PAUSE: _SS.READY, _SI.SEND_MEDIA: _SS.PLAYING, _SI.END: _SS.INIT},
-    _SS.RECORDING: {_SI.END: _SS.INIT},
+    _SS.RECORDING: {_SI.PAUSE: _SS.READY, _SI.END: _SS.INIT},  # RFC 2326 A.2: Recording --PAUSE--> Ready
 }
 
 

@@ -503,3 +503,25 @@ def test_after_the_goodbye_the_players_session_lives_until_its_teardown() -> Non
     pump.run()
     assert any(isinstance(e, SessionEnded) and e.reason == "teardown" for e in pump.server_events)
     assert not any(isinstance(e, RequestFailed) for e in pump.client_events)  # TEARDOWN got its 200
+
+
+def test_a_recording_publisher_may_pause_before_its_teardown() -> None:
+    """RFC 2326 A.2: PAUSE is valid while recording (Recording -> Ready); GStreamer's rtspclientsink
+    sends one at its end, then TEARDOWN: both are answered 200."""
+    from mediaproto.rtsp.message import MessageParser
+
+    server = ServerConnection(ServerConfiguration(rng=random.Random(1)))
+    client = ClientConnection("rtsp://h/live/pub", mode="record", tracks=(AUDIO,),
+                              configuration=ClientConfiguration(rng=random.Random(2)))
+    pump = Pump(client, server, path="live/pub", tracks=(AUDIO,))
+    client.start(0.0)
+    pump.run()
+    assert server.state is ServerState.RECORDING
+    session = client.session_id
+    server.receive_data(f"PAUSE rtsp://h/live/pub RTSP/1.0\r\nCSeq: 90\r\nSession: {session}\r\n\r\n".encode(), 1.0)
+    [paused] = MessageParser().feed(server.data_to_send())
+    assert paused.status_code == 200 and server.state is ServerState.READY  # type: ignore[union-attr]
+    events = server.receive_data(f"TEARDOWN rtsp://h/live/pub RTSP/1.0\r\nCSeq: 91\r\nSession: {session}\r\n\r\n".encode(), 1.1)
+    [answer] = MessageParser().feed(server.data_to_send())
+    assert answer.status_code == 200  # type: ignore[union-attr]
+    assert any(isinstance(e, SessionEnded) and e.reason == "teardown" for e in events)
