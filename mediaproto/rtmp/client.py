@@ -208,10 +208,10 @@ class ClientConnection(RtmpConnection):
                     self._machine.fire(ClientInput.CONNECT_REJECTED)
                     events.append(ConnectRejected(info))
                 return
-            if name == "_error" or not cmd.arguments or not isinstance(cmd.arguments[0], (int, float)):
+            sid = msg.stream_id_arg(cmd.arguments[0]) if cmd.arguments else None
+            if name == "_error" or sid is None:  # an error, or no usable stream id (NaN, 1.5, -1, ...)
                 events.append(StatusReceived(0, "error", "NetConnection.Call.Failed", "createStream failed", info))
                 return
-            sid = int(cmd.arguments[0])
             if sid in self._streams or len(self._streams) >= self.limits.max_message_streams:
                 events.append(StatusReceived(0, "error", "NetConnection.Call.Failed", "createStream failed", info))
                 return  # a stream id in use (or too many): not ours to reuse

@@ -23,7 +23,7 @@ from .limits import Limits
 __all__ = [
     "SET_CHUNK_SIZE", "ABORT", "ACKNOWLEDGEMENT", "USER_CONTROL", "WINDOW_ACK_SIZE", "SET_PEER_BANDWIDTH",
     "AUDIO", "VIDEO", "DATA_AMF3", "SHARED_OBJECT_AMF3", "COMMAND_AMF3", "DATA_AMF0", "SHARED_OBJECT_AMF0",
-    "COMMAND_AMF0", "AGGREGATE", "CSID_CONTROL", "CSID_COMMAND",
+    "COMMAND_AMF0", "AGGREGATE", "CSID_CONTROL", "CSID_COMMAND", "stream_id_arg",
     "LIMIT_HARD", "LIMIT_SOFT", "LIMIT_DYNAMIC",
     "set_chunk_size", "abort", "acknowledgement", "window_ack_size", "set_peer_bandwidth", "read_u32",
     "StreamBegin", "StreamEOF", "StreamDry", "SetBufferLength", "StreamIsRecorded", "PingRequest",
@@ -230,6 +230,17 @@ def _amf_body(message: Message) -> bytes:
             raise ParseError("empty AMF3 command/data message", offset=0)
         return p[1:]  # AMF0 after one leading byte (QUIRKS: Flash)
     return p
+
+
+def stream_id_arg(value: Any) -> int | None:
+    """A message stream id a peer sent as an AMF number (``createStream``'s answer, ``deleteStream``'s
+    argument): an integral number in 0 .. 2**32-1, else ``None`` (NaN, infinities, fractions,
+    negative or out-of-range numbers, other types)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if value != value or not 0 <= value <= 0xFFFFFFFF or value != int(value):
+        return None
+    return int(value)
 
 
 def parse_command(message: Message, limits: Limits | None = None) -> Command:

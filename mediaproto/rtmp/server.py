@@ -163,7 +163,8 @@ class ServerConnection(RtmpConnection):
         elif name == "closeStream":
             self._close_stream(stream_id, "closeStream", events)
         elif name == "deleteStream":
-            sid = int(args[0]) if args and isinstance(args[0], (int, float)) else stream_id
+            given = msg.stream_id_arg(args[0]) if args else None
+            sid = given if given is not None else stream_id
             self._close_stream(sid, "deleteStream", events)
             self._streams.pop(sid, None)
         else:
