@@ -39,7 +39,9 @@ seconds is not believed (the track keeps its offset).
 
 from __future__ import annotations
 
+import math
 from collections import deque
+from fractions import Fraction
 
 from ..clock import Unwrapper
 from ..errors import LocalProtocolError
@@ -167,6 +169,25 @@ class TrackSynchronizer:
                 c = self._c[space] = a - base / tr.rate  # this track stays where it is
             best = round(tr.rate * (a - c))
         return best
+
+    def shift(self, seconds: float) -> dict[int, int]:
+        """Move the whole timeline later by ``seconds`` (every track, what is to come too): its
+        zero then stands ``seconds`` before the first arrival. Returns the ticks added per track.
+
+        :class:`AlignmentBuffer` uses it so that no track starts before zero (a track aligned to an
+        instant before the first packet's arrival, a B-frame's decode time before its picture)."""
+        if self.epoch is not None:
+            self.epoch -= seconds
+        for space in self._c:
+            self._c[space] -= seconds
+        added = {}
+        for track_id, tr in self._tracks.items():
+            ticks = added[track_id] = math.ceil(seconds * tr.rate)  # no track ends up before zero
+            if tr.offset is not None:
+                tr.offset += ticks
+            if tr.last_out is not None:
+                tr.last_out += ticks
+        return added
 
     # -- mapping ------------------------------------------------------------------------------
     def map(self, track_id: int, rtp_timestamp: int, now: float) -> int:
@@ -299,11 +320,19 @@ class AlignmentBuffer:
         return self.release()
 
     def release(self) -> list[Frame]:
-        """Stop holding: every held frame, mapped with its arrival time."""
+        """Stop holding: every held frame, mapped with its arrival time; if one would come out
+        before the timeline's zero, the timeline moves later so that none does."""
         self._open = True
         self._deadline = None
-        out = [self.sync.frame(f, t) for f, t in self._held]
+        sync = self.sync
+        out = [sync.frame(f, t) for f, t in self._held]
         self._held.clear()
+        rates = {t: sync._track(t).rate for t in sync.track_ids}
+        earliest = min((Fraction(min(f.dts, f.pts), rates[f.track_id]) for f in out), default=Fraction(0))
+        if earliest < 0:
+            added = sync.shift(float(-earliest))
+            out = [Frame(f.track_id, f.pts + added[f.track_id], f.dts + added[f.track_id], f.data, f.keyframe)
+                   for f in out]
         return out
 
     def check(self) -> list[Frame]:

@@ -466,9 +466,9 @@ class RtspConnection:
                 head = _HEAD.pack(data[0], data[1], seq, ts, ssrc)
                 seq = (seq + 1) & 0xFFFF
                 if sender is not None:
-                    if at is None:  # the shared packets' timestamps are the frame's pts
-                        rate = st.media.track.clock_rate
-                        at = self._instant(shared_ts, shared_ts, rate, now)
+                    if at is None:  # the shared packets' timestamps are the frame's pts (mod 2**32)
+                        pts = shared_ts - (1 << 32) if shared_ts >= 1 << 31 else shared_ts
+                        at = self._instant(pts, pts, st.media.track.clock_rate, now)
                     sender.on_sent(ts, len(data) - 12, now, at=at)
                 if pair is not None:  # no copy of the payload until data_to_send joins the pieces
                     out.append(_FRAME_PREFIX.pack(0x24, pair[0], len(data)))

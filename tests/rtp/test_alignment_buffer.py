@@ -71,3 +71,24 @@ def test_zero_wait_passes_through_and_bounds_hold() -> None:
     assert len(buf2.feed(Frame(AUDIO, 1920, 1920, b"a", True), 0.04)) == 3  # full: released
     with pytest.raises(LocalProtocolError):
         AlignmentBuffer(sync, wait=-1)
+
+
+def test_no_track_comes_out_before_zero() -> None:
+    """Audio arrives first (it is the timeline's zero), but the reports place the video's first
+    picture 80 ms before it (an encoder's B-frame delay): the timeline moves later instead of
+    giving the video a negative time, and both tracks keep their alignment."""
+    sync, buf = make(wait=5.0)
+    out: list[Frame] = []
+    out += buf.feed(Frame(AUDIO, 48000, 48000, b"a", True), 1.0)  # RTP 48000 = sender time 1.0 s
+    out += buf.feed(Frame(VIDEO, 90000 + 7200, 90000, (b"v",), True), 1.04)  # shown with the audio
+    sync.on_sender_report(AUDIO, 100 * NTP, 48000)
+    sync.on_sender_report(VIDEO, 100 * NTP, 90000 + 7200)  # its picture = the audio's instant
+    out += buf.check()
+    assert min(min(f.pts, f.dts) for f in out) == 0
+    audio = next(f for f in out if f.track_id == AUDIO)
+    video = next(f for f in out if f.track_id == VIDEO)
+    assert video.dts == 0 and audio.dts == 48000 * 8 // 100  # 80 ms after the video's decode time
+    assert video.pts / 90000 == audio.pts / 48000  # the same sender instant
+    # Later frames follow on the moved timeline.
+    [later] = buf.feed(Frame(AUDIO, 48000 + 960, 48000 + 960, b"a", True), 1.02)
+    assert later.pts == audio.pts + 960
