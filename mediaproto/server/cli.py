@@ -66,7 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"UDP RTP port for RTSP over UDP; RTCP is the next one (default {d.rtp_port})")
     g = p.add_argument_group("configuration file")
     g.add_argument("--config", metavar="FILE", help="read the configuration (TOML) from FILE; flags override it")
-    g.add_argument("--print-config", action="store_true", help="print the effective configuration as TOML and exit")
+    g.add_argument("--print-config", action="store_true",
+                   help="print the effective configuration as TOML and exit (passwords and tokens masked)")
+    g.add_argument("--show-secrets", action="store_true", help="with --print-config: show passwords and tokens")
     g = p.add_argument_group("access")
     g.add_argument("--token", help="publishers must add ?token=TOKEN to the stream key (RTMP) or URL (RTSP)")
     g.add_argument("--rtsp-user", help="require RTSP Digest authentication with this user ...")
@@ -293,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config, args = _parse(argv)
         if args.print_config:
-            sys.stdout.write(dumps(config))
+            sys.stdout.write(dumps(config, show_secrets=args.show_secrets))
             return 0
         check_writable(config)
         loop_name, factory = loop_factory(args.loop)

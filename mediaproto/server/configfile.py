@@ -219,22 +219,34 @@ class _Locator:
         return header_line
 
 
-def dumps(config: Config) -> str:
-    """``config`` as the TOML of a configuration file (what ``--print-config`` shows)."""
+#: Settings whose values --print-config does not show (it says they are set).
+SECRETS = frozenset({"token", "rtsp_password", "api_token", "publish_pass", "publish_token", "read_pass",
+                     "read_token"})
+
+
+def _setting(name: str, value: Any, show_secrets: bool) -> str:
+    if value is None:
+        return f"# {name} is not set"
+    if name in SECRETS and not show_secrets:
+        return f'{name} = "********"  # set (--print-config --show-secrets shows it)'
+    return f"{name} = {_toml(value)}"
+
+
+def dumps(config: Config, *, show_secrets: bool = False) -> str:
+    """``config`` as the TOML of a configuration file (what ``--print-config`` shows); passwords
+    and tokens are masked unless ``show_secrets``."""
     out = ["# mediaproto-server: the effective configuration"]
     for f in fields(Config):
         if f.name in _NOT_IN_FILE:
             continue
-        value = getattr(config, f.name)
-        out.append(f"{f.name} = {_toml(value)}" if value is not None else f"# {f.name} is not set")
+        out.append(_setting(f.name, getattr(config, f.name), show_secrets))
     out += ["", "[limits]"]
     out += [f"{f.name} = {_toml(getattr(config.limits, f.name))}" for f in fields(Limits)]
     paths = config.paths or {"all_others": PathConfig()}
     for name, p in paths.items():
         out += ["", f"[paths.{_toml(name)}]"]
         for f in fields(PathConfig):
-            value = getattr(p, f.name)
-            out.append(f"{f.name} = {_toml(value)}" if value is not None else f"# {f.name} is not set")
+            out.append(_setting(f.name, getattr(p, f.name), show_secrets))
     return "\n".join(out) + "\n"
 
 

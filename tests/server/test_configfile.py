@@ -79,7 +79,7 @@ def test_invalid_toml_names_the_line() -> None:
 
 def test_print_config_loads_back_to_the_same_configuration() -> None:
     config = load(str(SAMPLE))
-    again = loads(dumps(config))
+    again = loads(dumps(config, show_secrets=True))
     assert again.paths == config.paths and again.limits == config.limits
     assert (again.host, again.rtmp_port, again.rtmp_play_wait) == (config.host, config.rtmp_port, config.rtmp_play_wait)
 
@@ -100,7 +100,10 @@ def test_the_command_prints_the_effective_configuration(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     printed = loads(out.stdout)
     assert (printed.rtmp_port, printed.rtsp_port) == (2000, 2002)
-    assert printed.paths["live/x"].read_token == "t"
+    assert printed.paths["live/x"].read_token == "********"  # secrets are masked ...
+    out = subprocess.run([*COMMAND, "--config", str(path), "--print-config", "--show-secrets"],
+                         capture_output=True, text=True, timeout=30)
+    assert loads(out.stdout).paths["live/x"].read_token == "t"  # ... unless asked for
 
 
 @pytest.mark.parametrize("content, expected", [
