@@ -61,6 +61,9 @@ class Stream:
     #: protocol), cleared whenever the tracks change.
     cache: dict[str, Any] = field(default_factory=dict)
     _recent: deque[tuple[float, int]] = field(default_factory=deque)
+    #: The last decode time per track (what comes next must be later) and whether that was logged.
+    _last_dts: dict[int, int] = field(default_factory=dict)
+    _nudge_logged: bool = False
 
     @property
     def live(self) -> bool:
@@ -95,6 +98,8 @@ class Stream:
         self.publisher = publisher
         self.started_at = now
         self.frames_by_track = {}
+        self._last_dts = {}  # a new publisher's time starts anew
+        self._nudge_logged = False
         self._recent.clear()
         log.info("%s: published by %s", self.name, publisher)
         return True
@@ -119,9 +124,14 @@ class Stream:
 
     def push(self, frame: Frame, now: float) -> None:
         """A frame from the publisher: cache it and hand it to every output."""
-        if frame.track_id not in self.tracks:
+        track_id = frame.track_id
+        if track_id not in self.tracks:
             return
-        self.frames_by_track[frame.track_id] = self.frames_by_track.get(frame.track_id, 0) + 1
+        last = self._last_dts.get(track_id)
+        if last is not None and frame.dts <= last:
+            frame = self._nudged(frame, last)
+        self._last_dts[track_id] = frame.dts
+        self.frames_by_track[track_id] = self.frames_by_track.get(track_id, 0) + 1
         self._recent.append((now, frame.size))
         while self._recent and self._recent[0][0] < now - 5.0:
             self._recent.popleft()
@@ -139,6 +149,17 @@ class Stream:
             except MediaProtoError as exc:  # one output's bug must not end the stream for everyone
                 log.warning("%s: dropping an output after an error: %s", self.name, exc)
                 self.unsubscribe(out)
+
+    def _nudged(self, frame: Frame, last: int) -> Frame:
+        """A frame whose decode time repeats or goes back (a publisher's quirk: GStreamer sends an
+        AAC encoder's priming frame with the next frame's timestamp; a restarted encoder) moved
+        just after the previous one, so no output ever sees a time repeat or go back."""
+        if not self._nudge_logged:
+            self._nudge_logged = True
+            log.info("%s: track %d: a decode time repeats or goes back (%d after %d): moved after the previous one",
+                     self.name, frame.track_id, frame.dts, last)
+        dts = last + 1
+        return Frame(frame.track_id, max(frame.pts, dts), dts, frame.data, frame.keyframe)
 
     def end(self) -> None:
         """The publisher left: tell every output, forget the tracks and the cache."""
