@@ -31,6 +31,7 @@ from .context import ServerContext
 from .guard import ConnectionGuard, Probe, guarded
 from .hls import HlsOutput
 from .http import HttpServer, index_page
+from .httpfast import FastHttpProtocol
 from .hub import Hub, Stream
 from .record import Recorder
 from .rtmp import RtmpSession
@@ -145,9 +146,9 @@ class LiveServer:
             self.hls, self.stats, lambda host: index_page(self.stats()["streams"], cfg.host, self.ports),  # type: ignore[arg-type]
             cfg.limits, context=self.context, api=self.api)
 
-        def http_protocol() -> asyncio.StreamReaderProtocol:  # what asyncio.start_server builds
-            reader = asyncio.StreamReader(limit=cfg.limits.http_max_head, loop=loop)
-            return asyncio.StreamReaderProtocol(reader, http_server.handle, loop=loop)
+        def http_protocol() -> asyncio.StreamReaderProtocol:  # what asyncio.start_server builds, and
+            reader = asyncio.StreamReader(limit=cfg.limits.http_max_head, loop=loop)  # the HLS fast path
+            return FastHttpProtocol(http_server, reader, loop)
 
         # HTTP applies its request timeouts itself (mediaproto.server.http): no probe
         http = await _bind("http", cfg.http_port, loop.create_server(

@@ -82,7 +82,9 @@ class HttpServer:
         #: (path, client address) -> its HLS session and the time of its last request.
         self.hls_sessions: dict[tuple[str, str], tuple[Session, float]] = {}
 
-    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, fast: Any = None) -> None:
+        """Serve one connection (``fast``: its :class:`~mediaproto.server.httpfast.FastHttpProtocol`,
+        which answers plain HLS requests while this waits for a next request)."""
         peer = writer.get_extra_info("peername")
         host = peer[0] if isinstance(peer, tuple) else "?"
         opened = _opened(writer)
@@ -90,7 +92,7 @@ class HttpServer:
             first = True
             while True:
                 try:
-                    head = await self._read_head(reader, first, host, opened)
+                    head = await self._read_head(reader, first, host, opened, fast)
                 except (asyncio.IncompleteReadError, asyncio.TimeoutError, ConnectionError):
                     return
                 except asyncio.LimitOverrunError:
@@ -113,7 +115,7 @@ class HttpServer:
             writer.close()
 
     async def _read_head(self, reader: asyncio.StreamReader, first: bool, host: str,
-                         opened: float | None = None) -> bytes:
+                         opened: float | None = None, fast: Any = None) -> bytes:
         """The next request head: the connection's first within ``handshake_timeout`` of
         ``opened`` (the loop time it was accepted; now when not known); a later one within
         ``http_idle_timeout`` of the last answer for its first byte, then ``head_timeout`` for the
@@ -125,7 +127,15 @@ class HttpServer:
             if opened is not None:
                 timeout = max(0.0, opened + timeout - asyncio.get_running_loop().time())
         else:
-            start = await _within(reader.readexactly(1), limits.http_idle_timeout)  # idle: no log line
+            if fast is not None and _timeout is not None:  # the protocol may answer requests meanwhile
+                async with _timeout(limits.http_idle_timeout) as idle:  # idle: no log line
+                    fast.idle = idle
+                    try:
+                        start = await reader.readexactly(1)
+                    finally:
+                        fast.idle = None
+            else:
+                start = await _within(reader.readexactly(1), limits.http_idle_timeout)  # idle: no log line
             timeout, kind, what = limits.head_timeout, SLOW_MESSAGE, "head_timeout"
             # the usual case: the whole head came with its first byte, no deadline to set
             if b"\r\n\r\n" in getattr(reader, "_buffer", b""):
@@ -246,10 +256,6 @@ class HttpServer:
         output = self.outputs.get(name)
         if output is None or not file:
             return 404, b"no such stream\n", "text/plain", []
-        now = asyncio.get_running_loop().time()
-        self.clients[host] = now
-        if len(self.clients) > self.limits.hls_max_clients:  # forget the clients gone for a while (bounded memory)
-            self.clients = {h: t for h, t in self.clients.items() if now - t < 10}
         if file == "player.html":
             return 200, player_page(name).encode(), "text/html; charset=utf-8", [("Cache-Control", "no-store")]
         extra: list[tuple[str, str]] = []
@@ -263,8 +269,16 @@ class HttpServer:
                 return 404, b"no such segment\n", "text/plain", []
             status, body, ctype = 200, data, PREPARED if prepared else content_type(file)
         if status == 200:
-            self._hls_session(name, host, now, len(body))
+            self.note_client(name, host, len(body))
         return status, body, ctype, extra
+
+    def note_client(self, name: str, host: str, sent: int) -> None:
+        """An HLS client at ``host`` got ``sent`` bytes of stream ``name`` (statistics, sessions)."""
+        now = asyncio.get_running_loop().time()
+        self.clients[host] = now
+        if len(self.clients) > self.limits.hls_max_clients:  # forget the clients gone for a while (bounded memory)
+            self.clients = {h: t for h, t in self.clients.items() if now - t < 10}
+        self._hls_session(name, host, now, sent)
 
     async def _wait_for_source(self, name: str) -> None:
         """An HLS player asks for a path with a pulled source: start it (on demand) and wait a

@@ -123,10 +123,27 @@ class Origin:
 
         http._route = counting
 
+    def count_fast(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Count the requests the HTTP fast path answers too (mediaproto.server.httpfast)."""
+        from mediaproto.server import httpfast
+
+        fast = httpfast.fast_response
+
+        def counting(server: Any, head: bytes, host: str) -> bytes | None:
+            response = fast(server, head, host)
+            if response is not None:
+                with self.lock:
+                    self.seen[head.split(b" ", 2)[1].decode()] += 1
+            return response
+
+        monkeypatch.setattr(httpfast, "fast_response", counting)
+
 
 @pytest.fixture
-def edge(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[int, int, Origin]]:
+def edge(tmp_path: Path, request: pytest.FixtureRequest,
+         monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[int, int, Origin]]:
     origin = Origin(**getattr(request, "param", {}))
+    origin.count_fast(monkeypatch)
     with live_server_thread(origin.config) as (live, _loop):
         assert live.http is not None
         Origin._wrap(live.http, origin.seen, origin.lock)
