@@ -54,6 +54,33 @@ __all__ = ["RtspConnection", "SetupTrack", "Datagram"]
 _HEAD = struct.Struct(">BBHII")  # the fixed RTP header
 _TIMESTAMP = struct.Struct(">I")
 _FRAME_PREFIX = struct.Struct(">BBH")  # '$', channel, length
+_INTERLEAVED_HEAD = struct.Struct(">BBHBBHII")  # '$', channel, length, then the fixed RTP header
+
+
+class SharedPackets:
+    """The RTP packets of one frame, read once for every session that sends them
+    (:meth:`RtspConnection.send_packetized`): per packet its first two header bytes, timestamp,
+    payload (a view, not a copy) and size; per run of one timestamp, the payload octets and
+    packet count (what the sender reports count)."""
+
+    __slots__ = ("packets", "parts", "groups")
+
+    def __init__(self, packets: Sequence[bytes]) -> None:
+        parts: list[tuple[int, int, int, memoryview, int]] = []
+        groups: list[tuple[int, int, int]] = []
+        for data in packets:
+            size = len(data)
+            if size < 12 or size > 0xFFFF:
+                raise LocalProtocolError(f"not an RTP packet of a valid size ({size} bytes)")
+            ts = _TIMESTAMP.unpack_from(data, 4)[0]
+            parts.append((data[0], data[1], ts, memoryview(data)[12:], size))
+            if groups and groups[-1][0] == ts:
+                groups[-1] = (ts, groups[-1][1] + size - 12, groups[-1][2] + 1)
+            else:
+                groups.append((ts, size - 12, 1))
+        self.packets = packets
+        self.parts = parts
+        self.groups = groups
 
 
 @dataclass
@@ -436,17 +463,22 @@ class RtspConnection:
                         sender.on_sent(packet.timestamp, len(packet.payload), now, at=at)
                     self._emit_packet(st, bytes(packet))
 
-    def send_packetized(self, track_id: int, packets: Sequence[bytes], now: float) -> None:
+    def send_packetized(self, track_id: int, packets: Sequence[bytes] | SharedPackets, now: float) -> None:
         """Queue RTP packets that were packetized once for many sessions (fan-out).
 
         ``packets`` come from a packetizer of the same payload format with ``initial_timestamp=0``
         (e.g. :func:`~.streams.make_packetizer` on the session's :class:`~.streams.MediaTrack`
-        with any SSRC). Each gets this session's SSRC, next sequence number and timestamp offset
-        written into a copy of its header, so SETUP's ``ssrc`` and PLAY's RTP-Info stay true; the
-        payload is not touched. Same bytes on the wire as :meth:`send_frame`, at the cost of a
-        copy instead of a packetization per session. ``now`` is the caller's clock.
+        with any SSRC), as ``bytes`` or, read once for all sessions, as :class:`SharedPackets`.
+        Each gets this session's SSRC, next sequence number and timestamp offset written into a
+        copy of its header, so SETUP's ``ssrc`` and PLAY's RTP-Info stay true; the payload is not
+        touched. Same bytes on the wire as :meth:`send_frame`, at the cost of a 16-byte header
+        per packet instead of a packetization per session. ``now`` is the caller's clock.
         """
         self._check_media_out()
+        shared = packets if isinstance(packets, SharedPackets) else SharedPackets(packets)
+        parts = shared.parts
+        if not parts:
+            return
         for st in self.tracks:
             packetizer = st.packetizer
             if packetizer is None or st.media.track.id != track_id:
@@ -455,28 +487,30 @@ class RtspConnection:
             offset = packetizer.initial_timestamp
             ssrc = packetizer.ssrc
             pair = st.transport.interleaved
-            out = self._out
-            sender = st.sender
-            at: float | None = None
-            for data in packets:
-                if len(data) < 12 or len(data) > 0xFFFF:
-                    raise LocalProtocolError(f"not an RTP packet of a valid size ({len(data)} bytes)")
-                shared_ts = _TIMESTAMP.unpack_from(data, 4)[0]
-                ts = (shared_ts + offset) & 0xFFFFFFFF
-                head = _HEAD.pack(data[0], data[1], seq, ts, ssrc)
-                seq = (seq + 1) & 0xFFFF
-                if sender is not None:
-                    if at is None:  # the shared packets' timestamps are the frame's pts (mod 2**32)
-                        pts = shared_ts - (1 << 32) if shared_ts >= 1 << 31 else shared_ts
-                        at = self._instant(pts, pts, st.media.track.clock_rate, now)
-                    sender.on_sent(ts, len(data) - 12, now, at=at)
-                if pair is not None:  # no copy of the payload until data_to_send joins the pieces
-                    out.append(_FRAME_PREFIX.pack(0x24, pair[0], len(data)))
-                    out.append(head)
-                    out.append(memoryview(data)[12:])
-                else:
-                    self._emit_packet(st, head + data[12:])
+            if pair is not None:  # one pack and two appends a packet; the payload is not copied here
+                channel = pair[0]
+                pack = _INTERLEAVED_HEAD.pack
+                append = self._out.append
+                for b0, b1, shared_ts, payload, size in parts:
+                    append(pack(0x24, channel, size, b0, b1, seq, (shared_ts + offset) & 0xFFFFFFFF, ssrc))
+                    append(payload)
+                    seq = (seq + 1) & 0xFFFF
+            else:
+                for b0, b1, shared_ts, payload, _ in parts:
+                    self._emit_packet(st, _HEAD.pack(b0, b1, seq, (shared_ts + offset) & 0xFFFFFFFF, ssrc) + payload)
+                    seq = (seq + 1) & 0xFFFF
             packetizer.sequence_number = seq
+            sender = st.sender
+            if sender is not None:
+                # the shared packets' timestamps are the frame's pts (mod 2**32)
+                shared_ts = parts[0][2]
+                pts = shared_ts - (1 << 32) if shared_ts >= 1 << 31 else shared_ts
+                at = self._instant(pts, pts, st.media.track.clock_rate, now)
+                for shared_ts, octets, count in shared.groups:
+                    sender.on_sent((shared_ts + offset) & 0xFFFFFFFF, octets, now, at=at)
+                    if count > 1:
+                        stats = sender.statistics
+                        stats.packet_count = (stats.packet_count + count - 1) & 0xFFFFFFFF
 
     def send_goodbye(self, now: float, reason: bytes | None = None) -> None:
         """Queue an RTCP BYE (after a last sender report and the SDES CNAME, RFC 3550 6.6) for
