@@ -38,6 +38,7 @@ from ..rtsp import (
     SessionEnded,
     SetupCompleted,
 )
+from ..rtsp.connection import SharedPackets
 from ..rtsp.streams import make_packetizer
 from .auth import Action
 from .config import Config, Limits
@@ -89,7 +90,7 @@ def rtp_view(stream: Stream) -> RtpView:
     return view
 
 
-def _shared_packets(stream: Stream, conn: ServerConnection, frame: Frame) -> list[bytes] | None:
+def _shared_packets(stream: Stream, conn: ServerConnection, frame: Frame) -> SharedPackets | None:
     """The RTP packets of ``frame``, packetized once for every session that set up its track with
     the same payload type and MTU (each session then writes its own SSRC, sequence number and
     timestamp offset into the headers: :meth:`ServerConnection.send_packetized`).
@@ -101,14 +102,14 @@ def _shared_packets(stream: Stream, conn: ServerConnection, frame: Frame) -> lis
                  None)
     if media is None:
         return None
-    cache: dict[tuple[int, int, int], tuple[Packetizer, Frame | None, list[bytes]]] = stream.cache.setdefault("rtsp", {})
+    cache: dict[tuple[int, int, int], tuple[Packetizer, Frame | None, SharedPackets]] = stream.cache.setdefault("rtsp", {})
     key = (frame.track_id, media.payload_type, conn.mtu)
     entry = cache.get(key)
     if entry is None:
-        entry = cache[key] = (make_packetizer(media, 0, mtu=conn.mtu), None, [])
+        entry = cache[key] = (make_packetizer(media, 0, mtu=conn.mtu), None, SharedPackets([]))
     packetizer, last, packets = entry
     if last is not frame:
-        packets = [bytes(p) for p in packetizer.packetize(frame)]
+        packets = SharedPackets([bytes(p) for p in packetizer.packetize(frame)])
         cache[key] = (packetizer, frame, packets)
     return packets
 
