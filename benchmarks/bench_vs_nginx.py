@@ -161,12 +161,66 @@ class Ours:
             self.proc.kill()
 
 
+class GstRtsp:
+    """gst-rtsp-server (Debian's python3-gi, gir1.2-gst-rtsp-server-1.0) serving the FLV file at
+    ``/live/x`` (``rtsp_load.py gst``), pinned to CPU 0."""
+
+    name = "gst-rtsp-server"
+
+    def __init__(self, src: str) -> None:
+        self.ports = {"rtsp": _free_port()}
+        self.proc = subprocess.Popen(["/usr/bin/python3", RTSP_LOAD, "gst", "--port", str(self.ports["rtsp"]),
+                                      "--file", src, "--cpu", "0"], stdout=subprocess.PIPE, text=True)
+        assert self.proc.stdout is not None
+        self.pid: int = json.loads(self.proc.stdout.readline())["pid"]
+
+    def close(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def gst_available() -> str | None:
+    """Why gst-rtsp-server cannot run here, or ``None``."""
+    probe = subprocess.run(["/usr/bin/python3", "-c", "import gi; gi.require_version('GstRtspServer', '1.0'); "
+                            "from gi.repository import GstRtspServer"], capture_output=True)
+    return None if probe.returncode == 0 else "gst-rtsp-server's Python bindings are not installed (Debian: " \
+        "python3-gi gir1.2-gst-rtsp-server-1.0)"
+
+
+RTSP_LOAD = str(HERE / "rtsp_load.py")
 TRIALS = 0
 
 
-def load(server: Nginx | Ours, src: str, seconds: float, *, rtmp: int = 0, hls: int = 0) -> dict[str, Any]:
+def rtsp_trial(server: Any, src: str, seconds: float, players: int) -> dict[str, Any]:
+    """``rtsp_load.py load``: ``players`` RTSP-over-TCP players (our server: after publishing ``src``)."""
+    global TRIALS
+    TRIALS += 1
+    if isinstance(server, GstRtsp):
+        args = ["--url", f"rtsp://127.0.0.1:{server.ports['rtsp']}/live/x"]
+    else:
+        args = ["--url", f"rtsp://127.0.0.1:{server.ports['rtsp']}/live/vs{TRIALS}", "--publish", src,
+                "--rtmp-port", str(server.ports["rtmp"])]
+    rate = Path(src).stat().st_size * 8 / 10.0  # the 10 s file's bits per second
+    out = subprocess.run([sys.executable, RTSP_LOAD, "load", "--cpu", "1", "--server-pid", str(server.pid),
+                          "--players", str(players), "--seconds", str(seconds), "--min-bitrate", str(0.85 * rate),
+                          *args],
+                         capture_output=True, text=True, timeout=seconds + 120)
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr[-2000:])
+    r: dict[str, Any] = json.loads(out.stdout.splitlines()[-1])
+    r.update(rtsp_players=players, load_cpu=0.0, steady_latency_p99=None, rtmp_players_with_drops=r["players_not_held"],
+             hls_clients_with_misses=0)
+    return r
+
+
+def load(server: Any, src: str, seconds: float, *, rtmp: int = 0, hls: int = 0, rtsp: int = 0) -> dict[str, Any]:
     """One trial of ``live_load.py load`` against ``server`` (a new stream name each time)."""
     global TRIALS
+    if rtsp or isinstance(server, GstRtsp):
+        return rtsp_trial(server, src, seconds, max(rtsp, 1))
     TRIALS += 1
     args = [sys.executable, LOAD, "load", "--cpu", "1", "--ports", json.dumps(server.ports), "--server-pid",
             str(server.pid), "--source", src, "--name", f"live/vs{TRIALS}", "--seconds", str(seconds),
@@ -208,8 +262,8 @@ def ramp(make: list[Any], kind: str, steps: list[int], src: str, seconds: float)
     rows: dict[str, list[dict[str, Any]]] = {s.name: [] for s in servers}
     idle: dict[str, float] = {}
     try:
-        for s in servers:
-            idle[s.name] = load(s, src, seconds)["server_cpu"]
+        for s in servers:  # the publisher alone (RTSP: one player, so that gst-rtsp-server's media runs)
+            idle[s.name] = load(s, src, seconds, **({"rtsp": 1} if kind == "rtsp" else {}))["server_cpu"]
         alive = list(servers)
         for n in steps:
             for s in list(alive):
@@ -217,9 +271,16 @@ def ramp(make: list[Any], kind: str, steps: list[int], src: str, seconds: float)
                 r["held"] = held(r)
                 r["load_average"] = os.getloadavg()[0]
                 rows[s.name].append(r)
+                rate = r.get("hls_requests", 0) / r["window"]
+                if kind == "rtsp":
+                    rate = 0
+                    print(f"    median {r['median_bitrate'] / 1000:.0f} kbit/s per player; {r['players_not_held']} "
+                          f"players not held {r['failed']}", flush=True)
+                per_request = (f"; {rate:.0f} requests/s, {(r['server_cpu'] - idle[s.name]) / rate * 1e6:.1f} µs CPU per "
+                               "request" if kind == "hls" and rate else "")
                 print(f"  {s.name:22} {kind} {n:6}: {'held' if r['held'] else 'FAILED'}; server cpu "
                       f"{r['server_cpu'] * 100:5.1f}% ({(r['server_cpu'] - idle[s.name]) / n * 1000:.3f} ms per "
-                      f"client-second over idle); load tool cpu {r['load_cpu'] * 100:.0f}%; p99 "
+                      f"client-second over idle{per_request}); load tool cpu {r['load_cpu'] * 100:.0f}%; p99 "
                       f"{_ms(r['steady_latency_p99'])} ms; load average {r['load_average']:.1f}", flush=True)
                 if not r["held"]:
                     alive.remove(s)
@@ -238,7 +299,7 @@ def _ms(x: float | None) -> str:
 def summary(result: dict[str, Any]) -> list[str]:
     """Players held by each, CPU per client-second at the largest step all held, ratios to nginx."""
     rows, idle, kind = result["rows"], result["idle"], result["kind"]
-    key = "rtmp_players" if kind == "rtmp" else "hls_clients"
+    key = {"rtmp": "rtmp_players", "hls": "hls_clients", "rtsp": "rtsp_players"}[kind]
     best = {name: max((r[key] for r in rs if r["held"]), default=0) for name, rs in rows.items()}
     common = min(best.values())
     lines = []
@@ -246,21 +307,30 @@ def summary(result: dict[str, Any]) -> list[str]:
         at = next((r for r in rs if r[key] == common), None)
         per = (at["server_cpu"] - idle[name]) / common * 1000 if at is not None and common else float("nan")
         result.setdefault("per", {})[name] = per
-        lines.append(f"{name:22} held {best[name]:6} {kind} clients; {per:.3f} ms CPU per client-second at {common}")
-    ours = [n for n in rows if n != "nginx"]
-    if "nginx" in rows and best["nginx"]:
+        rate = at.get("hls_requests", 0) / at["window"] if at is not None else 0
+        per_request = (at["server_cpu"] - idle[name]) / rate * 1e6 if at is not None and rate else float("nan")
+        result.setdefault("per_request", {})[name] = per_request
+        extra = f", {per_request:.1f} µs per request ({rate:.0f}/s)" if kind == "hls" else ""
+        lines.append(f"{name:22} held {best[name]:6} {kind} clients; {per:.3f} ms CPU per client-second at "
+                     f"{common}{extra}")
+    peer = next(iter(rows))
+    ours = [n for n in rows if n != peer]
+    if best[peer]:
         for n in ours:
-            lines.append(f"{n} / nginx: clients held {best[n] / best['nginx']:.2f}x, CPU per client-second "
-                         f"{result['per'][n] / result['per']['nginx']:.2f}x")
+            extra = (f", CPU per request {result['per_request'][n] / result['per_request'][peer]:.2f}x"
+                     if kind == "hls" else "")
+            lines.append(f"{n} / {peer}: clients held {best[n] / best[peer]:.2f}x, CPU per client-second "
+                         f"{result['per'][n] / result['per'][peer]:.2f}x{extra}")
     return lines
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--kinds", default="rtmp,hls")
+    p.add_argument("--kinds", default="rtmp,hls,rtsp")
     p.add_argument("--bitrates", default="600k,4M", help="RTMP streams (HLS uses the first)")
     p.add_argument("--steps", default="250,500,1000,1500,2000,3000,4000,5000")
     p.add_argument("--hls-steps", default="500,1000,2000,4000,6000,8000,10000")
+    p.add_argument("--rtsp-steps", default="250,500,1000,1500,2000,3000")
     p.add_argument("--seconds", type=float, default=6.0)
     p.add_argument("--loops", default="asyncio", help="our server's event loops: asyncio,uvloop")
     p.add_argument("--quick", action="store_true")
@@ -270,13 +340,22 @@ def main(argv: list[str] | None = None) -> int:
         print(f"nginx-rtmp comparison skipped: {why}")
         return 0
     loops = a.loops.split(",")
-    make: list[Any] = [Nginx] + [lambda loop=loop: Ours(loop) for loop in loops]
+    ours: list[Any] = [lambda loop=loop: Ours(loop) for loop in loops]
     print(f"load average at start: {' '.join(f'{x:.1f}' for x in os.getloadavg())}; {os.cpu_count()} CPUs")
     for kind in a.kinds.split(","):
-        bitrates = a.bitrates.split(",") if kind == "rtmp" else a.bitrates.split(",")[:1]
+        bitrates = a.bitrates.split(",") if kind in ("rtmp", "rtsp") else a.bitrates.split(",")[:1]
         for bitrate in bitrates:
             src = source(bitrate)
-            steps = [2] if a.quick else [int(x) for x in (a.steps if kind == "rtmp" else a.hls_steps).split(",")]
+            if kind == "rtsp":
+                why = gst_available()
+                if why is not None:
+                    print(f"RTSP comparison skipped: {why}")
+                    continue
+                make = [lambda: GstRtsp(src)] + ours
+            else:
+                make = [Nginx] + ours
+            steps = [2] if a.quick else [int(x) for x in {"rtmp": a.steps, "hls": a.hls_steps,
+                                                          "rtsp": a.rtsp_steps}[kind].split(",")]
             print(f"== {kind} at {bitrate}bit/s, steps {steps}, {a.quick and 2.0 or a.seconds} s each", flush=True)
             result = ramp(make, kind, steps, src, 2.0 if a.quick else a.seconds)
             for line in summary(result):

@@ -212,9 +212,11 @@ async def hls_poller(port: int, name: str, interval: float, stop: asyncio.Event,
     client = HttpClient(port)
     fetched: dict[int, tuple[int, float]] = {}  # msn -> (bytes, time)
     errors = 0
+    requests: list[float] = []  # when each request was answered
     try:
         while not stop.is_set():
             status, body = await client.get(f"/{name}/index.m3u8")
+            requests.append(time.monotonic())
             if status == 200:
                 seq, uris = playlist_segments(body.decode())
                 for i, uri in enumerate(uris):
@@ -224,6 +226,7 @@ async def hls_poller(port: int, name: str, interval: float, stop: asyncio.Event,
                     if not fetched and i < len(uris) - 1:
                         continue  # start at the live edge
                     s, data = await client.get(f"/{name}/{uri}")
+                    requests.append(time.monotonic())
                     if s == 200:
                         fetched[msn] = (len(data), time.monotonic())
                     else:
@@ -240,6 +243,7 @@ async def hls_poller(port: int, name: str, interval: float, stop: asyncio.Event,
         client.close()
     result["fetched"] = fetched
     result["errors"] = errors
+    result["requests"] = requests
 
 
 def _timestamp(b: bytes) -> int:
@@ -446,6 +450,8 @@ async def trial(a: argparse.Namespace) -> dict[str, object]:
         "server_players_dropped": stats.get("players_dropped"),
         "hls_clients_with_misses": hls_missed,
         "hls_errors": hls_errors,
+        # HTTP requests answered in the measured window (the pollers' pace is the load tool's too)
+        "hls_requests": sum(1 for r in polls for t in r.get("requests") or () if wall0 <= t <= wall1),  # type: ignore[attr-defined]
         "hls_segments_min": min((len(r.get("fetched") or {}) for r in polls), default=0),  # type: ignore[arg-type]
         "server_cpu": (cpu1 - (cpu0 or 0.0)) / wall,
         "window": wall,
