@@ -190,6 +190,7 @@ async def trial(a: argparse.Namespace) -> dict[str, object]:
     got = sorted(y - x for x, y in zip(b0, b1))
     median = got[len(got) // 2] if got else 0
     bad = 0
+    window = wall1 - wall0
     floor = max(0.95 * median, a.min_bitrate * window / 8)
     for p, x, y in zip(players, b0, b1):
         if not p.playing or p.lost or p.failed or (p.decode and p.gaps) or (y - x) < floor:
@@ -199,7 +200,6 @@ async def trial(a: argparse.Namespace) -> dict[str, object]:
             p.transport.close()
     if publisher is not None:
         publisher.cancel()
-    window = wall1 - wall0
     return {"players": a.players, "players_not_held": bad, "not_playing": sum(not p.playing for p in players),
             "failed": next((p.failed for p in players if p.failed), ""), "gaps": sum(p.gaps for p in players),
             "median_bitrate": median * 8 / window, "server_cpu": (cpu1 - cpu0) / window, "window": window}
