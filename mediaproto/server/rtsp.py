@@ -15,6 +15,7 @@ import random
 import time
 from dataclasses import replace
 from fractions import Fraction
+from typing import Any
 
 from ..aio.driver import StreamDriver
 from ..aio.rtsp import GOODBYE_DELAY
@@ -90,20 +91,32 @@ def rtp_view(stream: Stream) -> RtpView:
     return view
 
 
-def _shared_packets(stream: Stream, conn: ServerConnection, frame: Frame) -> SharedPackets | None:
+_UNSET: Any = object()
+
+
+def _shared_packets(stream: Stream, conn: ServerConnection, frame: Frame,
+                    keys: dict[int, Any] | None = None) -> SharedPackets | None:
     """The RTP packets of ``frame``, packetized once for every session that set up its track with
     the same payload type and MTU (each session then writes its own SSRC, sequence number and
     timestamp offset into the headers: :meth:`ServerConnection.send_packetized`).
 
     Kept in ``stream.cache`` (cleared when the tracks change); ``None`` when the session did not
-    set up the frame's track.
+    set up the frame's track. ``keys`` (a player's, its set-up tracks do not change while it
+    plays) keeps each track's cache key and media description from one frame to the next.
     """
-    media = next((st.media for st in conn.tracks if st.packetizer is not None and st.media.track.id == frame.track_id),
-                 None)
-    if media is None:
+    found = keys.get(frame.track_id, _UNSET) if keys is not None else _UNSET
+    if found is _UNSET:
+        media = next((st.media for st in conn.tracks
+                      if st.packetizer is not None and st.media.track.id == frame.track_id), None)
+        found = None if media is None else ((frame.track_id, media.payload_type, conn.mtu), media)
+        if keys is not None:
+            keys[frame.track_id] = found
+    if found is None:
         return None
-    cache: dict[tuple[int, int, int], tuple[Packetizer, Frame | None, SharedPackets]] = stream.cache.setdefault("rtsp", {})
-    key = (frame.track_id, media.payload_type, conn.mtu)
+    key, media = found
+    cache: dict[tuple[int, int, int], tuple[Packetizer, Frame | None, SharedPackets]] | None = stream.cache.get("rtsp")
+    if cache is None:
+        cache = stream.cache["rtsp"] = {}
     entry = cache.get(key)
     if entry is None:
         entry = cache[key] = (make_packetizer(media, 0, mtu=conn.mtu), None, SharedPackets([]))
@@ -128,6 +141,11 @@ class RtspPlayer:
         self.marked = False
         self.buffered = 0
         self.flusher = flusher_for(session.driver.loop)
+        #: Per track id: the shared packets' cache key and media (see :func:`_shared_packets`).
+        self.keys: dict[int, Any] = {}
+        #: Every set-up track is interleaved (no datagrams to send), and writes made since PLAY.
+        self.tcp = all(st.transport.interleaved is not None for st in session.conn.tracks)
+        self.flushes = 0
 
     def on_tracks(self, stream: Stream) -> None:
         # RTSP cannot change tracks mid-session: a new publisher with other tracks ends the session.
@@ -149,7 +167,7 @@ class RtspPlayer:
                     driver.close(abort=True)
                 return
         converted = rtp_view(stream).frame(frame)
-        packets = _shared_packets(stream, session.conn, converted)
+        packets = _shared_packets(stream, session.conn, converted, self.keys)
         now = driver.loop.time()
         if packets is None:
             session.conn.send_frame(converted, now)
@@ -161,10 +179,16 @@ class RtspPlayer:
             self.flusher.mark(self)
 
     def flush_owed(self) -> None:
-        """Write the packets queued this loop turn (one write, or the UDP datagrams)."""
+        """Write the packets queued this loop turn (one write, or the UDP datagrams). Over TCP the
+        connection's timer (sender reports) is re-armed at the first write and every 64th: the
+        timer re-arms itself when it fires, and media sent does not bring its deadline closer."""
         self.marked = False
         driver = self.session.driver
-        driver.flush()
+        self.flushes += 1
+        if self.tcp and self.flushes > 1 and self.flushes % 64:
+            driver.write(b"")  # what the connection queued, in one write
+        else:
+            driver.flush()
         self.buffered = buffered = driver.write_buffer_size()
         if buffered <= self.gate.limits.high_water:
             self.gate.slow_since = None
