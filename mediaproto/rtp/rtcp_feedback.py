@@ -265,9 +265,9 @@ class TransportWideFeedback:
         base, count, ref = _TWCC_HEAD.unpack_from(data, start + 8)
         pos = start + 16
         chunks = []
-        # Runs of (status, count), not one symbol per packet: a 2-byte run length chunk describes
-        # up to 8191 packets, and memory must follow the input's size, not what it claims.
-        runs: list[tuple[int, int]] = []
+        # The chunks only, then a second pass over them for the deltas: never one symbol per
+        # packet (a 2-byte run length chunk describes up to 8191 packets), so memory follows the
+        # input's size, not what it claims.
         described = 0
         while described < count:
             if pos + 2 > end:
@@ -275,28 +275,30 @@ class TransportWideFeedback:
             chunk = (data[pos] << 8) | data[pos + 1]
             chunks.append(chunk)
             if chunk & 0x8000 == 0:
-                runs.append(((chunk >> 13) & 3, chunk & 0x1FFF))
                 described += chunk & 0x1FFF
             else:
-                symbols = _chunk_symbols(chunk)
-                runs.extend((symbol, 1) for symbol in symbols)
-                described += len(symbols)
+                described += 14 if chunk & 0x4000 == 0 else 7
             pos += 2
         deltas: list[int] = []
         left = count
-        for status, n in runs:
-            n = min(n, left)
-            left -= n
-            if status == TWCC_SMALL_DELTA:
-                if pos + n > end:
-                    raise truncated("TWCC receive deltas", max(pos, end))
-                deltas += data[pos:pos + n]
-                pos += n
-            elif status == TWCC_LARGE_DELTA:
-                if pos + 2 * n > end:
-                    raise truncated("TWCC receive deltas", pos + 2 * max(0, (end - pos) // 2))
-                deltas += struct.unpack_from(f">{n}h", data, pos)
-                pos += 2 * n
+        for chunk in chunks:
+            if chunk & 0x8000 == 0:
+                runs: Iterable[tuple[int, int]] = (((chunk >> 13) & 3, chunk & 0x1FFF),)
+            else:
+                runs = ((symbol, 1) for symbol in _chunk_symbols(chunk))
+            for status, n in runs:
+                n = min(n, left)
+                left -= n
+                if status == TWCC_SMALL_DELTA:
+                    if pos + n > end:
+                        raise truncated("TWCC receive deltas", max(pos, end))
+                    deltas += data[pos:pos + n]
+                    pos += n
+                elif status == TWCC_LARGE_DELTA:
+                    if pos + 2 * n > end:
+                        raise truncated("TWCC receive deltas", pos + 2 * max(0, (end - pos) // 2))
+                    deltas += struct.unpack_from(f">{n}h", data, pos)
+                    pos += 2 * n
         return cls(sender, media, base, count, ref >> 8, ref & 0xFF, tuple(chunks), tuple(deltas),
                    bool(data[start - 4] & 0x20) if start >= 4 else None, data[pos:end])
 
