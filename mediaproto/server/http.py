@@ -104,8 +104,8 @@ class HttpServer:
                 keep_alive = await self._request(head, reader, writer, host)
                 if not keep_alive:
                     return
-        except (ConnectionError, asyncio.CancelledError):
-            pass
+        except (ConnectionError, asyncio.CancelledError, asyncio.IncompleteReadError):
+            pass  # gone, or gone in the middle of a request's body
         except asyncio.TimeoutError:  # it does not read what we send: free its buffer now
             log.info("http: %s does not read its responses: closing", host)
             writer.transport.abort()

@@ -36,10 +36,7 @@ def test_short_fuzz(name: str) -> None:
 
 #: Saved failures in code this harness does not own, still open: each is expected to fail (strict:
 #: once fixed, the test says so, and the entry goes).
-KNOWN_OPEN = {
-    "server_http-6874d3e28fa0.bin": "mediaproto/server/http.py: a request whose body ends early "
-                                    "(Content-Length past EOF) is logged as a failed request with a traceback",
-}
+KNOWN_OPEN: dict[str, str] = {}
 
 
 #: The same, as the finding keys the short run tolerates per target.
