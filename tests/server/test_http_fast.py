@@ -84,29 +84,34 @@ def test_kept_alive_requests_take_the_fast_path(port: int, served: list[str]) ->
     conn.close()
 
 
+def _response(f: Any, head_only: bool = False) -> tuple[int, dict[str, str], bytes]:
+    """One response from the connection's one buffered reader ``f``."""
+    status = int(f.readline().split(b" ", 2)[1])
+    headers = {}
+    while (line := f.readline()) not in (b"\r\n", b""):
+        name, _, value = line.decode("latin-1").partition(":")
+        headers[name.strip().lower()] = value.strip()
+    body = b"" if head_only else f.read(int(headers.get("content-length", "0")))
+    return status, headers, body
+
+
 def test_pipelined_requests_in_one_read(port: int, served: list[str]) -> None:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     _, uris = _segments(conn)
     conn.close()
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s, s.makefile("rb") as f:
         s.sendall(b"GET /live/test/index.m3u8 HTTP/1.1\r\nHost: x\r\n\r\n")  # the first: the coroutine's
-        first = http.client.HTTPResponse(s)
-        first.begin()
-        first.read()
+        assert _response(f)[0] == 200
         n = len(served)
         heads = b"".join(f"GET /live/test/{u} HTTP/1.1\r\nHost: x\r\n\r\n".encode() for u in uris[-2:])
         s.sendall(heads + b"HEAD /live/test/index.m3u8 HTTP/1.1\r\nHost: x\r\n\r\n")
-        bodies = []
         for _ in uris[-2:]:
-            r = http.client.HTTPResponse(s)
-            r.begin()
-            bodies.append(r.read())
-            assert r.status == 200
-        r = http.client.HTTPResponse(s, method="HEAD")  # the rest went to the coroutine, in order
-        r.begin()
-        assert r.status == 200 and r.read() == b""
+            status, headers, body = _response(f)
+            assert status == 200 and headers["content-type"] == "video/mp2t" and body[0] == 0x47
+            assert len(body) == int(headers["content-length"]) and len(body) % 188 == 0
+        status, headers, body = _response(f, head_only=True)  # the rest went to the coroutine, in order
+        assert status == 200 and headers["content-type"] == "application/vnd.apple.mpegurl"
         assert len(served) == n + 2
-        assert all(b[0] == 0x47 for b in bodies)
 
 
 def test_the_idle_deadline_moves_on_with_each_fast_request(port: int, served: list[str]) -> None:
