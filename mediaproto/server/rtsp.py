@@ -350,10 +350,10 @@ class _RtspDriver(StreamDriver):
 def _start_pts(stream: Stream) -> dict[int, int]:
     """Where a new player starts, for PLAY's RTP-Info: the instant of the first frame it gets
     (the GOP cache's keyframe), in every track's RTP clock, so players line the tracks up from
-    the first packet."""
+    the first packet (and agree with our sender reports when those come)."""
     first = stream.gop[0] if stream.gop else None
     source = stream.tracks.get(first.track_id) if first is not None else None
-    if first is None or source is None:
-        return {}
-    seconds = Fraction(first.pts, source.clock_rate)
+    # Before the first frame: the stream's time 0. Any common instant is right, as the packets'
+    # RTP timestamps are the frames' stream times plus each track's initial timestamp.
+    seconds = Fraction(first.pts, source.clock_rate) if first is not None and source is not None else Fraction(0)
     return {t.id: round(seconds * t.clock_rate) for t in rtp_view(stream).tracks}
