@@ -43,7 +43,7 @@ from ..rtmp.events import (ConnectionClosed, Connected, ConnectRejected, Connect
                            PlayRequested, PlayStarted, PublishRequested, PublishStarted, StatusReceived,
                            StreamClosed, TrackReceived)
 from .driver import StreamDriver
-from .session import EventQueue, SessionError
+from .session import CallbackTasks, EventQueue, SessionError
 
 __all__ = ["RtmpClient", "connect", "split_url", "serve_rtmp", "Publishing", "Playing", "SessionError"]
 
@@ -223,7 +223,7 @@ OnPublish = Callable[[Publishing], Awaitable[None]]
 OnPlay = Callable[[Playing], Awaitable[None]]
 
 
-class _ServerSession:
+class _ServerSession(CallbackTasks):
     """One connection on :func:`serve_rtmp`: accepts what has a callback, refuses the rest."""
 
     def __init__(self, on_publish: OnPublish | None, on_play: OnPlay | None,
@@ -283,20 +283,6 @@ class _ServerSession:
             pub.queue.put_nowait(None)
         except asyncio.QueueFull:
             self._run(pub.queue.put(None))
-
-    def _run(self, coro: Awaitable[None]) -> None:
-        task: asyncio.Task[None] = asyncio.ensure_future(coro)
-        self.tasks.add(task)
-        task.add_done_callback(self._done)
-
-    def _done(self, task: asyncio.Task[None]) -> None:
-        self.tasks.discard(task)
-        exc = None if task.cancelled() else task.exception()
-        if isinstance(exc, SessionError):  # the peer left while a callback was sending to it
-            log.debug("rtmp %s: %s", self.driver.peer, exc)
-        elif exc is not None:
-            log.warning("rtmp %s: the application failed: %r", self.driver.peer, exc)
-            self.driver.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
         for pub in self.publishing.values():

@@ -39,7 +39,7 @@ from ..rtsp import (AnnounceRequested, ClientConfiguration, ClientConnection, De
                     RequestFailed, RtcpReceived, ServerConfiguration, ServerConnection, SessionEnded,
                     SetupCompleted)
 from .driver import StreamDriver
-from .session import EventQueue, SessionError
+from .session import CallbackTasks, EventQueue, SessionError
 from .udp import Routes, UdpPair, open_udp_pair
 
 __all__ = ["RtspClient", "connect", "serve_rtsp", "RtspPlaying", "RtspRecording", "SessionError"]
@@ -258,7 +258,7 @@ OnPlay = Callable[[RtspPlaying], Awaitable[None]]
 OnRecord = Callable[[RtspRecording], Awaitable[None]]
 
 
-class _ServerSession:
+class _ServerSession(CallbackTasks):
     def __init__(self, describe: Describe | None, on_play: OnPlay | None, on_record: OnRecord | None,
                  configuration: ServerConfiguration, udp: UdpPair, routes: Routes) -> None:
         self.describe, self.on_play, self.on_record = describe, on_play, on_record
@@ -349,20 +349,6 @@ class _ServerSession:
             except asyncio.QueueFull:
                 self._run(self.recording.queue.put(None))
             self.recording = None
-
-    def _run(self, coro: Awaitable[None]) -> None:
-        task: asyncio.Task[None] = asyncio.ensure_future(coro)
-        self.tasks.add(task)
-        task.add_done_callback(self._done)
-
-    def _done(self, task: asyncio.Task[None]) -> None:
-        self.tasks.discard(task)
-        exc = None if task.cancelled() else task.exception()
-        if isinstance(exc, SessionError):  # the peer left while a callback was sending to it
-            log.debug("rtsp %s: %s", self.driver.peer, exc)
-        elif exc is not None:
-            log.warning("rtsp %s: the application failed: %r", self.driver.peer, exc)
-            self.driver.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._end()

@@ -10,14 +10,16 @@ memory.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import deque
+from collections.abc import Awaitable
 from typing import TypeVar
 
 from ..endpoint import Event
 from ..errors import MediaProtoError
 from .driver import StreamDriver
 
-__all__ = ["EventQueue", "SessionError", "MAX_QUEUED_EVENTS"]
+__all__ = ["EventQueue", "SessionError", "CallbackTasks", "MAX_QUEUED_EVENTS"]
 
 E = TypeVar("E", bound=Event)
 
@@ -84,3 +86,29 @@ class EventQueue:
 
     def check(self, event: Event) -> None:
         """Raise :class:`SessionError` for an event that says the peer refused (overridden)."""
+
+
+log = logging.getLogger("mediaproto.aio")
+
+
+class CallbackTasks:
+    """What a served connection (``serve_rtmp``, ``serve_rtsp``) runs of the application: each
+    callback a task; one that fails closes the connection with one log line (a
+    :class:`SessionError`, the peer gone while the callback sent to it, only at debug level)."""
+
+    driver: StreamDriver
+    tasks: set[asyncio.Task[None]]
+
+    def _run(self, coro: Awaitable[None]) -> None:
+        task: asyncio.Task[None] = asyncio.ensure_future(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self.tasks.discard(task)
+        exc = None if task.cancelled() else task.exception()
+        if isinstance(exc, SessionError):  # the peer left while a callback was sending to it
+            log.debug("%s %s: %s", self.driver.name, self.driver.peer, exc)
+        elif exc is not None:
+            log.warning("%s %s: the application failed: %r", self.driver.name, self.driver.peer, exc)
+            self.driver.close()
