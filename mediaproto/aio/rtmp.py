@@ -30,7 +30,6 @@ through the one :class:`~mediaproto.aio.driver.StreamDriver`.
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -46,8 +45,6 @@ from .driver import StreamDriver
 from .session import CallbackTasks, EventQueue, SessionError
 
 __all__ = ["RtmpClient", "connect", "split_url", "serve_rtmp", "Publishing", "Playing", "SessionError"]
-
-log = logging.getLogger("mediaproto.aio.rtmp")
 
 
 def split_url(url: str) -> tuple[str, int, str, str, str]:
