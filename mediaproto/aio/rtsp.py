@@ -287,7 +287,9 @@ class _ServerSession(CallbackTasks):
             if self.on_play is None or tracks_ is None:
                 conn.reject(event, 404 if tracks_ is None else 405)
                 return
-            conn.accept_play(event)
+            # RTP-Info for stream time 0: the frames the application sends are on one timeline, so
+            # players line the tracks up from the first packet (and agree with our sender reports)
+            conn.accept_play(event, start_pts={t.id: 0 for t in tracks_})
             self.driver.flush()  # the PLAY response goes before the first packet
             if self.playing is None:  # a PLAY after PAUSE resumes the same player
                 self.playing = RtspPlaying(self, event.path, tracks_)
