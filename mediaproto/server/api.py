@@ -1,4 +1,4 @@
-"""The server's HTTP API (JSON):
+"""The server's HTTP API (JSON)::
 
     GET  /api/v1/paths                    every configured or live path: source, tracks (codec,
                                           resolution, bitrate), readers per protocol, bytes
