@@ -113,24 +113,29 @@ def test_console_script_is_installed() -> None:
     assert out.returncode == 0 and "mediaproto-server" in out.stdout
 
 
+def hls_segment(port: int) -> bytes:
+    """The first segment of live/test's playlist, once it has one (within 15 s)."""
+    url = f"http://127.0.0.1:{port}/live/test/index.m3u8"
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as r:
+                text = r.read().decode()
+            if "#EXTINF" in text:
+                break
+        except OSError:
+            pass
+        assert time.monotonic() < deadline, "no HLS playlist for live/test"
+        time.sleep(0.2)
+    segment = next(line for line in text.splitlines() if line and not line.startswith("#"))
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/live/test/{segment}", timeout=5) as r:
+        return bytes(r.read())
+
+
 def test_serves_the_test_stream_over_hls() -> None:
     with running() as (_, ports, banner):
         assert f"rtmp://127.0.0.1:{ports['rtmp']}/live/test" in banner
-        url = f"http://127.0.0.1:{ports['http']}/live/test/index.m3u8"
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                with urllib.request.urlopen(url, timeout=5) as r:
-                    text = r.read().decode()
-                if "#EXTINF" in text:
-                    break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, "no HLS playlist for live/test"
-            time.sleep(0.2)
-        segment = next(line for line in text.splitlines() if line and not line.startswith("#"))
-        with urllib.request.urlopen(f"http://127.0.0.1:{ports['http']}/live/test/{segment}", timeout=5) as r:
-            data = r.read()
+        data = hls_segment(ports["http"])
         assert data[0] == 0x47 and len(data) % 188 == 0
 
 

@@ -6,14 +6,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
-import urllib.request
 
 import pytest
 
 from mediaproto.server.cli import UsageError, loop_factory
 
-from .test_cli import running
+from .test_cli import hls_segment, running
 
 try:
     import uvloop
@@ -45,28 +43,10 @@ def test_auto_without_uvloop_is_asyncio_and_uvloop_is_an_error(monkeypatch: pyte
         loop_factory("uvloop")
 
 
-def _hls_segment(port: int) -> bytes:
-    url = f"http://127.0.0.1:{port}/live/test/index.m3u8"
-    deadline = time.monotonic() + 15
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=5) as r:
-                text = r.read().decode()
-            if "#EXTINF" in text:
-                break
-        except OSError:
-            pass
-        assert time.monotonic() < deadline, "no HLS playlist for live/test"
-        time.sleep(0.2)
-    segment = next(line for line in text.splitlines() if line and not line.startswith("#"))
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/live/test/{segment}", timeout=5) as r:
-        return bytes(r.read())
-
-
 @pytest.mark.parametrize("loop", ["asyncio", pytest.param("uvloop", marks=needs_uvloop)])
 def test_the_log_names_the_loop_and_hls_plays(loop: str) -> None:
     with running("--loop", loop) as (proc, ports, _banner):
-        data = _hls_segment(ports["http"])
+        data = hls_segment(ports["http"])
         assert data[0] == 0x47 and len(data) % 188 == 0
     assert proc.stderr is not None
     log = proc.stderr.read()
