@@ -1,0 +1,423 @@
+# A frozen copy of mediaproto/mpegts/mux.py as of commit cdf9eab (before the fast paths of issue 17),
+# with absolute imports: tests/mpegts/test_mux_reference.py checks that the muxer writes the same bytes.
+# Do not edit or "fix" it: it is the reference output.
+# mypy: ignore-errors
+"""A Sans-IO transport stream muxer: :class:`~mediaproto.media.Frame` in, TS packets out.
+
+:class:`Muxer` writes one program: PAT, PMT (and a DVB SDT naming the service) at the start, before
+every video keyframe and every ``psi_interval``; one PES per frame; continuity counters; stuffing in
+the adaptation field; ``random_access_indicator`` on keyframes; and a PCR with every PES of the PCR
+PID (the first video track, else the first track), ``pcr_lead`` before that PES's DTS, as FFmpeg and
+mediacommon do (so an audio-only program has a PCR on every PES). When another stream's frames show
+that the PCR PID's next PES would come more than ``pcr_interval`` after the last PCR (slow video),
+a PCR-only packet is inserted. PCRs never go backwards and never below zero: while ``DTS -
+pcr_lead`` is negative at the start they stay at 0 (pass ``timestamp_offset`` to avoid it).
+
+Codec mapping:
+
+* H.264 (stream type 0x1B) and H.265 (0x24): Annex B with 4-byte start codes; an access unit
+  delimiter is inserted when the frame has none, and the parameter sets (from the track, or the
+  latest seen in-band) before every IDR/IRAP frame that lacks them. Video PES have length 0.
+* AAC (0x0F): each frame wrapped in ADTS from the track's AudioSpecificConfig.
+* Opus (0x06): registration descriptor ``Opus``, the DVB extension descriptor with the channel
+  count, and a control header before each packet, as FFmpeg writes them.
+* MP3 (0x03, or 0x04 below 32 kHz), AC-3 (0x81), E-AC-3 (0x87): the frame as it is.
+
+Frame timestamps are in their track's ``clock_rate``; the muxer rescales them to 90 kHz
+(:func:`~mediaproto.clock.rescale`), adds ``timestamp_offset`` and wraps them at 2**33.
+
+:meth:`Muxer.mux` returns the bytes of each frame; :meth:`Muxer.drain` returns what the muxer held
+back (audio frames grouped into one PES) at the end or before a segment cut.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Sequence
+
+from mediaproto.clock import rescale
+from mediaproto.codecs.aac import AudioSpecificConfig, adts_wrap
+from mediaproto.codecs.h264 import join_annexb
+from mediaproto.errors import LocalProtocolError, ProtocolError
+from mediaproto.media import Codec, Frame, Track
+from mediaproto.mpegts.packet import encode_pcr
+from mediaproto.mpegts.psi import PAT_PID, SDT_PID, Descriptor, Pat, PatProgram, Pmt, PmtStream, Sdt, SdtService, \
+    packetize_section, service_descriptor
+from mediaproto.mpegts.streams import (
+    STREAM_TYPE_AAC_ADTS,
+    STREAM_TYPE_AC3,
+    STREAM_TYPE_EAC3,
+    STREAM_TYPE_H264,
+    STREAM_TYPE_H265,
+    STREAM_TYPE_MPEG1_AUDIO,
+    STREAM_TYPE_MPEG2_AUDIO,
+    STREAM_TYPE_PRIVATE_PES,
+    opus_control_header,
+    opus_descriptors,
+)
+
+__all__ = ["Muxer"]
+
+_WRAP = 1 << 33
+_MASK = _WRAP - 1
+_AUD_H264 = b"\x09\xf0"
+_AUD_H265 = b"\x46\x01\x50"
+#: A PES header's fixed part: start code and stream id, PES_packet_length, '10' and no flags, the
+#: PTS_DTS_flags, PES_header_data_length (the form build_pes_header writes).
+_PES_FIXED = struct.Struct(">IHBBB")
+#: The marker bits of a 5-byte PES timestamp, as a 40-bit number.
+_TS_MARKERS = 0x100010001
+
+
+class _Stream:
+    __slots__ = ("track", "pid", "stream_type", "stream_id", "cc", "headers", "headers_af", "headers_start",
+                 "headers_af_start", "descriptors",
+                 "asc", "parameter_sets", "is_video", "last_dts",
+                 "pending", "pending_times")
+
+    def __init__(self, track: Track, pid: int, stream_type: int, stream_id: int,
+                 descriptors: tuple[Descriptor, ...]) -> None:
+        self.track = track
+        self.pid = pid
+        self.stream_type = stream_type
+        self.stream_id = stream_id
+        self.descriptors = descriptors
+        self.cc = 0
+        hi, lo = pid >> 8, pid & 0xFF
+        self.headers = [bytes((0x47, hi, lo, 0x10 | c)) for c in range(16)]
+        self.headers_af = [bytes((0x47, hi, lo, 0x30 | c)) for c in range(16)]
+        # the first packet of a PES: payload_unit_start_indicator set
+        self.headers_start = [bytes((0x47, 0x40 | hi, lo, 0x10 | c)) for c in range(16)]
+        self.headers_af_start = [bytes((0x47, 0x40 | hi, lo, 0x30 | c)) for c in range(16)]
+        self.asc: AudioSpecificConfig | None = None
+        self.parameter_sets: dict[int, bytes] = {}
+        self.is_video = track.codec.is_video
+        self.last_dts: int | None = None
+        self.pending: list[bytes] = []
+        self.pending_times = (0, 0)
+
+
+def _stuffing(size: int) -> bytes:
+    """An adaptation field of exactly ``size`` bytes with no flags (only stuffing)."""
+    if size == 1:
+        return b"\x00"
+    return bytes((size - 1, 0)) + b"\xff" * (size - 2)
+
+
+#: _stuffing(n) for n = 1..184 (index 0 unused).
+_STUFFING = [b""] + [_stuffing(n) for n in range(1, 185)]
+
+
+def _timestamp40(prefix: int, ts: int) -> int:
+    """:func:`~mediaproto.mpegts.packet.encode_timestamp` as a 40-bit number (``ts`` below 2**33)."""
+    return (prefix << 36) | ((ts >> 30) << 33) | (((ts >> 15) & 0x7FFF) << 17) | ((ts & 0x7FFF) << 1) | _TS_MARKERS
+
+
+class Muxer:
+    """Mux frames of ``tracks`` into one MPEG-TS program (see the module docs).
+
+    :param tracks: the tracks; each gets a PID, ``first_pid`` onwards in order.
+    :param pmt_pid: the PMT's PID.
+    :param first_pid: the first elementary PID.
+    :param program_number: the program's number in PAT and PMT.
+    :param transport_stream_id: the PAT's ``transport_stream_id``.
+    :param psi_interval: seconds between PAT/PMT repetitions (FFmpeg's default 0.1 s).
+    :param sdt_interval: seconds between SDT repetitions; ``None`` writes no SDT.
+    :param pcr_interval: the longest gap between two PCRs, in seconds (40 ms, the MPEG-2 maximum
+        is 100 ms).
+    :param pcr_lead: how far the PCR runs before the DTS of the PES it rides with, in seconds.
+    :param timestamp_offset: 90 kHz ticks added to every PTS, DTS and PCR.
+    :param service_name: the SDT service name.
+    :param service_provider_name: the SDT provider name.
+    :param audio_frames_per_pes: audio frames gathered into one PES (FFmpeg puts several ADTS
+        frames in one PES, which saves most of the per-PES packet overhead of small audio frames);
+        with more than 1, :meth:`mux` returns nothing for the frames it keeps and
+        :meth:`drain` writes what is left.
+    """
+
+    def __init__(self, tracks: Sequence[Track], *, pmt_pid: int = 0x1000, first_pid: int = 0x100,
+                 program_number: int = 1, transport_stream_id: int = 1, psi_interval: float = 0.1,
+                 sdt_interval: float | None = 0.5, pcr_interval: float = 0.04, pcr_lead: float = 0.1,
+                 timestamp_offset: int = 0, service_name: str = "Service01",
+                 service_provider_name: str = "mediaproto", audio_frames_per_pes: int = 1) -> None:
+        if not tracks:
+            raise LocalProtocolError("a Muxer needs at least one track")
+        if not 0x10 <= pmt_pid < 0x1FFF or not 0x10 <= first_pid or first_pid + len(tracks) > 0x1FFF:
+            raise LocalProtocolError("PIDs must lie in 0x0010-0x1FFE")
+        self._streams: dict[int, _Stream] = {}
+        video = audio = 0
+        for i, track in enumerate(tracks):
+            if track.id in self._streams:
+                raise LocalProtocolError(f"duplicate track id {track.id}")
+            pid = first_pid + i
+            if pid == pmt_pid or pid == SDT_PID:
+                raise LocalProtocolError(f"elementary PID 0x{pid:x} collides with a PSI PID")
+            stream_type, descriptors = self._stream_type(track)
+            if track.codec.is_video:
+                stream_id = 0xE0 + video
+                video += 1
+            elif track.codec is Codec.OPUS or track.codec in (Codec.AC3, Codec.EAC3):
+                stream_id = 0xBD
+            else:
+                stream_id = 0xC0 + audio
+                audio += 1
+            st = _Stream(track, pid, stream_type, stream_id, descriptors)
+            if track.codec is Codec.AAC:
+                if not track.config:
+                    raise LocalProtocolError(f"AAC track {track.id} needs its AudioSpecificConfig as config")
+                try:
+                    st.asc = AudioSpecificConfig.parse(track.config)
+                except ProtocolError as exc:
+                    raise LocalProtocolError(f"AAC track {track.id}: bad AudioSpecificConfig: {exc}") from None
+            for nal in track.parameter_sets:
+                if nal:
+                    st.parameter_sets[self._nal_type(track.codec, nal)] = nal
+            self._streams[track.id] = st
+        streams = list(self._streams.values())
+        pcr_stream = next((s for s in streams if s.is_video), streams[0])
+        self._pcr_stream = pcr_stream
+        self._audio_only = not any(s.is_video for s in streams)
+        self.pmt_pid = pmt_pid
+        self.pcr_pid = pcr_stream.pid
+        self.pat = Pat(transport_stream_id, (PatProgram(program_number, pmt_pid),))
+        self.pmt = Pmt(program_number, pcr_stream.pid,
+                       tuple(PmtStream(s.stream_type, s.pid, s.descriptors) for s in streams))
+        self.sdt = None if sdt_interval is None else Sdt(transport_stream_id, 0xFF01, (
+            SdtService(program_number, (service_descriptor(service_provider_name, service_name),)),))
+        self._pat_section = self.pat.to_bytes()
+        self._pmt_section = self.pmt.to_bytes()
+        self._sdt_section = self.sdt.to_bytes() if self.sdt is not None else b""
+        self._cc = {PAT_PID: 0, pmt_pid: 0, SDT_PID: 0}
+        self._psi_ticks = round(psi_interval * 90000)
+        self._sdt_ticks = None if sdt_interval is None else round(sdt_interval * 90000)
+        self._pcr_ticks = round(pcr_interval * 90000)
+        self._pcr_lead = round(pcr_lead * 90000)
+        self.timestamp_offset = timestamp_offset
+        if audio_frames_per_pes < 1:
+            raise LocalProtocolError("audio_frames_per_pes must be at least 1")
+        self._audio_frames_per_pes = audio_frames_per_pes
+        self._last_psi: int | None = None
+        self._last_sdt: int | None = None
+        self._last_pcr: int | None = None  # unwrapped 90 kHz of the last PCR written
+        self._now = 0  # the highest DTS muxed (unwrapped 90 kHz)
+        self._psi_fresh = False
+
+    @property
+    def pids(self) -> dict[int, int]:
+        """Track id -> elementary PID."""
+        return {tid: st.pid for tid, st in self._streams.items()}
+
+    @staticmethod
+    def _nal_type(codec: Codec, nal: bytes) -> int:
+        return nal[0] & 0x1F if codec is Codec.H264 else (nal[0] >> 1) & 0x3F
+
+    @staticmethod
+    def _stream_type(track: Track) -> tuple[int, tuple[Descriptor, ...]]:
+        codec = track.codec
+        if codec is Codec.H264:
+            return STREAM_TYPE_H264, ()
+        if codec is Codec.H265:
+            return STREAM_TYPE_H265, ()
+        if codec is Codec.AAC:
+            return STREAM_TYPE_AAC_ADTS, ()
+        if codec is Codec.MP3:
+            low = 0 < track.sample_rate < 32000
+            return (STREAM_TYPE_MPEG2_AUDIO if low else STREAM_TYPE_MPEG1_AUDIO), ()
+        if codec is Codec.OPUS:
+            channels = track.channels or (track.config[9] if len(track.config) > 9 else 2)
+            return STREAM_TYPE_PRIVATE_PES, opus_descriptors(channels)
+        if codec is Codec.AC3:
+            return STREAM_TYPE_AC3, ()
+        if codec is Codec.EAC3:
+            return STREAM_TYPE_EAC3, ()
+        raise LocalProtocolError(f"MPEG-TS muxing of {codec.value} is not supported")
+
+    # -- PSI ------------------------------------------------------------------------------------
+
+    def psi(self) -> bytes:
+        """PAT and PMT packets (and the SDT when enabled) to write now, e.g. at a segment start."""
+        cc = self._cc
+        pat, cc[PAT_PID] = packetize_section(PAT_PID, self._pat_section, cc[PAT_PID])
+        pmt, cc[self.pmt_pid] = packetize_section(self.pmt_pid, self._pmt_section, cc[self.pmt_pid])
+        parts = [pat, pmt]
+        if self._sdt_section:
+            sdt, cc[SDT_PID] = packetize_section(SDT_PID, self._sdt_section, cc[SDT_PID])
+            parts.insert(0, sdt)
+            self._last_sdt = self._now
+        self._last_psi = self._now
+        self._psi_fresh = True
+        return b"".join(parts)
+
+    # -- frames ---------------------------------------------------------------------------------
+
+    def mux(self, frame: Frame) -> bytes:
+        """The TS packets carrying ``frame`` (one PES), preceded by PSI and PCR packets when due."""
+        st = self._streams.get(frame.track_id)
+        if st is None:
+            raise LocalProtocolError(f"no track with id {frame.track_id}")
+        rate = st.track.clock_rate
+        dts = rescale(frame.dts, rate, 90000) + self.timestamp_offset
+        pts = rescale(frame.pts, rate, 90000) + self.timestamp_offset if frame.pts != frame.dts else dts
+        if dts > self._now or self._last_psi is None:
+            self._now = dts
+        out: list[bytes] = []
+        fresh, self._psi_fresh = self._psi_fresh, False
+        if fresh:  # psi() was just called: its tables count from this frame's time
+            self._last_psi = self._now
+            if self._sdt_section:
+                self._last_sdt = self._now
+        else:
+            if (self._last_psi is None or self._now - self._last_psi >= self._psi_ticks
+                    or (st.is_video and frame.keyframe)):
+                sdt_due = self._sdt_ticks is not None and (
+                    self._last_sdt is None or self._now - self._last_sdt >= self._sdt_ticks)
+                if sdt_due:
+                    out.append(self.psi())
+                else:
+                    sdt, self._sdt_section = self._sdt_section, b""
+                    out.append(self.psi())
+                    self._sdt_section = sdt
+                self._psi_fresh = False
+        es = self._elementary(st, frame)
+        if self._audio_frames_per_pes > 1 and not st.is_video:
+            if not st.pending:
+                st.pending_times = (pts, dts)
+            st.pending.append(es)
+            if len(st.pending) < self._audio_frames_per_pes:
+                return b"".join(out)
+            es = b"".join(st.pending)
+            pts, dts = st.pending_times
+            st.pending = []
+        self._emit(st, es, pts, dts, frame.keyframe, out)
+        return b"".join(out)
+
+    def drain(self) -> bytes:
+        """The audio frames still waiting to fill a PES (with ``audio_frames_per_pes`` above 1), as
+        packets; ``b""`` when nothing waits. Call it at the end, and before cutting a segment.
+
+        (An encoder's verbs name what it makes and return it: :meth:`mux` and :meth:`drain` return
+        bytes. ``flush`` is the verb of incremental parsers, and always returns a list.)"""
+        out: list[bytes] = []
+        for st in self._streams.values():
+            if st.pending:
+                es = b"".join(st.pending)
+                st.pending = []
+                self._emit(st, es, st.pending_times[0], st.pending_times[1], True, out)
+        return b"".join(out)
+
+    def _emit(self, st: _Stream, es: bytes, pts: int, dts: int, keyframe: bool, out: list[bytes]) -> None:
+        """Append the PES of ``es`` (and a PCR-only packet before it when due) to ``out``."""
+        pcr: int | None = None
+        target = dts - self._pcr_lead
+        spacing = dts - st.last_dts if st.last_dts is not None and dts > st.last_dts else 0
+        st.last_dts = dts
+        if st is self._pcr_stream:
+            pcr = self._next_pcr(target)
+        elif self._last_pcr is not None and target - self._last_pcr >= self._pcr_ticks - spacing:
+            # the PCR PID's next PES may come too late: a PCR-only packet now
+            out.append(self._pcr_packet(self._next_pcr(target)))
+        # the PES header (build_pes_header's form; video PES have length 0)
+        pts &= _MASK
+        dts &= _MASK
+        if pts == dts:
+            length = 0 if st.is_video or len(es) > 0xFFF7 else len(es) + 8
+            header = _PES_FIXED.pack(0x100 | st.stream_id, length, 0x80, 0x80, 5) + _timestamp40(2, pts).to_bytes(5, "big")
+        else:
+            length = 0 if st.is_video or len(es) > 0xFFF2 else len(es) + 13
+            header = _PES_FIXED.pack(0x100 | st.stream_id, length, 0x80, 0xC0, 10) + (
+                (_timestamp40(3, pts) << 40) | _timestamp40(1, dts)).to_bytes(10, "big")
+        out.append(self._packetize(st, header + es, pcr, keyframe))
+
+    def _next_pcr(self, target: int) -> int:
+        last = self._last_pcr
+        if last is not None and target < last:
+            target = last
+        if target < 0 and last is None:
+            target = 0
+        self._last_pcr = target
+        return target
+
+    def _pcr_packet(self, pcr: int) -> bytes:
+        st = self._pcr_stream
+        af = bytes((183, 0x10)) + encode_pcr((pcr & _MASK) * 300) + b"\xff" * 176
+        # no payload: the continuity counter repeats the previous packet's
+        return bytes((0x47, st.pid >> 8, st.pid & 0xFF, 0x20 | ((st.cc - 1) & 0x0F))) + af
+
+    def _elementary(self, st: _Stream, frame: Frame) -> bytes:
+        codec = st.track.codec
+        if codec is Codec.H264 or codec is Codec.H265:
+            return self._annexb(st, codec, frame)
+        payload = frame.payload
+        if codec is Codec.AAC:
+            assert st.asc is not None
+            return adts_wrap(payload, st.asc)
+        if codec is Codec.OPUS:
+            return opus_control_header(len(payload)) + payload
+        return payload
+
+    def _annexb(self, st: _Stream, codec: Codec, frame: Frame) -> bytes:
+        nals = [n for n in frame.nal_units if n]
+        param_types: tuple[int, ...]
+        if codec is Codec.H264:
+            types = [n[0] & 0x1F for n in nals]
+            aud, param_types, irap = _AUD_H264, (7, 8), 5 in types
+        else:
+            types = [(n[0] >> 1) & 0x3F for n in nals]
+            aud, param_types, irap = _AUD_H265, (32, 33, 34), any(16 <= t <= 23 for t in types)
+        aud_type = 9 if codec is Codec.H264 else 35
+        known = st.parameter_sets
+        for t, n in zip(types, nals):
+            if t in param_types:
+                known[t] = n
+        insert: list[bytes] = []
+        if irap:
+            insert = [known[t] for t in param_types if t not in types and t in known]
+        if not types or types[0] != aud_type:
+            nals = [aud] + insert + nals
+        elif insert:
+            nals = nals[:1] + insert + nals[1:]
+        return join_annexb(nals)
+
+    def _packetize(self, st: _Stream, data: bytes, pcr: int | None, random_access: bool) -> bytes:
+        n = len(data)
+        cc = st.cc
+        if n <= 184 and pcr is None and not random_access:  # one packet (most audio frames)
+            st.cc = (cc + 1) & 0x0F
+            if n == 184:
+                return st.headers_start[cc] + data
+            return b"".join((st.headers_af_start[cc], _STUFFING[184 - n], data))
+        view = memoryview(data)
+        out: list[bytes | memoryview] = []
+        # first packet: adaptation field with PCR / random access indicator, or stuffing
+        if pcr is not None or random_access:
+            body = bytes(((0x40 if random_access else 0) | (0x10 if pcr is not None else 0),))
+            if pcr is not None:
+                body += encode_pcr((pcr & _MASK) * 300)
+            room = 183 - len(body)
+            take = min(room, n)
+            af = bytes((len(body) + room - take,)) + body + b"\xff" * (room - take)
+            out.append(st.headers_af_start[cc])
+            out.append(af)
+        else:
+            take = min(184, n)
+            if take < 184:
+                out.append(st.headers_af_start[cc])
+                out.append(_STUFFING[184 - take])
+            else:
+                out.append(st.headers_start[cc])
+        out.append(view[:take])
+        cc = (cc + 1) & 0x0F
+        pos = take
+        headers = st.headers
+        while n - pos >= 184:
+            out.append(headers[cc])
+            out.append(view[pos:pos + 184])
+            pos += 184
+            cc = (cc + 1) & 0x0F
+        if pos < n:
+            out.append(st.headers_af[cc])
+            out.append(_STUFFING[184 - (n - pos)])
+            out.append(view[pos:])
+            cc = (cc + 1) & 0x0F
+        st.cc = cc
+        return b"".join(out)
