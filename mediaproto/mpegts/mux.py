@@ -30,10 +30,11 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Sequence
+from operator import add as _concat
 
 from ..clock import rescale
 from ..codecs.aac import AudioSpecificConfig, adts_wrap
-from ..codecs.h264 import join_annexb
+from ..codecs.h264 import START_CODE, join_annexb
 from ..errors import LocalProtocolError, ProtocolError
 from ..media import Codec, Frame, Track
 from .packet import encode_pcr
@@ -65,11 +66,28 @@ _PES_FIXED = struct.Struct(">IHBBB")
 _TS_MARKERS = 0x100010001
 
 
+#: Codec kinds, for the muxer's per-frame dispatch.
+_H26X, _ADTS, _OTHER = 0, 1, 2
+#: How many full packets one ``struct`` call cuts (frames above 94 KB are cut in blocks of this).
+_BLOCK = 512
+#: ``Struct("184s" * k)``: the k full packets' payloads of a PES in one call, made when first needed.
+_FULL: list[struct.Struct | None] = [None] * (_BLOCK + 1)
+
+
+def _full(k: int) -> struct.Struct:
+    s = _FULL[k]
+    if s is None:
+        s = _FULL[k] = struct.Struct("184s" * k)
+    return s
+
+
 class _Stream:
     __slots__ = ("track", "pid", "stream_type", "stream_id", "cc", "headers", "headers_af", "headers_start",
                  "headers_af_start", "descriptors",
                  "asc", "parameter_sets", "is_video", "last_dts",
-                 "pending", "pending_times")
+                 "pending", "pending_times",
+                 "rate", "kind", "is_pcr", "seq", "ra_start", "pcr_start", "pes_same", "pes_both", "adts",
+                 "nal_class", "aud_start")
 
     def __init__(self, track: Track, pid: int, stream_type: int, stream_id: int,
                  descriptors: tuple[Descriptor, ...]) -> None:
@@ -91,6 +109,31 @@ class _Stream:
         self.last_dts: int | None = None
         self.pending: list[bytes] = []
         self.pending_times = (0, 0)
+        # -- precomputed for the per-frame path --
+        self.rate = track.clock_rate
+        codec = track.codec
+        self.kind = _H26X if codec is Codec.H264 or codec is Codec.H265 else _ADTS if codec is Codec.AAC else _OTHER
+        self.is_pcr = False
+        #: the middle packets' headers from any counter on: seq[cc:cc + k]
+        self.seq = self.headers * (_BLOCK // 16 + 2)
+        #: a first packet's header and adaptation field with only random_access_indicator (no stuffing)
+        self.ra_start = [h + b"\x01\x40" for h in self.headers_af_start]
+        #: a first packet's header, adaptation_field_length 7 (flags and PCR), as a 96-bit number
+        self.pcr_start = [(int.from_bytes(h, "big") << 64) | (7 << 56) for h in self.headers_af_start]
+        #: the PES header as a number, less its length and timestamps: PTS only (14 bytes), PTS and DTS (19)
+        self.pes_same = ((0x100 | stream_id) << 80) | (0x808005 << 40) | (2 << 36) | _TS_MARKERS
+        self.pes_both = ((0x100 | stream_id) << 120) | (0x80C00A << 80) | (((3 << 36) | _TS_MARKERS) << 40) \
+            | (1 << 36) | _TS_MARKERS
+        self.adts: int | None = None  # the ADTS header less its frame length, once the config allows ADTS
+        #: H.264/H.265 NAL header's first byte -> 1: an access unit delimiter, 2: a parameter set or
+        #: IDR/IRAP slice (the full path), 0: anything else
+        if codec is Codec.H264:
+            self.nal_class = bytes(1 if b & 0x1F == 9 else 2 if b & 0x1F in (5, 7, 8) else 0 for b in range(256))
+            self.aud_start = START_CODE + _AUD_H264 + START_CODE
+        else:
+            self.nal_class = bytes(1 if (b >> 1) & 0x3F == 35 else 2 if (b >> 1) & 0x3F in (16, 17, 18, 19, 20, 21,
+                                   22, 23, 32, 33, 34) else 0 for b in range(256))
+            self.aud_start = START_CODE + _AUD_H265 + START_CODE
 
 
 def _stuffing(size: int) -> bytes:
@@ -162,9 +205,13 @@ class Muxer:
                 if not track.config:
                     raise LocalProtocolError(f"AAC track {track.id} needs its AudioSpecificConfig as config")
                 try:
-                    st.asc = AudioSpecificConfig.parse(track.config)
+                    st.asc = asc = AudioSpecificConfig.parse(track.config)
                 except ProtocolError as exc:
                     raise LocalProtocolError(f"AAC track {track.id}: bad AudioSpecificConfig: {exc}") from None
+                if 1 <= asc.object_type <= 4 and asc.sampling_frequency_index <= 12 \
+                        and 0 <= asc.channel_configuration <= 7:  # else adts_wrap raises on each frame
+                    st.adts = (0xFFF << 44) | (1 << 40) | ((asc.object_type - 1) << 38) \
+                        | (asc.sampling_frequency_index << 34) | (asc.channel_configuration << 30) | (0x7FF << 2)
             for nal in track.parameter_sets:
                 if nal:
                     st.parameter_sets[self._nal_type(track.codec, nal)] = nal
@@ -172,6 +219,7 @@ class Muxer:
         streams = list(self._streams.values())
         pcr_stream = next((s for s in streams if s.is_video), streams[0])
         self._pcr_stream = pcr_stream
+        pcr_stream.is_pcr = True
         self._audio_only = not any(s.is_video for s in streams)
         self.pmt_pid = pmt_pid
         self.pcr_pid = pcr_stream.pid
@@ -184,6 +232,10 @@ class Muxer:
         self._pmt_section = self.pmt.to_bytes()
         self._sdt_section = self.sdt.to_bytes() if self.sdt is not None else b""
         self._cc = {PAT_PID: 0, pmt_pid: 0, SDT_PID: 0}
+        # each table's packets and the next counter, for each continuity counter it may start at
+        self._pat_packets = [packetize_section(PAT_PID, self._pat_section, c) for c in range(16)]
+        self._pmt_packets = [packetize_section(pmt_pid, self._pmt_section, c) for c in range(16)]
+        self._sdt_packets = [packetize_section(SDT_PID, self._sdt_section, c) for c in range(16)]
         self._psi_ticks = round(psi_interval * 90000)
         self._sdt_ticks = None if sdt_interval is None else round(sdt_interval * 90000)
         self._pcr_ticks = round(pcr_interval * 90000)
@@ -233,16 +285,15 @@ class Muxer:
     def psi(self) -> bytes:
         """PAT and PMT packets (and the SDT when enabled) to write now, e.g. at a segment start."""
         cc = self._cc
-        pat, cc[PAT_PID] = packetize_section(PAT_PID, self._pat_section, cc[PAT_PID])
-        pmt, cc[self.pmt_pid] = packetize_section(self.pmt_pid, self._pmt_section, cc[self.pmt_pid])
-        parts = [pat, pmt]
-        if self._sdt_section:
-            sdt, cc[SDT_PID] = packetize_section(SDT_PID, self._sdt_section, cc[SDT_PID])
-            parts.insert(0, sdt)
-            self._last_sdt = self._now
+        pat, cc[PAT_PID] = self._pat_packets[cc[PAT_PID]]
+        pmt, cc[self.pmt_pid] = self._pmt_packets[cc[self.pmt_pid]]
         self._last_psi = self._now
         self._psi_fresh = True
-        return b"".join(parts)
+        if self._sdt_section:
+            sdt, cc[SDT_PID] = self._sdt_packets[cc[SDT_PID]]
+            self._last_sdt = self._now
+            return sdt + pat + pmt
+        return pat + pmt
 
     # -- frames ---------------------------------------------------------------------------------
 
@@ -251,41 +302,78 @@ class Muxer:
         st = self._streams.get(frame.track_id)
         if st is None:
             raise LocalProtocolError(f"no track with id {frame.track_id}")
-        rate = st.track.clock_rate
-        dts = rescale(frame.dts, rate, 90000) + self.timestamp_offset
-        pts = rescale(frame.pts, rate, 90000) + self.timestamp_offset if frame.pts != frame.dts else dts
-        if dts > self._now or self._last_psi is None:
-            self._now = dts
-        out: list[bytes] = []
-        fresh, self._psi_fresh = self._psi_fresh, False
-        if fresh:  # psi() was just called: its tables count from this frame's time
-            self._last_psi = self._now
-            if self._sdt_section:
-                self._last_sdt = self._now
+        # rescale to 90 kHz (clock.rescale, inlined: rates are positive, a Track checks)
+        dts = frame.dts
+        pts = frame.pts
+        rate = st.rate
+        if pts == dts:
+            if rate != 90000:
+                dts = (180000 * dts + rate) // (2 * rate)
+            pts = dts = dts + self.timestamp_offset
         else:
-            if (self._last_psi is None or self._now - self._last_psi >= self._psi_ticks
-                    or (st.is_video and frame.keyframe)):
-                sdt_due = self._sdt_ticks is not None and (
-                    self._last_sdt is None or self._now - self._last_sdt >= self._sdt_ticks)
-                if sdt_due:
-                    out.append(self.psi())
+            if rate != 90000:
+                dts = (180000 * dts + rate) // (2 * rate)
+                pts = (180000 * pts + rate) // (2 * rate)
+            dts += self.timestamp_offset
+            pts += self.timestamp_offset
+        now = self._now
+        if dts > now or self._last_psi is None:
+            self._now = now = dts
+        psi = b""
+        if self._psi_fresh:  # psi() was just called: its tables count from this frame's time
+            self._psi_fresh = False
+            self._last_psi = now
+            if self._sdt_section:
+                self._last_sdt = now
+        elif (self._last_psi is None or now - self._last_psi >= self._psi_ticks
+                or (frame.keyframe and st.is_video)):
+            sdt_due = self._sdt_ticks is not None and (
+                self._last_sdt is None or now - self._last_sdt >= self._sdt_ticks)
+            if sdt_due:
+                psi = self.psi()
+            else:
+                sdt, self._sdt_section = self._sdt_section, b""
+                psi = self.psi()
+                self._sdt_section = sdt
+            self._psi_fresh = False
+        # the elementary stream bytes: the common forms here, the rest in _elementary
+        kind = st.kind
+        if kind == _ADTS:
+            data = frame.data
+            payload = data if isinstance(data, bytes) else bytes(frame.payload)
+            if st.adts is None or len(payload) > 0x1FF8:
+                es = self._elementary(st, frame)  # raises
+            else:
+                es = (st.adts | ((len(payload) + 7) << 13)).to_bytes(7, "big") + payload
+        elif kind == _H26X:
+            data = frame.data
+            nals = data if isinstance(data, tuple) else (data,)
+            nal_class = st.nal_class
+            for n in nals:
+                if not n or nal_class[n[0]] == 2:
+                    es = self._elementary(st, frame)  # parameter sets, IDR/IRAP, empty NAL units
+                    break
+            else:
+                if not nals:
+                    es = self._elementary(st, frame)
+                elif nal_class[nals[0][0]] == 1:
+                    es = START_CODE + START_CODE.join(nals)
                 else:
-                    sdt, self._sdt_section = self._sdt_section, b""
-                    out.append(self.psi())
-                    self._sdt_section = sdt
-                self._psi_fresh = False
-        es = self._elementary(st, frame)
+                    es = st.aud_start + START_CODE.join(nals)
+        else:
+            es = self._elementary(st, frame)
         if self._audio_frames_per_pes > 1 and not st.is_video:
             if not st.pending:
                 st.pending_times = (pts, dts)
             st.pending.append(es)
             if len(st.pending) < self._audio_frames_per_pes:
-                return b"".join(out)
+                return psi
             es = b"".join(st.pending)
             pts, dts = st.pending_times
             st.pending = []
-        self._emit(st, es, pts, dts, frame.keyframe, out)
-        return b"".join(out)
+        if psi:
+            return psi + self._emit(st, es, pts, dts, frame.keyframe)
+        return self._emit(st, es, pts, dts, frame.keyframe)
 
     def drain(self) -> bytes:
         """The audio frames still waiting to fill a PES (with ``audio_frames_per_pes`` above 1), as
@@ -298,31 +386,90 @@ class Muxer:
             if st.pending:
                 es = b"".join(st.pending)
                 st.pending = []
-                self._emit(st, es, st.pending_times[0], st.pending_times[1], True, out)
+                out.append(self._emit(st, es, st.pending_times[0], st.pending_times[1], True))
         return b"".join(out)
 
-    def _emit(self, st: _Stream, es: bytes, pts: int, dts: int, keyframe: bool, out: list[bytes]) -> None:
-        """Append the PES of ``es`` (and a PCR-only packet before it when due) to ``out``."""
-        pcr: int | None = None
+    def _emit(self, st: _Stream, es: bytes, pts: int, dts: int, keyframe: bool) -> bytes:
+        """The packets of the PES of ``es`` (and a PCR-only packet before them when due)."""
+        pcr_only = b""
         target = dts - self._pcr_lead
-        spacing = dts - st.last_dts if st.last_dts is not None and dts > st.last_dts else 0
+        last = st.last_dts
+        spacing = dts - last if last is not None and dts > last else 0
         st.last_dts = dts
-        if st is self._pcr_stream:
-            pcr = self._next_pcr(target)
-        elif self._last_pcr is not None and target - self._last_pcr >= self._pcr_ticks - spacing:
-            # the PCR PID's next PES may come too late: a PCR-only packet now
-            out.append(self._pcr_packet(self._next_pcr(target)))
-        # the PES header (build_pes_header's form; video PES have length 0)
-        pts &= _MASK
-        dts &= _MASK
-        if pts == dts:
-            length = 0 if st.is_video or len(es) > 0xFFF7 else len(es) + 8
-            header = _PES_FIXED.pack(0x100 | st.stream_id, length, 0x80, 0x80, 5) + _timestamp40(2, pts).to_bytes(5, "big")
+        if st.is_pcr:  # _next_pcr, inlined
+            pcr: int | None = target
+            last = self._last_pcr
+            if last is not None:
+                if target < last:
+                    pcr = last
+            elif target < 0:
+                pcr = 0
+            self._last_pcr = pcr
         else:
-            length = 0 if st.is_video or len(es) > 0xFFF2 else len(es) + 13
-            header = _PES_FIXED.pack(0x100 | st.stream_id, length, 0x80, 0xC0, 10) + (
-                (_timestamp40(3, pts) << 40) | _timestamp40(1, dts)).to_bytes(10, "big")
-        out.append(self._packetize(st, header + es, pcr, keyframe))
+            pcr = None
+            if self._last_pcr is not None and target - self._last_pcr >= self._pcr_ticks - spacing:
+                # the PCR PID's next PES may come too late: a PCR-only packet now
+                pcr_only = self._pcr_packet(self._next_pcr(target))
+        # the PES header (build_pes_header's form; video PES have length 0), as one number
+        size = len(es)
+        pts &= _MASK
+        if pts == dts & _MASK:
+            length = 0 if st.is_video or size > 0xFFF7 else size + 8
+            header = (st.pes_same | (length << 64) | ((pts >> 30) << 33) | (((pts >> 15) & 0x7FFF) << 17)
+                      | ((pts & 0x7FFF) << 1)).to_bytes(14, "big")
+            n = size + 14
+        else:
+            dts &= _MASK
+            length = 0 if st.is_video or size > 0xFFF2 else size + 13
+            header = (st.pes_both | (length << 104) | ((pts >> 30) << 73) | (((pts >> 15) & 0x7FFF) << 57)
+                      | ((pts & 0x7FFF) << 41) | ((dts >> 30) << 33) | (((dts >> 15) & 0x7FFF) << 17)
+                      | ((dts & 0x7FFF) << 1)).to_bytes(19, "big")
+            n = size + 19
+        # the first packet's header and adaptation field (PCR, random_access_indicator, stuffing)
+        cc = st.cc
+        if pcr is None:
+            if keyframe:
+                if n >= 182:
+                    first = st.ra_start[cc]
+                    take = 182
+                else:
+                    first = st.headers_af_start[cc] + bytes((183 - n, 0x40)) + b"\xff" * (182 - n)
+                    take = n
+            elif n >= 184:
+                first = st.headers_start[cc]
+                take = 184
+            else:
+                first = st.headers_af_start[cc] + _STUFFING[184 - n]
+                take = n
+        else:
+            flags = 0x50 if keyframe else 0x10
+            if n >= 176:
+                first = (st.pcr_start[cc] | (flags << 48) | ((pcr & _MASK) << 15) | 0x7E00).to_bytes(12, "big")
+                take = 176
+            else:
+                first = st.headers_af_start[cc] + bytes((183 - n, flags)) \
+                    + (((pcr & _MASK) << 15) | 0x7E00).to_bytes(6, "big") + b"\xff" * (176 - n)
+                take = n
+        rest = n - take
+        if not rest:
+            st.cc = (cc + 1) & 0x0F
+            return pcr_only + first + header + es
+        pos = take - (n - size)  # where the second packet starts in es
+        parts = [pcr_only, first, header, es[:pos]]
+        cc += 1
+        full, rest = divmod(rest, 184)
+        while full:  # the full packets: one struct call cuts their payloads, one map joins the headers
+            k = full if full <= _BLOCK else _BLOCK
+            c = cc & 0x0F
+            parts += map(_concat, st.seq[c:c + k], (_FULL[k] or _full(k)).unpack_from(es, pos))
+            pos += 184 * k
+            cc += k
+            full -= k
+        if rest:
+            parts += (st.headers_af[cc & 0x0F], _STUFFING[184 - rest], es[pos:])
+            cc += 1
+        st.cc = cc & 0x0F
+        return b"".join(parts)
 
     def _next_pcr(self, target: int) -> int:
         last = self._last_pcr
@@ -373,47 +520,3 @@ class Muxer:
         elif insert:
             nals = nals[:1] + insert + nals[1:]
         return join_annexb(nals)
-
-    def _packetize(self, st: _Stream, data: bytes, pcr: int | None, random_access: bool) -> bytes:
-        n = len(data)
-        cc = st.cc
-        if n <= 184 and pcr is None and not random_access:  # one packet (most audio frames)
-            st.cc = (cc + 1) & 0x0F
-            if n == 184:
-                return st.headers_start[cc] + data
-            return b"".join((st.headers_af_start[cc], _STUFFING[184 - n], data))
-        view = memoryview(data)
-        out: list[bytes | memoryview] = []
-        # first packet: adaptation field with PCR / random access indicator, or stuffing
-        if pcr is not None or random_access:
-            body = bytes(((0x40 if random_access else 0) | (0x10 if pcr is not None else 0),))
-            if pcr is not None:
-                body += encode_pcr((pcr & _MASK) * 300)
-            room = 183 - len(body)
-            take = min(room, n)
-            af = bytes((len(body) + room - take,)) + body + b"\xff" * (room - take)
-            out.append(st.headers_af_start[cc])
-            out.append(af)
-        else:
-            take = min(184, n)
-            if take < 184:
-                out.append(st.headers_af_start[cc])
-                out.append(_STUFFING[184 - take])
-            else:
-                out.append(st.headers_start[cc])
-        out.append(view[:take])
-        cc = (cc + 1) & 0x0F
-        pos = take
-        headers = st.headers
-        while n - pos >= 184:
-            out.append(headers[cc])
-            out.append(view[pos:pos + 184])
-            pos += 184
-            cc = (cc + 1) & 0x0F
-        if pos < n:
-            out.append(st.headers_af[cc])
-            out.append(_STUFFING[184 - (n - pos)])
-            out.append(view[pos:])
-            cc = (cc + 1) & 0x0F
-        st.cc = cc
-        return b"".join(out)

@@ -39,6 +39,7 @@ H265 = Track(5, Codec.H265, 90000, parameter_sets=(VPS5, SPS5, PPS5))
 OPUS = Track(6, Codec.OPUS, 48000, sample_rate=48000, channels=2)
 AC3 = Track(7, Codec.AC3, 90000, sample_rate=48000)
 H264_BARE = Track(8, Codec.H264, 1000)  # no parameter sets, a 1 kHz clock (FLV's)
+H264_44K = Track(9, Codec.H264, 44100, parameter_sets=(SPS, PPS))  # rescaled timestamps that round
 
 REF_TS = Path(__file__).resolve().parents[1] / "vectors" / "ref.ts"
 
@@ -95,7 +96,8 @@ def _aac(i: int, size: int, rate: int = 48000, track: int = 2) -> Frame:
 
 
 @pytest.mark.parametrize("size", [1, 2, 150, 155, 160, 162, 163, 164, 165, 166, 168, 169, 170, 171, 175, 176, 177,
-                                  182, 183, 184, 185, 186, 190, 191, 368, 369, 370, 500, 5000, 0xFFF0, 0xFFF8,
+                                  182, 183, 184, 185, 186, 190, 191, 368, 369, 370, 500, 5000, 0xFFF0, 0xFFF2,
+                                  0xFFF3, 0xFFF7, 0xFFF8,
                                   0x1FF8, 70000])
 def test_edge_sizes(size: int) -> None:
     # AAC (ADTS, at most 0x1FF8 bytes; larger ones raise in both) and MP3 (as it is) around the
@@ -105,7 +107,7 @@ def test_edge_sizes(size: int) -> None:
         frames.append(_h264(i, size, key=i == 0, pts_delta=3600 * (i % 2)))
         frames.append(_aac(2 * i, size))
         frames.append(_aac(2 * i + 1, size))
-        frames.append(Frame(4, 2000 * i, 2000 * i, b"\xff\xfb" + bytes(max(0, size - 2)), i % 2 == 0))
+        frames.append(Frame(4, 2000 * i + 900 * (i % 2), 2000 * i, b"\xff\xfb" + bytes(max(0, size - 2)), i % 2 == 0))
     _run([H264, AAC48, MP3], frames)
     _run([MP3], [f for f in frames if f.track_id == 4])  # audio only: PCR on every PES
     _run([AAC48, MP3], [f for f in frames if f.track_id != 1], audio_frames_per_pes=2)
@@ -165,7 +167,7 @@ def test_errors() -> None:
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from([1, 2, 4, "psi", "drain"]), st.integers(0, 3000), st.integers(-4000, 4000),
+@given(st.lists(st.tuples(st.sampled_from([1, 2, 4, 9, "psi", "drain"]), st.integers(0, 3000), st.integers(-4000, 4000),
                           st.integers(0, 3), st.booleans()), max_size=40),
        st.sampled_from([1, 2, 3]), st.integers(0, (1 << 33) - 1), st.sampled_from([None, 0.2]))
 def test_random_sequences(steps: list[tuple[Any, int, int, int, bool]], per_pes: int, offset: int,
@@ -176,8 +178,8 @@ def test_random_sequences(steps: list[tuple[Any, int, int, int, bool]], per_pes:
         clock += step
         if isinstance(what, str):
             calls.append(what)
-        elif what == 1:
-            calls.append(Frame(1, clock + 1800 * pts_delta, clock, (b"\x65" if key else b"\x41") + bytes(size), key))
+        elif what in (1, 9):
+            calls.append(Frame(what, clock + 1801 * pts_delta, clock, (b"\x65" if key else b"\x41") + bytes(size), key))
         else:
             calls.append(Frame(what, clock, clock, bytes(size), key))
-    _run([H264, AAC48, MP3], calls, audio_frames_per_pes=per_pes, timestamp_offset=offset, sdt_interval=sdt)
+    _run([H264, AAC48, MP3, H264_44K], calls, audio_frames_per_pes=per_pes, timestamp_offset=offset, sdt_interval=sdt)
