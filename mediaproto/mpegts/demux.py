@@ -32,7 +32,7 @@ from ..endpoint import Event, FrameReceived
 from ..errors import ProtocolError
 from ..media import Codec, Frame, Track
 from .limits import Limits
-from .pes import PesHeader
+from .pes import _NO_OPTIONAL_HEADER, PesHeader
 from .psi import PAT_PID, SDT_PID, Pat, Pmt, PmtStream, Sdt, SectionAssembler
 from .streams import codec_of, opus_packet_samples, split_mpeg_audio, split_opus_payload
 
@@ -214,14 +214,41 @@ class Demuxer:
             handler = pids.get(((b1 & 0x1F) << 8) | buf[pos + 2])
             if handler is not None:
                 b3 = buf[pos + 3]
-                # fast path: the middle of a PES (payload only, no unit start, no error, next counter)
-                if (b3 & 0xF0 == 0x10 and not b1 & 0xC0 and isinstance(handler, _Pes)
-                        and b3 & 0x0F == (handler.cc + 1) & 0x0F and handler.chunks):
+                # fast path: a PES packet with a payload, no transport error, the next counter, and
+                # no discontinuity (what _packet and _pes_packet do then, inlined)
+                if (b3 & 0x10 and not b1 & 0x80 and handler.__class__ is _Pes
+                        and b3 & 0x0F == (handler.cc + 1) & 0x0F):
+                    assert isinstance(handler, _Pes)
+                    start = pos + 4
+                    random_access = False
+                    if b3 & 0x20:  # adaptation field
+                        aflen = buf[start]
+                        if aflen:
+                            flags = buf[pos + 5]
+                            if flags & 0x80 or aflen > 183:  # discontinuity, or too long: the full path
+                                self._packet(buf, pos, base + pos, handler, events)
+                                pos += 188
+                                continue
+                            random_access = flags & 0x40 != 0
+                        start += 1 + aflen
                     handler.cc = b3 & 0x0F
-                    handler.chunks.append(buf[pos + 4:pos + 188])
-                    handler.size += 184
-                    if handler.size > max_pes or (handler.expected and handler.size >= handler.expected):
-                        self._check_pes(handler, events)
+                    if b1 & 0x40:  # payload_unit_start_indicator: a new PES
+                        if handler.chunks:
+                            self._finish(handler, events)
+                        payload = buf[start:pos + 188]
+                        handler.chunks = [payload]
+                        handler.size = size = len(payload)
+                        handler.offset = base + pos
+                        handler.random_access = random_access
+                        expected = 6 + ((payload[4] << 8) | payload[5]) if size >= 6 else 0
+                        handler.expected = expected = 0 if expected == 6 else expected
+                        if size > max_pes or (expected and size >= expected):
+                            self._check_pes(handler, events)
+                    elif handler.chunks:
+                        handler.chunks.append(buf[start:pos + 188])
+                        handler.size += pos + 188 - start
+                        if handler.size > max_pes or (handler.expected and handler.size >= handler.expected):
+                            self._check_pes(handler, events)
                 else:
                     self._packet(buf, pos, base + pos, handler, events)
             pos += 188
@@ -339,16 +366,43 @@ class Demuxer:
         if st.expected and len(data) > st.expected:
             data = data[:st.expected]
         try:
-            header = PesHeader.parse(data, st.offset)
-            if header.pts is None:
-                events.append(StreamError(st.pid, "PES without PTS", st.offset))
-                return
-            dts_raw = header.dts if header.dts is not None else header.pts
+            # the common header (a PTS, or PTS and DTS, and no other field) read here; the rest,
+            # and every malformed one, by PesHeader.parse
+            hlen = data[8] if len(data) >= 9 else 0
+            f2 = data[7] if hlen else 0
+            length = (data[4] << 8) | data[5] if hlen else 0
+            if ((f2 == 0x80 and hlen >= 5) or (f2 == 0xC0 and hlen >= 10)) and data[6] & 0xC0 == 0x80 \
+                    and len(data) >= 9 + hlen and (not length or length >= 3 + hlen) \
+                    and data.startswith(b"\x00\x00\x01") and data[3] not in _NO_OPTIONAL_HEADER:
+                v = int.from_bytes(data[9:14], "big")
+                pts_raw = ((v >> 3) & 0x1C0000000) | ((v >> 2) & 0x3FFF8000) | ((v >> 1) & 0x7FFF)
+                if f2 == 0xC0:
+                    v = int.from_bytes(data[14:19], "big")
+                    dts_raw = ((v >> 3) & 0x1C0000000) | ((v >> 2) & 0x3FFF8000) | ((v >> 1) & 0x7FFF)
+                else:
+                    dts_raw = pts_raw
+                header_length = 9 + hlen
+            else:
+                header = PesHeader.parse(data, st.offset)
+                if header.pts is None:
+                    events.append(StreamError(st.pid, "PES without PTS", st.offset))
+                    return
+                pts_raw = header.pts
+                dts_raw = header.dts if header.dts is not None else pts_raw
+                header_length = header.header_length
             dts = self._unwrap.unwrap(dts_raw)
-            pts = dts + ((header.pts - dts_raw) & 0x1FFFFFFFF)
+            pts = dts + ((pts_raw - dts_raw) & 0x1FFFFFFFF)
             if pts - dts >= 1 << 32:  # PTS before DTS: a broken stream, keep PTS as given
                 pts -= 1 << 33
-            self._payload(st, memoryview(data)[header.header_length:], pts, dts, events)
+            if st.codec is Codec.AAC and st.track.config and len(data) - header_length >= 7:
+                # one ADTS frame without CRC filling the PES (split_adts's checks, inlined)
+                v = int.from_bytes(data[header_length:header_length + 7], "big")
+                frame_length = (v >> 13) & 0x1FFF
+                if v >> 40 & 0xFFF7 == 0xFFF1 and (v >> 34) & 0xF < 13 and frame_length == len(data) - header_length:
+                    events.append(FrameReceived(Frame(st.pid, pts, dts, data[header_length + 7:], True),
+                                                size=frame_length))
+                    return
+            self._payload(st, memoryview(data)[header_length:], pts, dts, events)
         except ProtocolError as exc:
             events.append(StreamError(st.pid, str(exc), st.offset))
 

@@ -65,8 +65,9 @@ def _other_codecs() -> bytes:
     mp3 = b"\xff\xfb\x90\x64" + bytes(413)  # MPEG-1 layer III, 128 kbit/s, 44.1 kHz: 417 bytes
     out = []
     for i in range(40):
+        # IDR_W_RADL every 10th frame; every 10th from the 5th flagged a keyframe (random_access_indicator)
         out.append(mux.mux(Frame(1, 3600 * i + 3600, 3600 * i, (b"\x26\x01" + bytes([i]) * 900,) if i % 10 == 0
-                                 else (b"\x02\x01" + bytes([i]) * (50 + 37 * i),), i % 10 == 0)))
+                                 else (b"\x02\x01" + bytes([i]) * (50 + 37 * i),), i % 5 == 0)))
         out.append(mux.mux(Frame(2, 1024 * i, 1024 * i, bytes([i]) * (100 + i), True)))
         out.append(mux.mux(Frame(3, 2351 * i, 2351 * i, mp3 * (1 + i % 2), True)))
         out.append(mux.mux(Frame(4, 960 * i, 960 * i, b"\xfc" + bytes(60 + i), True)))
@@ -143,3 +144,86 @@ def test_bytes_overwritten(name: str, seed: int, junk: bytes) -> None:
     for b in junk:
         data[rng.randrange(len(data))] = b
     _compare(bytes(data), [1316, 188, 3000])
+
+
+def _stream(pid: int, pes: list[bytes], random_access: bool = False) -> bytes:
+    """PES packets one after the other on ``pid``, continuity counters from 0."""
+    out = b""
+    for p in pes:
+        out += _packets(pid, p, len(out) // 188, random_access)
+    return out
+
+
+def _packets(pid: int, pes: bytes, cc: int, random_access: bool = False) -> bytes:
+    """``pes`` cut into TS packets on ``pid`` (stuffing in the last one), counters from ``cc``."""
+    out = []
+    for i, pos in enumerate(range(0, len(pes), 184)):
+        chunk = pes[pos:pos + 184]
+        af = b""
+        if i == 0 and random_access:
+            af = bytes((max(1, 183 - len(chunk)), 0x40)) + b"\xff" * max(0, 182 - len(chunk))
+            chunk = chunk[:182]
+        elif len(chunk) < 184:
+            af = bytes((183 - len(chunk),)) + (b"\x00" + b"\xff" * (182 - len(chunk)) if len(chunk) < 183 else b"")
+        out.append(bytes((0x47, (0x40 if i == 0 else 0) | pid >> 8, pid & 0xFF, (0x30 if af else 0x10) | (cc + i) & 15))
+                   + af + chunk)
+        if i == 0 and random_access and len(pes) > 182:
+            return out[0] + _packets(pid, pes[182:], cc + 1).replace(b"\x47\x41", b"\x47\x01", 1)
+    return b"".join(out)
+
+
+_TS5 = (0x21, 0x00, 0x01, 0x00, 0x01)  # the 5 bytes of a timestamp: PTS-only prefix, value 0
+PES_HEADERS = [
+    b"\x00\x00\x01\xe0\x00\x00\x80\x80\x05" + bytes(_TS5),  # PTS
+    b"\x00\x00\x01\xe0\x00\x00\x80\xc0\x0a" + bytes(_TS5) * 2,  # PTS and DTS
+    b"\x00\x00\x01\xe0\x00\x00\x80\xc0\x09" + bytes(_TS5) * 2,  # DTS past the header length
+    b"\x00\x00\x01\xe0\x00\x00\x80\x80\x04" + bytes(_TS5),  # PTS past the header length
+    b"\x00\x00\x01\xe0\x00\x00\x80\x80\x08" + bytes(_TS5) + b"\xff\xff\xff",  # stuffing
+    b"\x00\x00\x01\xe0\x00\x05\x80\x80\x05" + bytes(_TS5),  # PES_packet_length under its header
+    b"\x00\x00\x01\xe0\x00\x08\x80\x80\x05" + bytes(_TS5),  # ... exactly its header
+    b"\x00\x00\x01\xe0\x00\x00\x80\x00\x00",  # no PTS
+    b"\x00\x00\x01\xe0\x00\x00\x80\x40\x05" + bytes(_TS5),  # PTS_DTS_flags '01'
+    b"\x00\x00\x01\xe0\x00\x00\x80\xa0\x0b" + bytes(_TS5) + bytes(6),  # PTS and ESCR
+    b"\x00\x00\x01\xe0\x00\x00\x80\x81\x07" + bytes(_TS5) + b"\x00\x00",  # PTS and extension flag
+    b"\x00\x00\x01\xe0\x00\x00\x40\x80\x05" + bytes(_TS5),  # not '10'
+    b"\x00\x00\x01\xe0\x00\x00\xbf\x80\x05" + bytes(_TS5),  # scrambling, priority, flags: '10' still
+    b"\x00\x00\x02\xe0\x00\x00\x80\x80\x05" + bytes(_TS5),  # no start code
+    b"\x00\x00\x01\xbe\x00\x00\x80\x80\x05" + bytes(_TS5),  # padding_stream: no optional header
+    b"\x00\x00\x01\xe0\x00\x00\x80\x80",  # cut short
+]
+
+
+@pytest.mark.parametrize("header", PES_HEADERS)
+@pytest.mark.parametrize("random_access", [False, True])
+def test_pes_headers(header: bytes, random_access: bool) -> None:
+    mux = Muxer([Track(1, Codec.H264, 90000)])
+    psi = mux.psi()
+    video = [header + b"\x00\x00\x00\x01\x41" + bytes([i]) * size for i, size in enumerate((3, 170, 190, 400))]
+    data = psi + _stream(0x100, video, random_access)
+    _compare(data, [188, 1316])
+    _compare(data, [len(data)])
+
+
+def _adts(id_: int = 0, layer: int = 0, protection_absent: int = 1, index: int = 4, blocks: int = 0) -> int:
+    """An ADTS header as a 56-bit number, less its frame length (AAC LC, stereo)."""
+    return (0xFFF << 44) | (id_ << 43) | (layer << 41) | (protection_absent << 40) | (1 << 38) | (index << 34) \
+        | (2 << 30) | (0x7FF << 2) | blocks
+
+
+ADTS = [_adts(), _adts(id_=1), _adts(layer=1), _adts(protection_absent=0), _adts(index=13), _adts(index=15),
+        _adts(blocks=1), _adts() ^ (1 << 44)]  # ... the last without its syncword
+
+
+@pytest.mark.parametrize("adts", ADTS)
+@pytest.mark.parametrize("frames, delta", [(1, 0), (1, 1), (1, -1), (2, 0), (1, -100), (1, -106)])
+def test_adts_payloads(adts: int, frames: int, delta: int) -> None:
+    # the PMT carries no AudioSpecificConfig: the first PES's header gives it, then the fast path
+    mux = Muxer([Track(1, Codec.AAC, 90000, config=AudioSpecificConfig.lc(44100, 2).to_bytes())])
+    body = b""
+    for i in range(frames):
+        length = 7 + 100 + (delta if i == frames - 1 else 0)
+        body += (adts | ((length & 0x1FFF) << 13)).to_bytes(7, "big") + bytes([i]) * 100
+    good = (_adts() | (107 << 13)).to_bytes(7, "big") + bytes(100)
+    pes = [b"\x00\x00\x01\xc0\x00\x00\x80\x80\x05" + bytes(_TS5) + p for p in (good, body, body, good, body)]
+    data = mux.psi() + _stream(0x100, pes)
+    _compare(data, [len(data)])
