@@ -10,6 +10,7 @@ clients, and a playlist request about once per second: the ``Cache-Control`` hea
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import http.client
 import os
@@ -61,6 +62,7 @@ http {{
             proxy_cache_lock_timeout 15s;
             proxy_cache_lock_age 15s;
             proxy_read_timeout 20s;
+            proxy_cache_use_stale updating;
             add_header X-Cache-Status $upstream_cache_status;
         }}
     }}
@@ -246,6 +248,61 @@ def test_many_edge_clients_one_origin_request_per_segment(edge: tuple[int, int, 
     playlists = origin.seen["/live/test/index.m3u8"]
     polls = sum(1 for _ in range(clients)) * int(seconds / 0.25)
     assert 1 <= playlists <= seconds + 3, (playlists, polls)
+
+
+async def _aligned_clients(port: int, clients: int, seconds: float) -> list[list[int]]:
+    """``clients`` keep-alive HLS clients that all reload the playlist just after each whole second
+    (when nginx's copy of a ``max-age=1`` playlist expires: nginx counts whole seconds) and fetch
+    each new segment; the media sequence numbers each one fetched."""
+
+    async def one(n: int) -> list[int]:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+
+        async def get(target: str) -> tuple[int, bytes]:
+            writer.write(f"GET {target} HTTP/1.1\r\nHost: edge\r\n\r\n".encode())
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = int(re.search(rb"(?i)content-length: *(\d+)", head)[1])  # type: ignore[index]
+            return int(head[9:12]), await reader.readexactly(length)
+
+        fetched: list[int] = []
+        try:
+            while time.time() < stop:
+                await asyncio.sleep(1 - time.time() % 1 + 0.001 * (n % 5))
+                status, body = await get("/live/test/index.m3u8")
+                assert status == 200, status
+                text = body.decode()
+                seq = int(re.search(r"#EXT-X-MEDIA-SEQUENCE:(\d+)", text)[1])  # type: ignore[index]
+                for i, uri in enumerate(uris(text)):
+                    if seq + i > (fetched[-1] if fetched else seq + len(uris(text)) - 2):
+                        status, data = await get(f"/live/test/{uri}")
+                        assert status == 200 and data[:1] == b"\x47", (uri, status)
+                        fetched.append(seq + i)
+        finally:
+            writer.close()
+        return fetched
+
+    stop = time.time() + seconds
+    return list(await asyncio.wait_for(asyncio.gather(*(one(n) for n in range(clients))), seconds + 30))
+
+
+def test_hundreds_of_clients_the_origin_sees_the_load_of_one(edge: tuple[int, int, Origin]) -> None:
+    port, _, origin = edge
+    wait_playlist(port, "/live/test/index.m3u8", 2)
+    with origin.lock:
+        origin.seen.clear()
+    seconds = 5.0
+    fetched = asyncio.run(_aligned_clients(port, 300, seconds))
+    for got in fetched:  # every client played: each segment from its first on, none missed
+        assert len(got) >= 3 and got == list(range(got[0], got[0] + len(got))), got
+    with origin.lock:
+        seen = dict(origin.seen)
+    segments = {k: v for k, v in seen.items() if k.endswith(".ts")}
+    assert segments and all(count == 1 for count in segments.values()), segments
+    # An expired playlist is renewed by one request while the others get the copy being renewed
+    # (proxy_cache_use_stale updating; without it, every request in that moment goes to the
+    # origin): nginx keeps a max-age=1 answer 1 to 2 s, so at most one origin request a second,
+    # as one client polling the origin directly would make.
+    assert 1 <= seen["/live/test/index.m3u8"] <= seconds + 1, seen
 
 
 @pytest.mark.parametrize("edge", [{"ll_hls": True}], indirect=True)
