@@ -117,13 +117,14 @@ class RtpSender:
         self.on_sent(packet.timestamp, len(packet.payload), now, at=at, pts_equals_dts=pts_equals_dts)
 
     def on_sent(self, timestamp: int, payload_octets: int, now: float, *, at: float | None = None,
-                pts_equals_dts: bool = True) -> None:
+                pts_equals_dts: bool = True, packets: int = 1) -> None:
         """:meth:`on_packet` for a packet known by its RTP timestamp and payload size only (a
-        server that writes the same packets to many sessions builds no packet object per session)."""
+        server that writes the same packets to many sessions builds no packet object per session),
+        or for ``packets`` packets of one timestamp carrying ``payload_octets`` in all."""
         if self._closed:
             raise LocalProtocolError("the sender said BYE")
         stats = self.statistics
-        stats.packet_count = (stats.packet_count + 1) & 0xFFFFFFFF
+        stats.packet_count = (stats.packet_count + packets) & 0xFFFFFFFF
         stats.octet_count = (stats.octet_count + payload_octets) & 0xFFFFFFFF
         if timestamp != self._last_timestamp and pts_equals_dts:
             self._anchor = (now if at is None else at, timestamp)  # enters the clock map at the next SR

@@ -47,7 +47,7 @@ from ..endpoint import Datagram, Event, FrameReceived
 from .events import RtcpReceived
 from .headers import TransportSpec
 from .message import InterleavedFrame, Limits, MessageParser, Request, Response
-from .streams import MediaTrack
+from .streams import MediaTrack, PreparedFrame, SharedSource
 
 __all__ = ["RtspConnection", "SetupTrack", "Datagram"]
 
@@ -97,6 +97,8 @@ class SetupTrack:
     receiver: RtpReceiver | None = None
     #: The reordering buffer of a track received over UDP (with ``jitter_latency``).
     jitter_buffer: JitterBuffer | None = None
+    #: The shared RTP stream this track sends (then ``packetizer`` is the source's), if any.
+    source: SharedSource | None = None
 
     @property
     def receiver_statistics(self) -> ReceiverStatistics | None:
@@ -456,6 +458,9 @@ class RtspConnection:
         self._check_media_out()
         for st in self.tracks:
             if st.packetizer is not None and st.media.track.id == frame.track_id:
+                if st.source is not None:  # the source's packets, made once for every session
+                    self._send_prepared(st, st.source.prepare(frame), now)
+                    continue
                 sender = st.sender
                 at = self._instant(frame.pts, frame.dts, st.media.track.clock_rate, now)
                 for packet in st.packetizer.packetize(frame):
@@ -473,6 +478,8 @@ class RtspConnection:
         copy of its header, so SETUP's ``ssrc`` and PLAY's RTP-Info stay true; the payload is not
         touched. Same bytes on the wire as :meth:`send_frame`, at the cost of a 16-byte header
         per packet instead of a packetization per session. ``now`` is the caller's clock.
+        Not for a track that sends a :class:`~.streams.SharedSource` (its sequence numbers are
+        the source's): :class:`~mediaproto.errors.LocalProtocolError`.
         """
         self._check_media_out()
         shared = packets if isinstance(packets, SharedPackets) else SharedPackets(packets)
@@ -483,6 +490,8 @@ class RtspConnection:
             packetizer = st.packetizer
             if packetizer is None or st.media.track.id != track_id:
                 continue
+            if st.source is not None:
+                raise LocalProtocolError(f"track {track_id} sends a shared source's packets: use send_frame")
             seq = packetizer.sequence_number
             offset = packetizer.initial_timestamp
             ssrc = packetizer.ssrc
@@ -511,6 +520,25 @@ class RtspConnection:
                     if count > 1:
                         stats = sender.statistics
                         stats.packet_count = (stats.packet_count + count - 1) & 0xFFFFFFFF
+
+    def _send_prepared(self, st: SetupTrack, prepared: PreparedFrame, now: float) -> None:
+        """Queue a prepared frame on ``st`` (checked by the caller) and count it for the sender
+        reports: one append over TCP, a few integer updates."""
+        pair = st.transport.interleaved
+        if pair is not None:
+            channel = pair[0]
+            self._out.append(prepared.by_channel.get(channel) or prepared.interleaved(channel))
+        else:
+            for packet in prepared.packets:
+                self._emit_packet(st, packet)
+        sender = st.sender
+        if sender is not None and prepared.packets:
+            rate = st.media.track.clock_rate
+            epoch = self.media_epoch
+            if epoch is None:
+                epoch = self.media_epoch = now - prepared.dts / rate
+            sender.on_sent(prepared.timestamp, prepared.octets, now, at=epoch + prepared.pts / rate,
+                           packets=len(prepared.packets))
 
     def send_goodbye(self, now: float, reason: bytes | None = None) -> None:
         """Queue an RTCP BYE (after a last sender report and the SDES CNAME, RFC 3550 6.6) for

@@ -54,7 +54,16 @@ from .events import (
 from .headers import Range, RtpInfo, SessionHeader, TransportSpec, format_rtp_info, parse_transport, resolve_control
 from .message import Headers, Request, Response
 from .states import SERVER_TRANSITIONS, ServerInput, ServerState
-from .streams import MediaTrack, describe, make_depacketizer, make_packetizer, match_track, tracks_from_sdp
+from .streams import (
+    MediaTrack,
+    PreparedFrame,
+    SharedSource,
+    describe,
+    make_depacketizer,
+    make_packetizer,
+    match_track,
+    tracks_from_sdp,
+)
 
 __all__ = ["ServerState", "ServerConnection", "REASONS", "url_path"]
 
@@ -105,6 +114,8 @@ class ServerConnection(RtspConnection):
         self._base: str | None = None  # its aggregate URL
         self._media: list[MediaTrack] = []  # what DESCRIBE or ANNOUNCE declared
         self._recording = False  # the media came from ANNOUNCE: the session records
+        self._sources: dict[int, SharedSource] = {}  # by track id, from accept_describe
+        self._by_source: dict[SharedSource, SetupTrack] = {}  # the set-up tracks that send a source
         self.reporter_ssrc = self._rng.getrandbits(32)
 
     @property
@@ -154,8 +165,15 @@ class ServerConnection(RtspConnection):
         self.pending = None
         self._respond(event.request, status_code, headers, reason=reason)
 
-    def accept_describe(self, event: DescribeRequested, tracks: Sequence[Track]) -> None:
-        """Answer DESCRIBE with an SDP of ``tracks`` (control ``trackID=<i>`` each)."""
+    def accept_describe(self, event: DescribeRequested, tracks: Sequence[Track], *,
+                        sources: Mapping[int, SharedSource] | None = None) -> None:
+        """Answer DESCRIBE with an SDP of ``tracks`` (control ``trackID=<i>`` each).
+
+        ``sources`` (by track id) are shared RTP streams of the tracks (fan-out): a track SETUP
+        then sends its source's packets (:meth:`send_prepared`, or :meth:`send_frame`), with the
+        source's SSRC and sequence numbers. A source is used only where it matches the
+        description (the track, its payload type) and the session's ``mtu``; other tracks get a
+        packetizer of their own."""
         self._answer(event, DescribeRequested)
         if not tracks:
             raise LocalProtocolError("a stream needs at least one track")
@@ -163,6 +181,12 @@ class ServerConnection(RtspConnection):
         sdp_text, media = describe(tracks)
         base = event.request.uri.rstrip("/")
         self._media, self._recording, self.path, self._base = media, False, event.path, base
+        self._sources = {}
+        for m in media:
+            source = sources.get(m.track.id) if sources is not None else None
+            if source is not None and source.mtu == self.mtu and source.media.payload_type == m.payload_type \
+                    and source.media.track == m.track:
+                self._sources[m.track.id] = source
         self._respond(event.request, 200, [("Content-Base", base + "/"), ("Content-Type", "application/sdp")],
                       sdp_text.encode())
 
@@ -172,7 +196,8 @@ class ServerConnection(RtspConnection):
         self.pending = None
         self._respond(event.request, 200)
 
-    def accept_play(self, event: PlayRequested, *, start_pts: Mapping[int, int] | None = None) -> None:
+    def accept_play(self, event: PlayRequested, *, start_pts: Mapping[int, int] | None = None,
+                    start_sequence: Mapping[int, int] | None = None) -> None:
         """Start playing.
 
         ``start_pts`` maps a track id to the stream time (in the track's clock rate) at which play
@@ -181,7 +206,10 @@ class ServerConnection(RtspConnection):
         such as FFmpeg use to line up audio and video from the first packet (without it they
         start each track at its own first packet). The sequence numbers come from each track's
         packetizer (also when frames are packetized once for many sessions, see
-        :meth:`~.connection.RtspConnection.send_packetized`).
+        :meth:`~.connection.RtspConnection.send_packetized`), unless ``start_sequence`` maps the
+        track id to the sequence number of the first packet the session will get (a track that
+        sends a :class:`~.streams.SharedSource`, whose first frame is one it prepared earlier:
+        ``source.prepare(frame).first_sequence``).
         """
         self._answer(event, PlayRequested)
         self._machine.fire(ServerInput.PLAY)
@@ -191,6 +219,8 @@ class ServerConnection(RtspConnection):
             url = resolve_control((self._base or "") + "/", st.media.control)
             tid = st.media.track.id
             seq, rtptime = (st.packetizer.sequence_number if st.packetizer else 0), None
+            if start_sequence is not None and tid in start_sequence:
+                seq = start_sequence[tid] & 0xFFFF
             if start_pts is not None and tid in start_pts and st.packetizer is not None:
                 rtptime = st.packetizer.rtp_timestamp(start_pts[tid])
             entries.append(RtpInfo(url, seq, rtptime))
@@ -198,6 +228,18 @@ class ServerConnection(RtspConnection):
         if entries:
             headers.append(("RTP-Info", format_rtp_info(entries)))
         self._respond(event.request, 200, headers)
+
+    def send_prepared(self, prepared: PreparedFrame, now: float) -> None:
+        """Queue a frame prepared once for every session by a :class:`~.streams.SharedSource` the
+        session's track sends (see :meth:`accept_describe`): over TCP, one append of bytes made
+        for all the sessions on the same channel, and the frame counted for the sender reports.
+        Nothing when the session did not set up the source's track. Only while PLAYING, like
+        :meth:`send_frame`."""
+        if self._machine.state is not ServerState.PLAYING or self._closed or self._broken is not None:
+            self._check_media_out()  # raises
+        st = self._by_source.get(prepared.source)
+        if st is not None:
+            self._send_prepared(st, prepared, now)
 
     def accept_record(self, event: RecordRequested) -> None:
         """Start recording: frames arrive as :class:`~.events.FrameReceived`."""
@@ -286,12 +328,17 @@ class ServerConnection(RtspConnection):
         if self._recording:
             st.depacketizer = make_depacketizer(media)
         else:
-            st.packetizer = make_packetizer(media, self._rng.getrandbits(32), mtu=self.mtu,
-                                            initial_sequence=self._rng.getrandbits(16))
+            source = self._sources.get(media.track.id)
+            if source is not None:
+                st.source, st.packetizer = source, source.packetizer
+            else:
+                st.packetizer = make_packetizer(media, self._rng.getrandbits(32), mtu=self.mtu,
+                                                initial_sequence=self._rng.getrandbits(16))
             chosen = chosen.with_(ssrc=st.packetizer.ssrc)
             st.transport = chosen
         self.tracks = [t for t in self.tracks if t.media.control != media.control]
         self._set_up(st)
+        self._by_source = {t.source: t for t in self.tracks if t.source is not None}
         if self.session_id is None:
             self.session_id = f"{self._rng.getrandbits(48):012X}"
         self._machine.fire(ServerInput.SETUP)
@@ -371,6 +418,7 @@ class ServerConnection(RtspConnection):
         self.pending = None
         self.session_id = None
         self.tracks = []
+        self._by_source, self._sources = {}, {}
         self._recording = False
         self._media = []
         return events + [SessionEnded(path, reason)] if had_session else events

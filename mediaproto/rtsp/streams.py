@@ -7,11 +7,12 @@ with one control URL each, and finds which track a SETUP URL names.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..errors import LocalProtocolError, ParseError
-from ..media import Codec, Track
+from ..media import Codec, Frame, Track
 from ..rtp.payload import Depacketizer, Packetizer, depacketizer_for, packetizer_for
 from ..sdp import Connection, RtpFormat, SessionDescription, media_from_track, track_from_media
 from ..sdp import parse as parse_sdp
@@ -24,7 +25,11 @@ __all__ = [
     "make_packetizer",
     "make_depacketizer",
     "match_track",
+    "SharedSource",
+    "PreparedFrame",
 ]
+
+_FRAME_PREFIX = struct.Struct(">BBH")  # '$', channel, length
 
 #: The first dynamic payload type we assign (RFC 3551).
 DYNAMIC_PAYLOAD_TYPE = 96
@@ -126,3 +131,105 @@ def match_track(url: str, base: str, tracks: Sequence[MediaTrack]) -> int | None
     if len(tracks) == 1 and stripped.split("?", 1)[0] == base.rstrip("/").split("?", 1)[0]:
         return 0
     return None
+
+
+class PreparedFrame:
+    """One frame's RTP packets as a :class:`SharedSource` sends them to every session: final
+    headers (the source's SSRC, sequence numbers and timestamps), and per interleaved channel the
+    whole frame as one ``bytes`` (each packet behind its ``$ channel length`` prefix), joined once
+    for all the sessions that use that channel (:meth:`~.server.ServerConnection.send_prepared`)."""
+
+    __slots__ = ("source", "packets", "pts", "dts", "timestamp", "first_sequence", "octets", "by_channel")
+
+    def __init__(self, source: SharedSource, packets: list[bytes], pts: int, dts: int, timestamp: int,
+                 first_sequence: int) -> None:
+        self.source = source
+        #: The RTP packets (what UDP sessions send, one datagram each).
+        self.packets = packets
+        #: The frame's times, in its track's clock rate.
+        self.pts = pts
+        self.dts = dts
+        #: The packets' RTP timestamp, and the sequence number of the first packet.
+        self.timestamp = timestamp
+        self.first_sequence = first_sequence
+        #: Payload octets of all the packets (what sender reports count).
+        self.octets = sum(len(p) for p in packets) - 12 * len(packets)
+        #: The interleaved form per channel, made on first use (:meth:`interleaved`).
+        self.by_channel: dict[int, bytes] = {}
+
+    def interleaved(self, channel: int) -> bytes:
+        """The packets framed for ``channel`` of an RTSP connection, in one ``bytes``."""
+        data = self.by_channel.get(channel)
+        if data is None:
+            pack = _FRAME_PREFIX.pack
+            data = self.by_channel[channel] = b"".join(
+                part for p in self.packets for part in (pack(0x24, channel, len(p)), p))
+        return data
+
+
+class SharedSource:
+    """One RTP stream of a track, sent alike to every session that plays it (fan-out).
+
+    One SSRC, one sequence and one timestamp base per track, as gst-rtsp-server's shared media and
+    gortsplib's ``ServerStream`` send: each frame is packetized once (:meth:`prepare`), and every
+    session writes the same bytes. A session learns where it joins from PLAY's RTP-Info (the
+    sequence number and RTP time of its first packet); its sender reports carry the source's SSRC.
+    Give sources to :meth:`~.server.ServerConnection.accept_describe`; sessions that SETUP the
+    track then send this source's packets.
+
+    The last ``history`` frames prepared are kept (matched by identity, the frame or the ``key``
+    given to :meth:`prepare`), so that a late joiner replaying a cache of recent frames gets the
+    packets every other session got, with the same sequence numbers.
+
+    :param media: the track as :func:`describe` made it (payload type, control URL).
+    :param ssrc: the source's SSRC (random, RFC 3550 8.1).
+    :param mtu: the largest RTP packet, header included (the sessions' ``mtu`` must match).
+    :param initial_sequence: the first sequence number (random, RFC 3550 5.1).
+    :param initial_timestamp: added to every RTP timestamp.
+    """
+
+    __slots__ = ("media", "mtu", "packetizer", "history", "_last_key", "_last", "_recent")
+
+    def __init__(self, media: MediaTrack, ssrc: int, *, mtu: int = 1400, initial_sequence: int = 0,
+                 initial_timestamp: int = 0, history: int = 1500) -> None:
+        self.media = media
+        self.mtu = mtu
+        #: The packetizer whose SSRC, sequence numbers and timestamps every session sends.
+        self.packetizer = make_packetizer(media, ssrc, mtu=mtu, initial_sequence=initial_sequence,
+                                          initial_timestamp=initial_timestamp)
+        self.history = max(1, history)
+        self._last_key: object = None
+        self._last: PreparedFrame | None = None
+        self._recent: dict[int, tuple[object, PreparedFrame]] = {}
+
+    @property
+    def ssrc(self) -> int:
+        return self.packetizer.ssrc
+
+    @property
+    def sequence_number(self) -> int:
+        """The sequence number of the next packet."""
+        return self.packetizer.sequence_number
+
+    def prepare(self, frame: Frame, key: object = None) -> PreparedFrame:
+        """``frame``'s packets, made on the first call for it and the same object afterwards.
+
+        ``key`` (default: ``frame``) is what identifies the frame, when the caller converts the
+        same frame into a new object per call (a change of clock rate)."""
+        if key is None:
+            key = frame
+        if key is self._last_key and self._last is not None:
+            return self._last
+        found = self._recent.get(id(key))
+        if found is not None and found[0] is key:
+            return found[1]
+        packetizer = self.packetizer
+        first = packetizer.sequence_number
+        packets = [bytes(p) for p in packetizer.packetize(frame)]
+        prepared = PreparedFrame(self, packets, frame.pts, frame.dts, packetizer.rtp_timestamp(frame.pts), first)
+        recent = self._recent
+        recent[id(key)] = (key, prepared)
+        if len(recent) > self.history:
+            del recent[next(iter(recent))]
+        self._last_key, self._last = key, prepared
+        return prepared

@@ -15,7 +15,6 @@ import random
 import time
 from dataclasses import replace
 from fractions import Fraction
-from typing import Any
 
 from ..aio.driver import StreamDriver
 from ..aio.rtsp import GOODBYE_DELAY
@@ -24,7 +23,6 @@ from ..clock import rescale
 from ..endpoint import Event
 from ..errors import MediaProtoError
 from ..media import Codec, Frame, Track
-from ..rtp.payload.base import Packetizer
 from ..rtsp import Limits as RtspLimits
 from ..rtsp import (
     AnnounceRequested,
@@ -39,8 +37,7 @@ from ..rtsp import (
     SessionEnded,
     SetupCompleted,
 )
-from ..rtsp.connection import SharedPackets
-from ..rtsp.streams import make_packetizer
+from ..rtsp.streams import PreparedFrame, SharedSource, describe
 from .auth import Action
 from .config import Config, Limits
 from .context import ServerContext
@@ -91,46 +88,59 @@ def rtp_view(stream: Stream) -> RtpView:
     return view
 
 
-_UNSET: Any = object()
+class SharedMedia:
+    """A stream's tracks as shared RTP streams (one :class:`~mediaproto.rtsp.streams.SharedSource`
+    per track: one SSRC, one sequence, one timestamp base) for every RTSP session with this MTU,
+    as gst-rtsp-server's shared media: each frame becomes packets once, and over TCP one
+    ``bytes`` per interleaved channel, which every player appends. Kept in ``stream.cache``
+    (cleared when the tracks change); the sources keep the last ``gop_frames`` frames prepared,
+    so a late joiner's GOP replay carries the sequence numbers everyone got."""
+
+    def __init__(self, stream: Stream, mtu: int) -> None:
+        self.view = rtp_view(stream)
+        _, media = describe(self.view.tracks)
+        history = stream.limits.gop_frames
+        self.sources = {m.track.id: SharedSource(m, _RNG.getrandbits(32), mtu=mtu, initial_sequence=_RNG.getrandbits(16),
+                                                 history=history) for m in media}
+        self._frame: Frame | None = None
+        self._prepared: PreparedFrame | None = None
+
+    def prepare(self, frame: Frame) -> PreparedFrame | None:
+        """``frame`` (the hub's, in its own clock) prepared by its track's source."""
+        if frame is self._frame:
+            return self._prepared
+        source = self.sources.get(frame.track_id)
+        prepared = None if source is None else source.prepare(self.view.frame(frame), key=frame)
+        self._frame, self._prepared = frame, prepared
+        return prepared
+
+    def start_sequence(self, stream: Stream) -> dict[int, int]:
+        """Per track, the sequence number of the first packet a new player gets: that of the
+        track's first frame in the GOP cache (replayed to it), else the next one."""
+        out: dict[int, int] = {}
+        for frame in stream.gop:
+            if frame.track_id not in out:
+                prepared = self.prepare(frame)
+                if prepared is not None:
+                    out[frame.track_id] = prepared.first_sequence
+        for tid, source in self.sources.items():
+            out.setdefault(tid, source.sequence_number)
+        return out
 
 
-def _shared_packets(stream: Stream, conn: ServerConnection, frame: Frame,
-                    keys: dict[int, Any] | None = None) -> SharedPackets | None:
-    """The RTP packets of ``frame``, packetized once for every session that set up its track with
-    the same payload type and MTU (each session then writes its own SSRC, sequence number and
-    timestamp offset into the headers: :meth:`ServerConnection.send_packetized`).
-
-    Kept in ``stream.cache`` (cleared when the tracks change); ``None`` when the session did not
-    set up the frame's track. ``keys`` (a player's, its set-up tracks do not change while it
-    plays) keeps each track's cache key and media description from one frame to the next.
-    """
-    found = keys.get(frame.track_id, _UNSET) if keys is not None else _UNSET
-    if found is _UNSET:
-        media = next((st.media for st in conn.tracks
-                      if st.packetizer is not None and st.media.track.id == frame.track_id), None)
-        found = None if media is None else ((frame.track_id, media.payload_type, conn.mtu), media)
-        if keys is not None:
-            keys[frame.track_id] = found
-    if found is None:
-        return None
-    key, media = found
-    cache: dict[tuple[int, int, int], tuple[Packetizer, Frame | None, SharedPackets]] | None = stream.cache.get("rtsp")
-    if cache is None:
-        cache = stream.cache["rtsp"] = {}
-    entry = cache.get(key)
-    if entry is None:
-        entry = cache[key] = (make_packetizer(media, 0, mtu=conn.mtu), None, SharedPackets([]))
-    packetizer, last, packets = entry
-    if last is not frame:
-        packets = SharedPackets([bytes(p) for p in packetizer.packetize(frame)])
-        cache[key] = (packetizer, frame, packets)
-    return packets
+def shared_media(stream: Stream, mtu: int) -> SharedMedia:
+    """The stream's :class:`SharedMedia` for ``mtu``, kept in ``stream.cache``."""
+    key = f"rtsp_media_{mtu}"
+    media: SharedMedia | None = stream.cache.get(key)
+    if media is None:
+        media = stream.cache[key] = SharedMedia(stream, mtu)
+    return media
 
 
 class RtspPlayer:
     """A hub output: one RTSP session that is playing."""
 
-    def __init__(self, session: RtspSession) -> None:
+    def __init__(self, session: RtspSession, media: SharedMedia | None) -> None:
         self.session = session
         self.gate = Gate(session.limits, session.driver.loop.time)
         self.frames_sent = 0
@@ -141,8 +151,9 @@ class RtspPlayer:
         self.marked = False
         self.buffered = 0
         self.flusher = flusher_for(session.driver.loop)
-        #: Per track id: the shared packets' cache key and media (see :func:`_shared_packets`).
-        self.keys: dict[int, Any] = {}
+        #: The stream's shared RTP streams, when this session's tracks send them (else each frame
+        #: goes through ``send_frame``: a session set up before the stream's tracks changed).
+        self.media = media
         #: Every set-up track is interleaved (no datagrams to send), and writes made since PLAY.
         self.tcp = all(st.transport.interleaved is not None for st in session.conn.tracks)
         self.flushes = 0
@@ -166,13 +177,13 @@ class RtspPlayer:
                     stream.unsubscribe(self)
                     driver.close(abort=True)
                 return
-        converted = rtp_view(stream).frame(frame)
-        packets = _shared_packets(stream, session.conn, converted, self.keys)
-        now = driver.loop.time()
-        if packets is None:
-            session.conn.send_frame(converted, now)
+        media = self.media
+        if media is not None:
+            prepared = media.prepare(frame)
+            if prepared is not None:
+                session.conn.send_prepared(prepared, driver.loop.time())
         else:
-            session.conn.send_packetized(converted.track_id, packets, now)
+            session.conn.send_frame(rtp_view(stream).frame(frame), driver.loop.time())
         self.frames_sent += 1
         if not self.marked:
             self.marked = True
@@ -273,7 +284,7 @@ class RtspSession:
                 self.conn.reject(event, 404)
                 return
             self.described = rtp_view(stream).tracks
-            self.conn.accept_describe(event, self.described)
+            self.conn.accept_describe(event, self.described, sources=shared_media(stream, self.conn.mtu).sources)
         elif isinstance(event, PlayRequested):
             if not self.access.allow(event, Action.READ):
                 return
@@ -286,9 +297,14 @@ class RtspSession:
             if stream is None or not stream.live or rtp_view(stream).tracks != self.described:
                 self.conn.reject(event, 404)
                 return
-            self.conn.accept_play(event, start_pts=_start_pts(stream))
+            media: SharedMedia | None = shared_media(stream, self.conn.mtu)
+            assert media is not None
+            if any(st.source is not media.sources.get(st.media.track.id) for st in self.conn.tracks):
+                media = None  # set up with the sources of tracks that changed since: its own path
+            self.conn.accept_play(event, start_pts=_start_pts(stream),
+                                  start_sequence=media.start_sequence(stream) if media is not None else None)
             self.driver.flush()  # the PLAY response goes before the first packet
-            player = RtspPlayer(self)
+            player = RtspPlayer(self, media)
             self.player = (stream, player)
             self.access.opened("read", stream.name, lambda: player.gate.skipped)
             stream.subscribe(player)
