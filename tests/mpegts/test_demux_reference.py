@@ -101,7 +101,7 @@ def _damage(data: bytes, rng: random.Random) -> bytes:
     for _ in range(rng.randrange(1, 6)):
         i = rng.randrange(len(packets))
         p = packets[i]
-        kind = rng.randrange(9)
+        kind = rng.randrange(10)
         if kind == 0:
             del packets[i]  # lost
         elif kind == 1:
@@ -121,8 +121,10 @@ def _damage(data: bytes, rng: random.Random) -> bytes:
         elif kind == 7:
             for _ in range(rng.randrange(1, 8)):
                 p[rng.randrange(len(p))] = rng.randrange(256)
-        else:
+        elif kind == 8:
             del p[rng.randrange(len(p)):]  # cut short
+        else:
+            p[0] = rng.choice([0x00, 0x46, 0xC7])  # no sync byte
     return b"".join(packets)
 
 
@@ -227,3 +229,17 @@ def test_adts_payloads(adts: int, frames: int, delta: int) -> None:
     pes = [b"\x00\x00\x01\xc0\x00\x00\x80\x80\x05" + bytes(_TS5) + p for p in (good, body, body, good, body)]
     data = mux.psi() + _stream(0x100, pes)
     _compare(data, [len(data)])
+
+
+@pytest.mark.parametrize("length", [0, 100, 183, 184, 185, 600, 736, 737, 1098, 1100, 1466, 3000])
+def test_pes_length_against_packets(length: int) -> None:
+    # PES_packet_length shorter, equal to or longer than the payload the packets carry (long runs of
+    # payload-only packets: a PES completes in the middle of one, or never)
+    mux = Muxer([Track(1, Codec.MP3, 90000)])
+    pes = [b"\x00\x00\x01\xc0" + length.to_bytes(2, "big") + b"\x80\x80\x05" + bytes(_TS5) + bytes([i]) * size
+           for i, size in enumerate((2000, 1500, 184 * 9 - 14, 184 * 12 - 14, 700))]
+    data = mux.psi() + _stream(0x100, pes)
+    _compare(data, [len(data)])
+    _compare(data, [188 * 5, 188 * 30])
+    _compare(data, [188 * 9, 188 * 30])  # 1098: the first PES completes with the first read
+    _compare(data, [len(data)], Limits(max_pes_size=184 * 7))
