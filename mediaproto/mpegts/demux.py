@@ -34,8 +34,8 @@ from ..errors import ProtocolError
 from ..media import Codec, Frame, Track
 from .limits import Limits
 from .pes import _NO_OPTIONAL_HEADER, PesHeader
-from .psi import PAT_PID, SDT_PID, Pat, Pmt, PmtStream, Sdt, SectionAssembler
-from .streams import codec_of, opus_packet_samples, split_mpeg_audio, split_opus_payload
+from .psi import PAT_PID, SDT_PID, Pat, Pmt, Sdt, SectionAssembler
+from .streams import codec_of, opus_packet_samples, split_mpeg_audio, split_opus_payload, track_from_pmt
 
 __all__ = [
     "TracksChanged",
@@ -161,22 +161,6 @@ def _advance(ts: int, samples: int, rate: int) -> int:
     return rescale(frames + 1, rate, unit) + ts - rescale(frames, rate, unit)
 
 
-def _track_from_pmt(pid: int, codec: Codec, stream: PmtStream) -> Track:
-    """A track with what the PMT says: for Opus the channel count of the DVB extension descriptor
-    (0x7F, tag 0x80) and an OpusHead built from it (channel mapping family 0, up to 2 channels)."""
-    if codec is Codec.OPUS:
-        channels = 2
-        for d in stream.descriptors:
-            if d.tag == 0x7F and len(d.data) >= 2 and d.data[0] == 0x80 and 1 <= d.data[1] <= 8:
-                channels = d.data[1]
-        head = b""
-        if channels <= 2:  # version 1, channels, pre-skip 0, 48 kHz, gain 0, mapping family 0
-            head = b"OpusHead" + bytes((1, channels)) + (0).to_bytes(2, "little") + (48000).to_bytes(4, "little") \
-                + b"\x00\x00\x00"
-        return Track(pid, codec, 90000, config=head, sample_rate=48000, channels=channels)
-    return Track(pid, codec, 90000)
-
-
 class Demuxer:
     """Demux one program of an MPEG transport stream (see the module docs).
 
@@ -252,8 +236,8 @@ class Demuxer:
                         # a run of middle packets of this PES (the same first 3 header bytes, the
                         # counter counting, no adaptation field): their payloads in one struct call
                         end = pos + 188 * (_RUN if n - pos >= 188 * _RUN else (n - pos) // 188)
-                        run = buf[pos + 1:end:188]
-                        run = len(run) - len(run.lstrip(run[:1]))
+                        col = buf[pos + 1:end:188]
+                        run = len(col) - len(col.lstrip(col[:1]))
                         end = pos + 188 * run
                         col = buf[pos + 2:end:188]
                         run -= len(col.lstrip(col[:1]))
@@ -588,7 +572,7 @@ class Demuxer:
             if previous is not None and previous.codec is codec:
                 keep[pid] = previous
             else:
-                keep[pid] = _Pes(pid, codec, _track_from_pmt(pid, codec, stream))
+                keep[pid] = _Pes(pid, codec, track_from_pmt(pid, codec, stream))
         for pid in old:
             if pid not in keep:
                 del self._pids[pid]

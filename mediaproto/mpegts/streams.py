@@ -15,7 +15,7 @@ the optional fields.
 from __future__ import annotations
 
 from ..errors import ParseError
-from ..media import Codec
+from ..media import Codec, Track
 from .psi import Descriptor, PmtStream, registration_descriptor
 
 __all__ = [
@@ -33,6 +33,7 @@ __all__ = [
     "opus_packet_samples",
     "opus_descriptors",
     "split_mpeg_audio",
+    "track_from_pmt",
 ]
 
 STREAM_TYPE_MPEG1_AUDIO = 0x03
@@ -209,3 +210,19 @@ def split_mpeg_audio(data: bytes) -> list[tuple[bytes, int, int]] | None:
         out.append((data[pos:pos + info[0]], info[1], info[2]))
         pos += info[0]
     return out
+
+
+def track_from_pmt(pid: int, codec: Codec, stream: PmtStream) -> Track:
+    """A track with what the PMT says: for Opus the channel count of the DVB extension descriptor
+    (0x7F, tag 0x80) and an OpusHead built from it (channel mapping family 0, up to 2 channels)."""
+    if codec is Codec.OPUS:
+        channels = 2
+        for d in stream.descriptors:
+            if d.tag == 0x7F and len(d.data) >= 2 and d.data[0] == 0x80 and 1 <= d.data[1] <= 8:
+                channels = d.data[1]
+        head = b""
+        if channels <= 2:  # version 1, channels, pre-skip 0, 48 kHz, gain 0, mapping family 0
+            head = b"OpusHead" + bytes((1, channels)) + (0).to_bytes(2, "little") + (48000).to_bytes(4, "little") \
+                + b"\x00\x00\x00"
+        return Track(pid, codec, 90000, config=head, sample_rate=48000, channels=channels)
+    return Track(pid, codec, 90000)
