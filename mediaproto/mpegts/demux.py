@@ -30,7 +30,7 @@ from ..codecs.h264 import split_annexb
 from ..codecs.h264_sps import parse_sps as parse_h264_sps
 from ..codecs.h265_sps import parse_sps as parse_h265_sps
 from ..endpoint import Event, FrameReceived
-from ..errors import ProtocolError
+from ..errors import LocalProtocolError, ParseError, ProtocolError
 from ..media import Codec, Frame, Track
 from .limits import Limits
 from .pes import _NO_OPTIONAL_HEADER, PesHeader
@@ -463,7 +463,11 @@ class Demuxer:
             header0 = frames[0][0]
             if not st.track.config:
                 config = header0.to_config()
-                self._update_track(st, replace(st.track, config=config.to_bytes(), sample_rate=config.sample_rate,
+                try:
+                    asc = config.to_bytes()
+                except LocalProtocolError as exc:  # channel configuration 0: no config without a PCE
+                    raise ParseError(f"ADTS header gives no AudioSpecificConfig: {exc}") from None
+                self._update_track(st, replace(st.track, config=asc, sample_rate=config.sample_rate,
                                                channels=config.channels), events)
             rate = header0.sample_rate
             step = 1024  # ADTS cannot signal 960-sample frames

@@ -212,3 +212,22 @@ def test_mutated_stream_does_not_raise(ref_ts: bytes, edits: list[tuple[int, int
         dm.flush()
     except ProtocolError:
         pass
+
+
+def test_adts_channel_configuration_0_is_a_stream_error() -> None:
+    # channel configuration 0 (a program_config_element in the stream) gives no AudioSpecificConfig:
+    # the demuxer used to raise LocalProtocolError out of feed(); now the PES is dropped as damaged
+    from mediaproto.codecs.aac import AudioSpecificConfig
+
+    mux = Muxer([Track(1, Codec.AAC, 90000, config=AudioSpecificConfig.lc(48000, 2).to_bytes())])
+    pes = [bytearray(mux.mux(Frame(1, 1920 * i, 1920 * i, bytes([i]) * 100, True))) for i in range(4)]
+    for p in pes[:2]:
+        adts = p.index(b"\xff\xf1", 188 * 3 if p is pes[0] else 0)
+        p[adts + 3] &= 0x3F  # channel_configuration 2 -> 0
+    dm = Demuxer()
+    events = dm.feed(b"".join(pes)) + dm.flush()
+    errors = [e for e in events if isinstance(e, StreamError)]
+    assert len(errors) == 2 and all("channel configuration 0" in e.message for e in errors)
+    frames = [e.frame for e in events if isinstance(e, FrameReceived)]
+    assert [f.payload for f in frames] == [bytes([2]) * 100, bytes([3]) * 100]
+    assert dm.tracks[0].channels == 2

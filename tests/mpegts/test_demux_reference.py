@@ -18,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mediaproto.codecs.aac import AudioSpecificConfig
+from mediaproto.errors import LocalProtocolError
 from mediaproto.media import Codec, Frame, Track
 from mediaproto.mpegts import Demuxer, FrameReceived, Limits, Muxer, TracksChanged
 
@@ -34,7 +35,16 @@ def _compare(data: bytes, pieces: list[int] | int, limits: Limits | None = None)
     while pos < len(data):
         size = max(1, sizes[i % len(sizes)])
         piece = data[pos:pos + size]
-        assert [repr(e) for e in new.feed(piece)] == [repr(e) for e in old.feed(piece)], f"feed at {pos}"
+        got = [repr(e) for e in new.feed(piece)]
+        try:
+            expected = [repr(e) for e in old.feed(piece)]
+        except LocalProtocolError as exc:
+            # the old demuxer raised on an ADTS header with channel configuration 0 (fixed since):
+            # the new one reports it as a StreamError and goes on; compare no further
+            assert "channel configuration 0" in str(exc)
+            assert any(e.startswith("StreamError(") and "channel configuration 0" in e for e in got)
+            return
+        assert got == expected, f"feed at {pos}"
         pos += size
         i += 1
     assert [repr(e) for e in new.flush()] == [repr(e) for e in old.flush()]
