@@ -132,6 +132,24 @@ class RtpSender:
         if self._first_due is None:
             self._first_due = now + self.first_report_delay
 
+    def on_shared(self, packet_count: int, octet_count: int, timestamp: int, now: float, *,
+                  at: float | None = None) -> None:
+        """The counts of a source whose packets are counted elsewhere, and the RTP timestamp of
+        its latest frame (standing for ``at``, ``now`` by default): one stream sent alike to many
+        sessions, whose sender reports all carry its counts since it started, as gst-rtsp-server's
+        shared media and gortsplib's ``ServerStream`` report. Call it with the session's first
+        packet and before each report (:meth:`next_timer`, :meth:`handle_timer`, :meth:`goodbye`)."""
+        if self._closed:
+            raise LocalProtocolError("the sender said BYE")
+        stats = self.statistics
+        stats.packet_count = packet_count & 0xFFFFFFFF
+        stats.octet_count = octet_count & 0xFFFFFFFF
+        if timestamp != self._last_timestamp:
+            self._anchor = (now if at is None else at, timestamp)
+        self._last_timestamp = timestamp
+        if self._first_due is None:
+            self._first_due = now + self.first_report_delay
+
     @property
     def packet_count(self) -> int:
         """RTP packets sent (modulo 2**32, as the SR carries it)."""

@@ -99,6 +99,8 @@ class SetupTrack:
     jitter_buffer: JitterBuffer | None = None
     #: The shared RTP stream this track sends (then ``packetizer`` is the source's), if any.
     source: SharedSource | None = None
+    #: Whether a packet went out on this track (for a shared source: its counts are the source's).
+    started: bool = False
 
     @property
     def receiver_statistics(self) -> ReceiverStatistics | None:
@@ -107,12 +109,17 @@ class SetupTrack:
 
     @property
     def packet_count(self) -> int:
-        """RTP packets sent on this track."""
+        """RTP packets sent on this track (a shared source's: all it sent, once this track sent
+        one, as its sender reports say)."""
+        if self.source is not None:
+            return self.source.packet_count & 0xFFFFFFFF if self.started else 0
         return self.sender.packet_count if self.sender is not None else 0
 
     @property
     def octet_count(self) -> int:
-        """RTP payload octets sent on this track."""
+        """RTP payload octets sent on this track (a shared source's, as :attr:`packet_count`)."""
+        if self.source is not None:
+            return self.source.octet_count & 0xFFFFFFFF if self.started else 0
         return self.sender.octet_count if self.sender is not None else 0
 
 
@@ -387,6 +394,8 @@ class RtspConnection:
         wallclock = now + self.wallclock_offset
         for st in self.tracks:
             if st.sender is not None:
+                if st.source is not None and st.started:
+                    self._sync_shared(st, now)
                 data = st.sender.handle_timer(now, wallclock)
                 if data is not None:
                     self._emit_packet(st, data, rtcp=True)
@@ -522,8 +531,9 @@ class RtspConnection:
                         stats.packet_count = (stats.packet_count + count - 1) & 0xFFFFFFFF
 
     def _send_prepared(self, st: SetupTrack, prepared: PreparedFrame, now: float) -> None:
-        """Queue a prepared frame on ``st`` (checked by the caller) and count it for the sender
-        reports: one append over TCP, a few integer updates."""
+        """Queue a prepared frame on ``st`` (checked by the caller): over TCP one append. The
+        sender reports carry the source's counts (:meth:`_sync_shared`): nothing to count here
+        after the track's first packet."""
         pair = st.transport.interleaved
         if pair is not None:
             channel = pair[0]
@@ -531,14 +541,21 @@ class RtspConnection:
         else:
             for packet in prepared.packets:
                 self._emit_packet(st, packet)
-        sender = st.sender
-        if sender is not None and prepared.packets:
-            rate = st.media.track.clock_rate
-            epoch = self.media_epoch
-            if epoch is None:
-                epoch = self.media_epoch = now - prepared.dts / rate
-            sender.on_sent(prepared.timestamp, prepared.octets, now, at=epoch + prepared.pts / rate,
-                           packets=len(prepared.packets))
+        if not st.started and prepared.packets:
+            st.started = True
+            if self.media_epoch is None:
+                self.media_epoch = now - prepared.dts / st.media.track.clock_rate
+            self._sync_shared(st, now, prepared)
+
+    def _sync_shared(self, st: SetupTrack, now: float, latest: PreparedFrame | None = None) -> None:
+        """Give the sender of a track that sends a shared source the source's counts and latest
+        frame (on the session's timeline), for its next report."""
+        source, sender, epoch = st.source, st.sender, self.media_epoch
+        latest = latest or (source.latest if source is not None else None)
+        if source is None or sender is None or sender.closed or latest is None or epoch is None:
+            return
+        sender.on_shared(source.packet_count, source.octet_count, latest.timestamp, now,
+                         at=epoch + latest.pts / st.media.track.clock_rate)
 
     def send_goodbye(self, now: float, reason: bytes | None = None) -> None:
         """Queue an RTCP BYE (after a last sender report and the SDES CNAME, RFC 3550 6.6) for
@@ -548,4 +565,6 @@ class RtspConnection:
         wallclock = now + self.wallclock_offset
         for st in self.tracks:
             if st.sender is not None and not st.sender.closed:
+                if st.source is not None and st.started:
+                    self._sync_shared(st, now)
                 self._emit_packet(st, st.sender.goodbye(now, wallclock, reason), rtcp=True)

@@ -115,7 +115,8 @@ class ServerConnection(RtspConnection):
         self._media: list[MediaTrack] = []  # what DESCRIBE or ANNOUNCE declared
         self._recording = False  # the media came from ANNOUNCE: the session records
         self._sources: dict[int, SharedSource] = {}  # by track id, from accept_describe
-        self._by_source: dict[SharedSource, SetupTrack] = {}  # the set-up tracks that send a source
+        #: Per shared source: the interleaved channel (-1: UDP) and the set-up track that sends it.
+        self._by_source: dict[SharedSource, tuple[int, SetupTrack]] = {}
         self.reporter_ssrc = self._rng.getrandbits(32)
 
     @property
@@ -237,9 +238,13 @@ class ServerConnection(RtspConnection):
         :meth:`send_frame`."""
         if self._machine.state is not ServerState.PLAYING or self._closed or self._broken is not None:
             self._check_media_out()  # raises
-        st = self._by_source.get(prepared.source)
-        if st is not None:
-            self._send_prepared(st, prepared, now)
+        route = self._by_source.get(prepared.source)
+        if route is not None:
+            channel, st = route
+            if channel >= 0 and st.started:  # the steady state over TCP: one append
+                self._out.append(prepared.by_channel.get(channel) or prepared.interleaved(channel))
+            else:
+                self._send_prepared(st, prepared, now)
 
     def accept_record(self, event: RecordRequested) -> None:
         """Start recording: frames arrive as :class:`~.events.FrameReceived`."""
@@ -338,7 +343,8 @@ class ServerConnection(RtspConnection):
             st.transport = chosen
         self.tracks = [t for t in self.tracks if t.media.control != media.control]
         self._set_up(st)
-        self._by_source = {t.source: t for t in self.tracks if t.source is not None}
+        self._by_source = {t.source: (t.transport.interleaved[0] if t.transport.interleaved is not None else -1, t)
+                           for t in self.tracks if t.source is not None}
         if self.session_id is None:
             self.session_id = f"{self._rng.getrandbits(48):012X}"
         self._machine.fire(ServerInput.SETUP)

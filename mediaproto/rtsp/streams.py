@@ -188,7 +188,8 @@ class SharedSource:
     :param initial_timestamp: added to every RTP timestamp.
     """
 
-    __slots__ = ("media", "mtu", "packetizer", "history", "_last_key", "_last", "_recent")
+    __slots__ = ("media", "mtu", "packetizer", "history", "packet_count", "octet_count", "latest",
+                 "_last_key", "_last", "_recent")
 
     def __init__(self, media: MediaTrack, ssrc: int, *, mtu: int = 1400, initial_sequence: int = 0,
                  initial_timestamp: int = 0, history: int = 1500) -> None:
@@ -198,6 +199,11 @@ class SharedSource:
         self.packetizer = make_packetizer(media, ssrc, mtu=mtu, initial_sequence=initial_sequence,
                                           initial_timestamp=initial_timestamp)
         self.history = max(1, history)
+        #: RTP packets and payload octets prepared since the source started (what every
+        #: session's sender reports carry), and the latest frame prepared.
+        self.packet_count = 0
+        self.octet_count = 0
+        self.latest: PreparedFrame | None = None
         self._last_key: object = None
         self._last: PreparedFrame | None = None
         self._recent: dict[int, tuple[object, PreparedFrame]] = {}
@@ -227,6 +233,10 @@ class SharedSource:
         first = packetizer.sequence_number
         packets = [bytes(p) for p in packetizer.packetize(frame)]
         prepared = PreparedFrame(self, packets, frame.pts, frame.dts, packetizer.rtp_timestamp(frame.pts), first)
+        if packets:
+            self.packet_count += len(packets)
+            self.octet_count += prepared.octets
+            self.latest = prepared
         recent = self._recent
         recent[id(key)] = (key, prepared)
         if len(recent) > self.history:

@@ -102,16 +102,17 @@ class SharedMedia:
         history = stream.limits.gop_frames
         self.sources = {m.track.id: SharedSource(m, _RNG.getrandbits(32), mtu=mtu, initial_sequence=_RNG.getrandbits(16),
                                                  history=history) for m in media}
-        self._frame: Frame | None = None
-        self._prepared: PreparedFrame | None = None
+        #: The latest frame prepared, and its packets (what every player asks for next).
+        self.frame: Frame | None = None
+        self.prepared: PreparedFrame | None = None
 
     def prepare(self, frame: Frame) -> PreparedFrame | None:
         """``frame`` (the hub's, in its own clock) prepared by its track's source."""
-        if frame is self._frame:
-            return self._prepared
+        if frame is self.frame:
+            return self.prepared
         source = self.sources.get(frame.track_id)
         prepared = None if source is None else source.prepare(self.view.frame(frame), key=frame)
-        self._frame, self._prepared = frame, prepared
+        self.frame, self.prepared = frame, prepared
         return prepared
 
     def start_sequence(self, stream: Stream) -> dict[int, int]:
@@ -142,7 +143,11 @@ class RtspPlayer:
 
     def __init__(self, session: RtspSession, media: SharedMedia | None) -> None:
         self.session = session
-        self.gate = Gate(session.limits, session.driver.loop.time)
+        self.driver = driver = session.driver
+        self.conn = session.conn
+        self.clock = driver.loop.time
+        self.gate = Gate(session.limits, driver.loop.time)
+        self.high_water = self.gate.limits.high_water
         self.frames_sent = 0
         #: PAUSE stops the packets (the session stays); PLAY resumes at the next keyframe.
         self.paused = False
@@ -164,12 +169,11 @@ class RtspPlayer:
             self.session.driver.close()
 
     def on_frame(self, stream: Stream, frame: Frame) -> None:
-        session = self.session
-        driver = session.driver
+        driver = self.driver
         if driver.closed or self.paused:
             return
         gate = self.gate
-        if gate.waiting_keyframe or self.buffered > gate.limits.high_water:
+        if gate.waiting_keyframe or self.buffered > self.high_water:
             self.buffered = driver.write_buffer_size()
             verdict = gate.admit(stream, frame, self.buffered)
             if verdict is not Gate.SEND:
@@ -178,12 +182,12 @@ class RtspPlayer:
                     driver.close(abort=True)
                 return
         media = self.media
-        if media is not None:
-            prepared = media.prepare(frame)
+        if media is not None:  # the frame's packets, made once for every player: an append
+            prepared = media.prepared if frame is media.frame else media.prepare(frame)
             if prepared is not None:
-                session.conn.send_prepared(prepared, driver.loop.time())
+                self.conn.send_prepared(prepared, self.clock())
         else:
-            session.conn.send_frame(rtp_view(stream).frame(frame), driver.loop.time())
+            self.conn.send_frame(rtp_view(stream).frame(frame), self.clock())
         self.frames_sent += 1
         if not self.marked:
             self.marked = True
@@ -194,14 +198,18 @@ class RtspPlayer:
         connection's timer (sender reports) is re-armed at the first write and every 64th: the
         timer re-arms itself when it fires, and media sent does not bring its deadline closer."""
         self.marked = False
-        driver = self.session.driver
-        self.flushes += 1
-        if self.tcp and self.flushes > 1 and self.flushes % 64:
-            driver.write(b"")  # what the connection queued, in one write
+        driver = self.driver
+        flushes = self.flushes = self.flushes + 1
+        transport = driver.transport
+        if self.tcp and flushes > 1 and flushes % 64 and transport is not None and not driver.closed:
+            data = self.conn.data_to_send()  # what the connection queued, in one write
+            driver.bytes_sent += len(data)
+            transport.write(data)
+            self.buffered = buffered = transport.get_write_buffer_size()
         else:
             driver.flush()
-        self.buffered = buffered = driver.write_buffer_size()
-        if buffered <= self.gate.limits.high_water:
+            self.buffered = buffered = driver.write_buffer_size()
+        if buffered <= self.high_water:
             self.gate.slow_since = None
 
     def on_end(self, stream: Stream) -> None:

@@ -120,21 +120,30 @@ def test_late_joiner_rtp_info_gives_its_first_packet() -> None:
     sent = frames(20)
     for f in sent[:10]:
         early.send_prepared(shared[f.track_id].prepare(f), 1.0)
-    cached = sent[4:]  # a GOP cache the late joiner gets first, then the rest live
+    cached = sent[4:10]  # a GOP cache the late joiner gets first, then the rest live
     start = {tid: shared[tid].prepare(next(f for f in cached if f.track_id == tid)).first_sequence for tid in (0, 1)}
     late, client, pump = session(shared, seed=2, start_sequence=start)
     [play] = [e for e in pump.client_events if isinstance(e, PlayStarted)]
     assert {info.seq for info in play.rtp_info} == set(start.values())
-    for f in sent[10:]:
-        early.send_prepared(shared[f.track_id].prepare(f), 1.0)
-    for f in cached:
+    for f in sent[4:10]:  # the replay of the cache
         late.send_prepared(shared[f.track_id].prepare(f), 1.0)
+    for f in sent[10:]:  # then live, to both
+        for server in (early, late):
+            server.send_prepared(shared[f.track_id].prepare(f), 1.0)
     packets = rtp_of(late.data_to_send())
     first = {ch // 2: next(p.sequence_number for c, p in packets if c == ch) for ch in (0, 2)}
     assert first == start
     for ch in (0, 2):  # no gap between the replayed frames and the live ones
         seqs = [p.sequence_number for c, p in packets if c == ch]
         assert seqs == [(seqs[0] + i) & 0xFFFF for i in range(len(seqs))]
+    # Its sender reports carry the source's counts since the source started (as every session's
+    # do), not the packets this session got.
+    video = next(st for st in late.tracks if st.media.track.id == 0)
+    assert video.packet_count == shared[0].packet_count > sum(c == 0 for c, _ in packets)
+    late.handle_timer(1.0)
+    srs = [p for m in MessageParser().feed(late.data_to_send()) if isinstance(m, InterleavedFrame) and m.channel == 1
+           for p in parse_compound(m.data, sdes_without_end=True) if isinstance(p, SenderReport)]
+    assert [sr.packet_count for sr in srs] == [shared[0].packet_count]
 
 
 def test_send_frame_and_udp_use_the_source() -> None:
