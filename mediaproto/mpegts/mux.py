@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Sequence
-from operator import add as _concat
 
 from ..clock import rescale
 from ..codecs.aac import AudioSpecificConfig, adts_wrap
@@ -338,6 +337,7 @@ class Muxer:
             self._psi_fresh = False
         # the elementary stream bytes: the common forms here, the rest in _elementary
         kind = st.kind
+        lead = b""  # video: the start code (and AUD) before es, kept apart to spare a copy of the frame
         if kind == _ADTS:
             data = frame.data
             payload = data if isinstance(data, bytes) else bytes(frame.payload)
@@ -347,19 +347,22 @@ class Muxer:
                 es = (st.adts | ((len(payload) + 7) << 13)).to_bytes(7, "big") + payload
         elif kind == _H26X:
             data = frame.data
-            nals = data if isinstance(data, tuple) else (data,)
+            nals: Sequence[bytes] = data if isinstance(data, tuple) else (data,)
             nal_class = st.nal_class
             for n in nals:
-                if not n or nal_class[n[0]] == 2:
-                    es = self._elementary(st, frame)  # parameter sets, IDR/IRAP, empty NAL units
+                if not n or nal_class[n[0]] == 2:  # parameter sets, IDR/IRAP, empty NAL units
+                    nals = self._annexb(st, frame)
+                    lead = START_CODE
                     break
             else:
                 if not nals:
-                    es = self._elementary(st, frame)
+                    nals = self._annexb(st, frame)
+                    lead = START_CODE
                 elif nal_class[nals[0][0]] == 1:
-                    es = START_CODE + START_CODE.join(nals)
+                    lead = START_CODE
                 else:
-                    es = st.aud_start + START_CODE.join(nals)
+                    lead = st.aud_start
+            es = START_CODE.join(nals)
         else:
             es = self._elementary(st, frame)
         if self._audio_frames_per_pes > 1 and not st.is_video:
@@ -372,8 +375,8 @@ class Muxer:
             pts, dts = st.pending_times
             st.pending = []
         if psi:
-            return psi + self._emit(st, es, pts, dts, frame.keyframe)
-        return self._emit(st, es, pts, dts, frame.keyframe)
+            return psi + self._emit(st, es, pts, dts, frame.keyframe, lead)
+        return self._emit(st, es, pts, dts, frame.keyframe, lead)
 
     def drain(self) -> bytes:
         """The audio frames still waiting to fill a PES (with ``audio_frames_per_pes`` above 1), as
@@ -389,8 +392,8 @@ class Muxer:
                 out.append(self._emit(st, es, st.pending_times[0], st.pending_times[1], True))
         return b"".join(out)
 
-    def _emit(self, st: _Stream, es: bytes, pts: int, dts: int, keyframe: bool) -> bytes:
-        """The packets of the PES of ``es`` (and a PCR-only packet before them when due)."""
+    def _emit(self, st: _Stream, es: bytes, pts: int, dts: int, keyframe: bool, lead: bytes = b"") -> bytes:
+        """The packets of the PES of ``lead + es`` (and a PCR-only packet before them when due)."""
         pcr_only = b""
         target = dts - self._pcr_lead
         last = st.last_dts
@@ -411,7 +414,7 @@ class Muxer:
                 # the PCR PID's next PES may come too late: a PCR-only packet now
                 pcr_only = self._pcr_packet(self._next_pcr(target))
         # the PES header (build_pes_header's form; video PES have length 0), as one number
-        size = len(es)
+        size = len(lead) + len(es)
         pts &= _MASK
         if pts == dts & _MASK:
             length = 0 if st.is_video or size > 0xFFF7 else size + 8
@@ -453,15 +456,18 @@ class Muxer:
         rest = n - take
         if not rest:
             st.cc = (cc + 1) & 0x0F
-            return pcr_only + first + header + es
-        pos = take - (n - size)  # where the second packet starts in es
-        parts = [pcr_only, first, header, es[:pos]]
+            return b"".join((pcr_only, first, header, lead, es))
+        pos = take - (n - len(es))  # where the second packet starts in es
+        parts = [pcr_only, first, header, lead, es[:pos]]
         cc += 1
         full, rest = divmod(rest, 184)
-        while full:  # the full packets: one struct call cuts their payloads, one map joins the headers
+        while full:  # the full packets: one struct call cuts their payloads, the headers go between
             k = full if full <= _BLOCK else _BLOCK
             c = cc & 0x0F
-            parts += map(_concat, st.seq[c:c + k], (_FULL[k] or _full(k)).unpack_from(es, pos))
+            middle = [b""] * (2 * k)
+            middle[::2] = st.seq[c:c + k]
+            middle[1::2] = (_FULL[k] or _full(k)).unpack_from(es, pos)
+            parts += middle
             pos += 184 * k
             cc += k
             full -= k
@@ -489,7 +495,7 @@ class Muxer:
     def _elementary(self, st: _Stream, frame: Frame) -> bytes:
         codec = st.track.codec
         if codec is Codec.H264 or codec is Codec.H265:
-            return self._annexb(st, codec, frame)
+            return join_annexb(self._annexb(st, frame))
         payload = frame.payload
         if codec is Codec.AAC:
             assert st.asc is not None
@@ -498,7 +504,9 @@ class Muxer:
             return opus_control_header(len(payload)) + payload
         return payload
 
-    def _annexb(self, st: _Stream, codec: Codec, frame: Frame) -> bytes:
+    def _annexb(self, st: _Stream, frame: Frame) -> list[bytes]:
+        """The NAL units to write: an AUD first, the parameter sets before an IDR/IRAP frame."""
+        codec = st.track.codec
         nals = [n for n in frame.nal_units if n]
         param_types: tuple[int, ...]
         if codec is Codec.H264:
@@ -519,4 +527,4 @@ class Muxer:
             nals = [aud] + insert + nals
         elif insert:
             nals = nals[:1] + insert + nals[1:]
-        return join_annexb(nals)
+        return nals
