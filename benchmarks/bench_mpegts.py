@@ -16,6 +16,13 @@ FFmpeg's times are the fastest of five runs of each command, taken alternately (
 the CPU seconds of all its threads under ``run.py --cpu``, which is much steadier here: the muxer's
 share of a run is under a tenth of it).
 
+The ``720p`` rows do the same on a live-like stream with large frames: 10 s of 1280x720 25 fps
+H.264 at about 4 Mbit/s (libx264, CBR, 1 s GOP) and AAC 128 kbit/s, made once by ffmpeg into the
+temp directory (never into git; the rows are skipped without ffmpeg/libx264), 3 passes (30 s,
+16 MB) for our side and 40 passes (about 220 MB) for FFmpeg. Frames there average 20 KB against
+0.6 KB in the reference clip, so the two rows show how the ratio depends on the frame size (the
+per-frame work against the per-packet work).
+
 The ``ref.ts`` rows time one pass of the 4-second clip (0.2 MB) and have no peer: a process
 started for 0.2 MB measures its start-up. The CRC row has no peer either (the table loop beside it
 is our own reference implementation).
@@ -54,64 +61,8 @@ def _demux() -> list[object]:
     return events + dm.flush()
 
 
-_EVENTS = _demux() if _DATA else []
-_TRACKS = next((e.tracks for e in reversed(_EVENTS) if isinstance(e, TracksChanged)), ())
-_FRAMES = sorted((e.frame for e in _EVENTS if isinstance(e, FrameReceived)), key=lambda f: f.dts)
-#: One pass of the clip: its decode times' span and one video frame more, so passes never overlap.
-_SPAN = (_FRAMES[-1].dts - _FRAMES[0].dts + 3600) if _FRAMES else 0
-_PASSES = 24
-_BIG_PASSES = 32 * _PASSES
-_ES_BYTES = sum(f.size for f in _FRAMES)
-
-
-def _mux() -> bytes:
-    mux = Muxer(_TRACKS)
-    return b"".join([mux.mux(f) for f in _FRAMES])
-
-
-def _passes(count: int) -> list[Frame]:
-    return [replace(f, pts=f.pts + i * _SPAN, dts=f.dts + i * _SPAN) for i in range(count) for f in _FRAMES]
-
-
-_LONG_FRAMES = _passes(_PASSES) if _DATA else []
-
-
-def _mux_long() -> bytes:
-    mux = Muxer(_TRACKS)
-    return b"".join([mux.mux(f) for f in _LONG_FRAMES])
-
-
-_LONG = _mux_long() if _DATA else b""
-
-
-def _demux_long() -> int:
-    dm = Demuxer()
-    n = 0
-    for pos in range(0, len(_LONG), 1316 * 8):
-        n += sum(isinstance(e, FrameReceived) for e in dm.feed(_LONG[pos:pos + 1316 * 8]))
-    n += sum(isinstance(e, FrameReceived) for e in dm.flush())
-    assert n == len(_LONG_FRAMES)
-    return n
-
-
 _FFMPEG = shutil.which("ffmpeg")
 _TMP = Path(tempfile.gettempdir())
-_FILES: dict[str, Path] = {}
-
-
-def _file(name: str, passes: int) -> Path:
-    """The stream of ``passes`` passes as a file (written once per run, removed at exit)."""
-    path = _FILES.get(name)
-    if path is None:
-        path = _TMP / f"mediaproto-bench-{os.getpid()}-{name}.ts"
-        mux = Muxer(_TRACKS)
-        with path.open("wb") as out:
-            for i in range(0, passes, _PASSES):
-                out.write(b"".join([mux.mux(replace(f, pts=f.pts + (i + j) * _SPAN, dts=f.dts + (i + j) * _SPAN))
-                                    for j in range(min(_PASSES, passes - i)) for f in _FRAMES]))
-        atexit.register(lambda: path.unlink(missing_ok=True))  # type: ignore[union-attr]
-        _FILES[name] = path
-    return path
 
 
 def _ffmpeg_to(path: Path, fmt: str, out: Path | str = os.devnull) -> None:
@@ -151,55 +102,146 @@ def _packets_seen(path: Path) -> int:
     return sum(int(s["nb_read_packets"]) for s in json.loads(out)["streams"])
 
 
-_checked = False
+class _Clip:
+    """A clip's frames repeated with continued timestamps: ``passes`` of them for our side (the
+    "long" stream), ``big_passes`` (over 200 MB of TS) for FFmpeg's, written by our muxer."""
+
+    def __init__(self, name: str, data: bytes, passes: int, big_passes: int) -> None:
+        self.name = name
+        self.passes = passes
+        self.big_passes = big_passes
+        events = _demux_all(data) if data else []
+        self.tracks = next((e.tracks for e in reversed(events) if isinstance(e, TracksChanged)), ())
+        self.frames = sorted((e.frame for e in events if isinstance(e, FrameReceived)), key=lambda f: f.dts)
+        #: one pass: the decode times' span and one video frame more (25 fps), so passes never overlap
+        self.span = (self.frames[-1].dts - self.frames[0].dts + 3600) if self.frames else 0
+        self.es_bytes = sum(f.size for f in self.frames)
+        self.long_frames = self.repeat(0, passes) if data else []
+        self.long = self.mux_long() if data else b""
+        self.files: dict[str, Path] = {}
+        self.checked = False
+
+    def repeat(self, first: int, count: int) -> list[Frame]:
+        return [replace(f, pts=f.pts + i * self.span, dts=f.dts + i * self.span)
+                for i in range(first, first + count) for f in self.frames]
+
+    def mux_long(self) -> bytes:
+        mux = Muxer(self.tracks)
+        return b"".join([mux.mux(f) for f in self.long_frames])
+
+    def demux_long(self) -> int:
+        dm = Demuxer()
+        n = 0
+        data = self.long
+        for pos in range(0, len(data), 1316 * 8):
+            n += sum(isinstance(e, FrameReceived) for e in dm.feed(data[pos:pos + 1316 * 8]))
+        n += sum(isinstance(e, FrameReceived) for e in dm.flush())
+        assert n == len(self.long_frames)
+        return n
+
+    def file(self, kind: str, passes: int) -> Path:
+        """The stream of ``passes`` passes as a file (written once per run, removed at exit)."""
+        path = self.files.get(kind)
+        if path is None:
+            path = _TMP / f"mediaproto-bench-{os.getpid()}-{self.name}-{kind}.ts"
+            mux = Muxer(self.tracks)
+            with path.open("wb") as out:
+                for i in range(0, passes, self.passes):
+                    out.write(b"".join([mux.mux(f) for f in self.repeat(i, min(self.passes, passes - i))]))
+            atexit.register(lambda: path.unlink(missing_ok=True))  # type: ignore[union-attr]
+            self.files[kind] = path
+        return path
+
+    def check_ffmpeg(self) -> None:
+        """Once per run, FFmpeg's side checks what ours asserts: FFmpeg reads every frame of the long
+        stream (our demuxer counts them too), and its muxer writes every frame back (ours is timed
+        on the same frames)."""
+        if self.checked or not shutil.which("ffprobe"):
+            return
+        long = self.file("long", self.passes)
+        assert _packets_seen(long) == len(self.long_frames)
+        remuxed = _TMP / f"mediaproto-bench-{os.getpid()}-{self.name}-remux.ts"
+        try:
+            _ffmpeg_to(long, "mpegts", remuxed)
+            assert _packets_seen(remuxed) == len(self.long_frames)
+        finally:
+            remuxed.unlink(missing_ok=True)
+        self.checked = True
+
+    def big(self, quick: bool) -> tuple[Path, int]:
+        """The input FFmpeg is timed on and its passes (the long stream under ``--quick``)."""
+        self.check_ffmpeg()
+        if quick:
+            return self.file("long", self.passes), self.passes
+        return self.file("big", self.big_passes), self.big_passes
+
+    def ffmpeg_demux_seconds(self, quick: bool) -> float:
+        """FFmpeg's demux of the big stream, less a run on one pass (the empty run: start-up and
+        probing): per long stream. (Under ``--quick``, one run on the long stream, nothing
+        subtracted: a check that it runs.)"""
+        path, passes = self.big(quick)
+        if quick:
+            return _ffmpeg(path, "null")
+        one = self.file("one", 1)
+        return _difference((path, "null"), (one, "null")) * self.passes / (passes - 1)
+
+    def ffmpeg_mux_seconds(self, quick: bool) -> float:
+        """FFmpeg's TS muxer alone on the big stream (``-f mpegts`` less ``-f null``): per long
+        stream. (Under ``--quick``, one ``-f mpegts`` run on the long stream.)"""
+        path, passes = self.big(quick)
+        if quick:
+            return _ffmpeg(path, "mpegts")
+        return _difference((path, "mpegts"), (path, "null")) * self.passes / passes
+
+    def video_frame_size(self) -> float:
+        sizes = [f.size for f in self.frames if isinstance(f.data, tuple)]
+        return sum(sizes) / max(1, len(sizes))
+
+    def peer_note(self) -> str:
+        path = self.files.get("big")
+        return f"FFmpeg on {path.stat().st_size / 1e6:.0f} MB" if path is not None and path.exists() else ""
 
 
-def _check_ffmpeg() -> None:
-    """Once per run, FFmpeg's side checks what ours asserts: FFmpeg reads every frame of the 100 s
-    stream (our demuxer counts them too), and its muxer writes every frame back (ours is timed on
-    the same frames)."""
-    global _checked
-    if _checked or not shutil.which("ffprobe"):
-        return
-    long = _file("long", _PASSES)
-    assert _packets_seen(long) == len(_LONG_FRAMES)
-    remuxed = _TMP / f"mediaproto-bench-{os.getpid()}-remux.ts"
-    try:
-        _ffmpeg_to(long, "mpegts", remuxed)
-        assert _packets_seen(remuxed) == len(_LONG_FRAMES)
-    finally:
-        remuxed.unlink(missing_ok=True)
-    _checked = True
+def _demux_all(data: bytes) -> list[object]:
+    dm = Demuxer()
+    return [*dm.feed(data), *dm.flush()]
 
 
-def _big(quick: bool) -> tuple[Path, int]:
-    """The input FFmpeg is timed on and its passes (the 100 s stream under ``--quick``)."""
-    _check_ffmpeg()
-    return (_file("long", _PASSES), _PASSES) if quick else (_file("big", _BIG_PASSES), _BIG_PASSES)
+def _hd_source() -> bytes:
+    """10 s of 1280x720 25 fps H.264 (~4 Mbit/s CBR, 1 s GOP) + AAC as TS, made once by ffmpeg into
+    the temp directory (the same settings as bench_live's stream); ``b""`` without ffmpeg/libx264."""
+    path = _TMP / "mediaproto-bench-mpegts-720p-4M.ts"
+    if not (path.exists() and path.stat().st_size > 4_000_000):
+        if _FFMPEG is None:
+            return b""
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        try:
+            subprocess.run(
+                [_FFMPEG, "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i",
+                 "testsrc2=size=1280x720:rate=25:duration=10", "-f", "lavfi", "-i",
+                 "anoisesrc=sample_rate=48000:amplitude=0.2:seed=7:duration=10", "-c:v", "libx264", "-preset",
+                 "veryfast", "-g", "25", "-pix_fmt", "yuv420p", "-b:v", "4M", "-maxrate", "4M", "-minrate", "4M",
+                 "-bufsize", "1M", "-x264-params", "nal-hrd=cbr", "-c:a", "aac", "-b:a", "128k", "-ac", "2",
+                 "-f", "mpegts", str(tmp)], check=True, timeout=300, capture_output=True)
+        except (subprocess.SubprocessError, OSError):
+            tmp.unlink(missing_ok=True)
+            return b""
+        tmp.replace(path)
+    return path.read_bytes()
 
 
-def _ffmpeg_demux_seconds(quick: bool) -> float:
-    """FFmpeg's demux of the big stream, less a run on one pass (4 s): per 100 s stream. (Under
-    ``--quick``, one run on the 100 s stream, nothing subtracted: a check that it runs.)"""
-    path, passes = _big(quick)
-    if quick:
-        return _ffmpeg(path, "null")
-    one = _file("one", 1)
-    return _difference((path, "null"), (one, "null")) * _PASSES / (passes - 1)
+_SMALL = _Clip("small", _DATA, 24, 32 * 24)
+_HD = _Clip("720p", _hd_source() if _DATA else b"", 3, 40)
+# the names the docs' profiling recipe uses
+_TRACKS, _FRAMES, _LONG_FRAMES, _LONG = _SMALL.tracks, _SMALL.frames, _SMALL.long_frames, _SMALL.long
+_ES_BYTES, _PASSES = _SMALL.es_bytes, _SMALL.passes
+_mux_long = _SMALL.mux_long
+_demux_long = _SMALL.demux_long
 
 
-def _ffmpeg_mux_seconds(quick: bool) -> float:
-    """FFmpeg's TS muxer alone on the big stream (``-f mpegts`` less ``-f null``): per 100 s stream.
-    (Under ``--quick``, one ``-f mpegts`` run on the 100 s stream.)"""
-    path, passes = _big(quick)
-    if quick:
-        return _ffmpeg(path, "mpegts")
-    return _difference((path, "mpegts"), (path, "null")) * _PASSES / passes
-
-
-def _peer_note() -> str:
-    path = _FILES.get("big")
-    return f"FFmpeg on {path.stat().st_size / 1e6:.0f} MB" if path is not None and path.exists() else ""
+def _mux() -> bytes:
+    mux = Muxer(_TRACKS)
+    return b"".join([mux.mux(f) for f in _FRAMES])
 
 
 _SECTION = os.urandom(1021)  # the largest PSI section body
@@ -210,12 +252,23 @@ BENCHMARKS = [
           note=lambda: f"{len(_FRAMES)} frames, {len(_DATA)} bytes"),
     Bench("mpegts.mux ref.ts frames", _mux, work=_ES_BYTES, unit="MB/s",
           note=lambda: f"MB/s of frames; {len(_mux())} bytes out"),
-    Bench("mpegts.demux 100 s stream", _demux_long, work=len(_LONG), unit="MB/s", peer="ffmpeg",
-          peer_time=_ffmpeg_demux_seconds if _peer else None, target=0.125,
-          note=lambda: f"MB/s of TS; ours on {len(_LONG) / 1e6:.1f} MB; {_peer_note()}".rstrip("; ")),
-    Bench("mpegts.mux 100 s stream frames", _mux_long, work=_ES_BYTES * _PASSES, unit="MB/s", peer="ffmpeg",
-          peer_time=_ffmpeg_mux_seconds if _peer else None, target=1 / 3,
-          note=lambda: f"MB/s of frames; {_peer_note()}".rstrip("; ")),
-    Bench("mpegts.crc32 1021-byte section", lambda: crc32_mpeg2(_SECTION), work=len(_SECTION), unit="MB/s",
-          note=lambda: "zlib-based; no peer (the table loop is our reference)"),
+    Bench("mpegts.demux 100 s stream", _SMALL.demux_long, work=len(_SMALL.long), unit="MB/s", peer="ffmpeg",
+          peer_time=_SMALL.ffmpeg_demux_seconds if _peer else None, target=0.125,
+          note=lambda: f"MB/s of TS; ours on {len(_SMALL.long) / 1e6:.1f} MB; {_SMALL.peer_note()}".rstrip("; ")),
+    Bench("mpegts.mux 100 s stream frames", _SMALL.mux_long, work=_SMALL.es_bytes * _SMALL.passes, unit="MB/s",
+          peer="ffmpeg", peer_time=_SMALL.ffmpeg_mux_seconds if _peer else None, target=1 / 3,
+          note=lambda: f"MB/s of frames; {_SMALL.peer_note()}".rstrip("; ")),
 ]
+if _HD.frames:
+    BENCHMARKS += [
+        Bench("mpegts.demux 720p 4 Mbit/s", _HD.demux_long, work=len(_HD.long), unit="MB/s", peer="ffmpeg",
+              peer_time=_HD.ffmpeg_demux_seconds, target=0.125,
+              note=lambda: f"MB/s of TS; ours on {len(_HD.long) / 1e6:.1f} MB; {_HD.peer_note()}".rstrip("; ")),
+        Bench("mpegts.mux 720p 4 Mbit/s frames", _HD.mux_long, work=_HD.es_bytes * _HD.passes, unit="MB/s",
+              peer="ffmpeg", peer_time=_HD.ffmpeg_mux_seconds, target=1 / 3,
+              note=lambda: f"MB/s of frames, video {_HD.video_frame_size() / 1e3:.0f} KB a frame; {_HD.peer_note()}"
+              .rstrip("; ")),
+    ]
+BENCHMARKS.append(
+    Bench("mpegts.crc32 1021-byte section", lambda: crc32_mpeg2(_SECTION), work=len(_SECTION), unit="MB/s",
+          note=lambda: "zlib-based; no peer (the table loop is our reference)"))
