@@ -337,14 +337,15 @@ class Muxer:
             self._psi_fresh = False
         # the elementary stream bytes: the common forms here, the rest in _elementary
         kind = st.kind
-        lead = b""  # video: the start code (and AUD) before es, kept apart to spare a copy of the frame
+        lead = b""  # the start code (and AUD) or ADTS header before es, apart to spare a copy of the frame
         if kind == _ADTS:
             data = frame.data
             payload = data if isinstance(data, bytes) else bytes(frame.payload)
             if st.adts is None or len(payload) > 0x1FF8:
                 es = self._elementary(st, frame)  # raises
-            else:
-                es = (st.adts | ((len(payload) + 7) << 13)).to_bytes(7, "big") + payload
+            else:  # the ADTS header as the lead
+                lead = (st.adts | ((len(payload) + 7) << 13)).to_bytes(7, "big")
+                es = payload
         elif kind == _H26X:
             data = frame.data
             nals: Sequence[bytes] = data if isinstance(data, tuple) else (data,)
@@ -368,7 +369,8 @@ class Muxer:
         if self._audio_frames_per_pes > 1 and not st.is_video:
             if not st.pending:
                 st.pending_times = (pts, dts)
-            st.pending.append(es)
+            st.pending.append(lead + es)
+            lead = b""
             if len(st.pending) < self._audio_frames_per_pes:
                 return psi
             es = b"".join(st.pending)
