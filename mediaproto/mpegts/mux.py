@@ -36,7 +36,6 @@ from ..codecs.aac import AudioSpecificConfig, adts_wrap
 from ..codecs.h264 import START_CODE, join_annexb
 from ..errors import LocalProtocolError, ProtocolError
 from ..media import Codec, Frame, Track
-from .packet import encode_pcr
 from .psi import PAT_PID, SDT_PID, Descriptor, Pat, PatProgram, Pmt, PmtStream, Sdt, SdtService, \
     packetize_section, service_descriptor
 from .streams import (
@@ -142,6 +141,8 @@ def _stuffing(size: int) -> bytes:
     return bytes((size - 1, 0)) + b"\xff" * (size - 2)
 
 
+#: The stuffing after the PCR of a PCR-only packet.
+_PCR_STUFFING = b"\xff" * 176
 #: _stuffing(n) for n = 1..184 (index 0 unused).
 _STUFFING = [b""] + [_stuffing(n) for n in range(1, 185)]
 
@@ -489,10 +490,12 @@ class Muxer:
         return target
 
     def _pcr_packet(self, pcr: int) -> bytes:
+        """A packet of the PCR PID with only an adaptation field: the PCR, then stuffing. It has no
+        payload, so its continuity counter repeats the previous packet's."""
         st = self._pcr_stream
-        af = bytes((183, 0x10)) + encode_pcr((pcr & _MASK) * 300) + b"\xff" * 176
-        # no payload: the continuity counter repeats the previous packet's
-        return bytes((0x47, st.pid >> 8, st.pid & 0xFF, 0x20 | ((st.cc - 1) & 0x0F))) + af
+        # header, adaptation_field_length 183, PCR_flag, PCR (encode_pcr's form: base, extension 0)
+        return ((((0x470000 | st.pid) << 8 | 0x20 | ((st.cc - 1) & 0x0F)) << 64 | 0xB710_0000_0000_7E00
+                 | (pcr & _MASK) << 15).to_bytes(12, "big") + _PCR_STUFFING)
 
     def _elementary(self, st: _Stream, frame: Frame) -> bytes:
         codec = st.track.codec
