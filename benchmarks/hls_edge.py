@@ -6,17 +6,19 @@
 
 Three processes, deployed as docs/guide/server.rst's "Behind a CDN or nginx" shows:
 
-* the origin: ``mediaproto-server`` (1 s segments) through ``hls_edge.py origin``, which counts
+* the origin: ``mediaproto-server`` (1 s segments) through ``hls_edge_load.py origin``: it counts
   what the server answers (requests and bytes by kind: playlist, segment, blocking reload, other)
   into a file ten times a second; its stream is a 600 kbit/s H.264 + AAC FLV published in real
   time by ``ffmpeg -re -c copy`` (``bench_vs_nginx.source``), with ``--quick`` ``live/test``;
-* the edge: Debian's ``nginx``, ``master_process off``, one worker pinned to CPU 0, with the
-  guide's configuration (``proxy_cache``, ``proxy_cache_lock``, ``proxy_cache_use_stale
-  updating``, the origin's ``Cache-Control`` honoured), ``sendfile`` and fd limits for 20,000;
-* the clients: ``hls_edge.py load`` pinned to CPU 1 on uvloop: raw-socket HTTP/1.1 keep-alive
-  clients (``asyncio.Protocol``, request bytes built once, bodies counted by ``Content-Length``),
-  each reloading the playlist every target duration and fetching each new segment once, from the
-  live edge on. A probe straight at the origin waits for each next segment with a blocking
+* the edge: Debian's ``nginx`` pinned to CPU 0, ``master_process off`` and one worker (two
+  workers, both on CPU 0, for 19,000 clients or more: a process may hold 20,000 files here, and
+  the hard limit cannot be raised without CAP_SYS_RESOURCE), with the guide's configuration
+  (``proxy_cache``, ``proxy_cache_lock``, ``proxy_cache_use_stale updating``, the origin's
+  ``Cache-Control`` honoured) plus ``sendfile`` and ``open_file_cache``;
+* the clients: ``hls_edge_load.py load`` on CPU 1 on uvloop, one process per 9,000 clients:
+  raw-socket HTTP/1.1 keep-alive clients (``asyncio.Protocol``, request bytes built once, bodies
+  counted by ``Content-Length``), each reloading the playlist every target duration and fetching
+  each new segment once, from the live edge on. A probe straight at the origin waits for each next segment with a blocking
   reload (``_HLS_msn``) and notes when the origin had it.
 
 A client *played* when it fetched every segment the origin made in the measured window, each
@@ -34,8 +36,6 @@ lock: ``flock /tmp/mediaproto-load.lock python3 benchmarks/hls_edge.py``.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import gc
 import json
 import os
 import resource
@@ -44,10 +44,8 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
-from array import array
 from pathlib import Path
 from typing import Any
 
@@ -56,18 +54,19 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
 from harness import Bench  # noqa: E402
-from live_load import first_video_dts, pin, proc_cpu  # noqa: E402
+from hls_edge_load import raise_nofile  # noqa: E402
+from live_load import pin  # noqa: E402
 
-KINDS = ("playlist", "segment", "blocking", "other")
+TOOL = str(HERE / "hls_edge_load.py")
 
 #: The edge: the guide's configuration, plus limits for 20,000 clients and sendfile.
 NGINX_CONF = """
-worker_processes 1;
-master_process off;
+worker_processes {workers};
+master_process {master};{user}
 daemon off;
 pid {dir}/nginx.pid;
 error_log {dir}/error.log warn;
-worker_rlimit_nofile 200000;
+worker_rlimit_nofile {nofile};
 events {{ worker_connections 100000; }}
 http {{
     log_format origin '$msec $upstream_cache_status $upstream_status $upstream_response_length $request_uri';
@@ -79,6 +78,7 @@ http {{
     scgi_temp_path {dir}/scgi;
     sendfile on;
     tcp_nopush on;
+    open_file_cache max=1000 inactive=20s;   # the cache's files, opened once for every client
     keepalive_requests 1000000;
     proxy_cache_path {dir}/cache levels=1:2 keys_zone=hls:10m max_size=1g inactive=2m use_temp_path=off;
     upstream origin {{
@@ -86,7 +86,7 @@ http {{
         keepalive 16;
     }}
     server {{
-        listen 127.0.0.1:{port} backlog=4096;
+        listen 127.0.0.1:{port} backlog=4096{reuseport};
         location / {{
             proxy_pass http://origin;
             proxy_http_version 1.1;
@@ -110,332 +110,12 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def raise_nofile(n: int = 200_000) -> None:
-    """Lift this process's file-descriptor limit (root may raise the hard limit too)."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    try:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, n), max(hard, n)))
-    except (ValueError, OSError):
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-
-
-# -- the origin: mediaproto-server, counted --------------------------------------------------------
-
-def origin(counts_file: str, server_args: list[str]) -> int:
-    """``mediaproto-server`` with counters on its two HTTP paths (the coroutine's ``_route`` and
-    the fast path), written to ``counts_file`` every 0.1 s as JSON with a ``time.monotonic``."""
-    from mediaproto.server import cli, httpfast
-    from mediaproto.server.http import HttpServer
-
-    counts = {f"{k}_{w}": 0 for k in KINDS for w in ("requests", "bytes")}
-
-    def note(target: str, size: int) -> None:
-        path, _, query = target.partition("?")
-        kind = ("blocking" if "_HLS_msn" in query else "playlist" if path.endswith(".m3u8")
-                else "segment" if path.endswith((".ts", ".m4s", ".mp4")) else "other")
-        counts[kind + "_requests"] += 1
-        counts[kind + "_bytes"] += size
-
-    route = HttpServer._route
-
-    async def counted_route(self: HttpServer, path: str, query: str, host: str, headers: dict[str, str],
-                            prepared: bool = False) -> Any:
-        answer = await route(self, path, query, host, headers, prepared=prepared)
-        note(f"{path}?{query}", len(answer[1]))
-        return answer
-
-    fast = httpfast.fast_response
-
-    def counted_fast(server: Any, head: bytes, host: str) -> bytes | None:
-        response = fast(server, head, host)
-        if response is not None:
-            note(head.split(b" ", 2)[1].decode("latin-1"), len(response))
-        return response
-
-    HttpServer._route = counted_route  # type: ignore[method-assign]
-    httpfast.fast_response = counted_fast
-
-    def write() -> None:
-        tmp = counts_file + ".tmp"
-        while True:
-            Path(tmp).write_text(json.dumps({"time": time.monotonic(), **counts}))
-            os.replace(tmp, counts_file)
-            time.sleep(0.1)
-
-    threading.Thread(target=write, daemon=True).start()
-    return cli.main(server_args)
-
-
-def read_counts(path: str) -> dict[str, float]:
-    for _ in range(50):
-        try:
-            return json.loads(Path(path).read_text())  # type: ignore[no-any-return]
-        except (OSError, ValueError):
-            time.sleep(0.01)
-    raise RuntimeError(f"no origin counts in {path}")
-
-
-# -- the load tool -------------------------------------------------------------------------------
-
-class Tool:
-    """What the clients share: the request bytes, parsed playlists, counters, the probe's times."""
-
-    def __init__(self, name: str, interval: float) -> None:
-        self.prefix = f"/{name}/".encode()
-        self.playlist_request = b"GET " + self.prefix + b"index.m3u8 HTTP/1.1\r\nHost: edge\r\n\r\n"
-        self.requests: dict[bytes, bytes] = {}
-        self.parsed: dict[bytes, tuple[int, list[bytes]]] = {}
-        self.interval = interval
-        self.responses = self.bytes = 0
-        self.available: dict[int, float] = {}  # msn -> when the origin had it (the probe)
-        self.sampled: dict[int, set[int]] = {}  # msn -> hashes of the sampled clients' bodies
-        self.bad_samples: list[str] = []
-        self.loop = asyncio.get_running_loop()
-
-    def segment_request(self, uri: bytes) -> bytes:
-        r = self.requests.get(uri) or b"GET " + self.prefix + uri + b" HTTP/1.1\r\nHost: edge\r\n\r\n"
-        self.requests[uri] = r
-        return r
-
-    def parse(self, body: bytes) -> tuple[int, list[bytes]]:
-        """(media sequence, segment URIs) of a playlist; the clients share the same bytes."""
-        p = self.parsed.get(body)
-        if p is None:
-            if len(self.parsed) > 64:
-                self.parsed.clear()
-            lines = body.split(b"\n")
-            seq = next((int(x[22:]) for x in lines if x.startswith(b"#EXT-X-MEDIA-SEQUENCE:")), 0)
-            p = self.parsed[body] = (seq, [x.strip() for x in lines if x.strip() and not x.startswith(b"#")])
-        return p
-
-
-class Client(asyncio.Protocol):
-    """One HLS player: the playlist every target duration, then each new segment, in order."""
-
-    def __init__(self, tool: Tool, sample: bool) -> None:
-        self.tool, self.sample = tool, sample
-        self.transport: asyncio.Transport | None = None
-        self.head, self.remaining, self.status = b"", -1, 0  # remaining: body bytes due; -1: in a head
-        self.keep: list[bytes] | None = None  # the body's pieces, when kept
-        self.is_playlist = True
-        self.first = -1  # first msn fetched; times[i] is when first + i arrived
-        self.times = array("d")
-        self.queue: list[tuple[int, bytes]] = []
-        self.reloaded, self.error = 0.0, ""
-        self.last_dts: int | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-        self.reload()
-
-    def reload(self) -> None:
-        if self.transport is None or self.transport.is_closing():
-            return
-        self.reloaded = self.tool.loop.time()
-        self.is_playlist = True
-        self.transport.write(self.tool.playlist_request)
-
-    def data_received(self, data: bytes) -> None:
-        while data:
-            if self.remaining < 0:
-                buf = self.head + data if self.head else data
-                end = buf.find(b"\r\n\r\n")
-                if end < 0:
-                    self.head = buf
-                    return
-                self.head = b""
-                self.status = int(buf[9:12])
-                i = buf.find(b"Content-Length: ", 0, end)
-                if i < 0:
-                    i = buf.lower().find(b"content-length: ", 0, end)
-                self.remaining = int(buf[i + 16:buf.find(b"\r\n", i)])
-                self.keep = [] if self.is_playlist or self.sample else None
-                data = buf[end + 4:]
-            n, r = len(data), self.remaining
-            if n < r:
-                self.remaining = r - n
-                self.tool.bytes += n
-                if self.keep is not None:
-                    self.keep.append(data)
-                return
-            self.tool.bytes += r
-            if self.keep is not None:
-                self.keep.append(data[:r] if n > r else data)
-            self.remaining = -1
-            data = data[r:] if n > r else b""
-            self.answered()
-
-    def answered(self) -> None:
-        tool = self.tool
-        tool.responses += 1
-        if self.status != 200:
-            self.error = self.error or f"status {self.status}"
-        if self.is_playlist:
-            if self.status == 200:
-                seq, uris = tool.parse(b"".join(self.keep or ()))
-                last = self.first + len(self.times) - 1
-                if self.first < 0:
-                    self.queue = [(seq + len(uris) - 1, uris[-1])] if uris else []
-                else:
-                    self.queue = [(seq + i, u) for i, u in enumerate(uris) if seq + i > last]
-                    if self.queue and self.queue[0][0] != last + 1:
-                        self.error = self.error or f"missed segment {last + 1}"
-        else:
-            msn = self.queue.pop(0)[0]
-            if self.first < 0:
-                self.first = msn
-            self.times.append(tool.loop.time())
-            if self.sample and self.keep is not None:
-                self.check(msn, b"".join(self.keep))
-        if self.queue:
-            self.is_playlist = False
-            assert self.transport is not None
-            self.transport.write(tool.segment_request(self.queue[0][1]))
-        else:
-            tool.loop.call_at(max(self.reloaded + tool.interval, tool.loop.time()), self.reload)
-
-    def check(self, msn: int, body: bytes) -> None:
-        tool = self.tool
-        tool.sampled.setdefault(msn, set()).add(hash(body))
-        if len(body) % 188 or body[::188].count(0x47) != len(body) // 188:
-            tool.bad_samples.append(f"segment {msn}: not whole TS packets")
-        dts = first_video_dts(body)
-        if dts is None:
-            tool.bad_samples.append(f"segment {msn}: no video PES")
-        elif self.last_dts is not None and not 0 < dts - self.last_dts < 3 * 90_000 * tool.interval:
-            tool.bad_samples.append(f"segment {msn}: first DTS {dts} after {self.last_dts}")
-        if dts is not None:
-            self.last_dts = dts
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.error = self.error or f"connection lost {exc!r}"
-        self.transport = None
-
-
-async def probe(tool: Tool, port: int, name: str, stop: asyncio.Event) -> None:
-    """Straight at the origin: a blocking reload for each next segment; notes when each came."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-
-    async def get(target: str) -> tuple[int, bytes]:
-        writer.write(f"GET {target} HTTP/1.1\r\nHost: origin\r\n\r\n".encode())
-        head = await reader.readuntil(b"\r\n\r\n")
-        i = head.lower().find(b"content-length:")
-        body = await reader.readexactly(int(head[i + 15:head.find(b"\r\n", i)]))
-        return int(head[9:12]), body
-
-    try:
-        status, body = await get(f"/{name}/index.m3u8")
-        seq, uris = tool.parse(body)
-        msn = seq + len(uris)
-        while not stop.is_set():
-            status, body = await get(f"/{name}/index.m3u8?_HLS_msn={msn}")
-            if status == 200:
-                tool.available[msn] = tool.loop.time()
-                msn += 1
-    finally:
-        writer.close()
-
-
-async def load(a: argparse.Namespace) -> dict[str, Any]:
-    gc.disable()
-    tool = Tool(a.name, a.interval)
-    loop = tool.loop
-    stop = asyncio.Event()
-    prober = asyncio.create_task(probe(tool, a.origin_port, a.name, stop))
-    every = max(1, a.clients // max(1, a.sample))  # the sampled clients spread over the ramp
-    clients = [Client(tool, n % every == 0 and n // every < a.sample) for n in range(a.clients)]
-
-    async def connect(c: Client, n: int) -> None:
-        try:
-            await loop.create_connection(lambda: c, "127.0.0.1", a.port, local_addr=(f"127.0.0.{2 + n % 32}", 0))
-        except OSError as exc:
-            c.error = f"connect: {exc!r}"
-
-    t0 = loop.time()
-    tasks = []
-    for n, c in enumerate(clients):  # connect over --ramp seconds, each client at its own phase
-        delay = t0 + a.ramp * n / max(1, a.clients) - loop.time()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        tasks.append(loop.create_task(connect(c, n)))
-    await asyncio.gather(*tasks)
-    await asyncio.sleep(max(0.0, t0 + a.ramp + a.warm - loop.time()))
-
-    def snapshot() -> dict[str, Any]:
-        use = resource.getrusage(resource.RUSAGE_SELF)
-        return {"time": loop.time(), "nginx": proc_cpu(a.nginx_pid) if a.nginx_pid else 0.0,
-                "origin": proc_cpu(a.origin_pid), "self": use.ru_utime + use.ru_stime,
-                "counts": read_counts(a.counts), "responses": tool.responses, "bytes": tool.bytes}
-
-    s0 = snapshot()
-    await asyncio.sleep(a.seconds)
-    s1 = snapshot()
-    await asyncio.sleep(a.late)  # the window's last segments may still be on their way
-    stop.set()
-    prober.cancel()
-    window = [m for m, t in tool.available.items() if s0["time"] <= t <= s1["time"]]
-    lags: list[float] = []
-    failed: dict[str, int] = {}
-    for c in clients:
-        why = c.error
-        if not why and window:
-            last = c.first + len(c.times) - 1
-            if c.first < 0 or c.first > min(window) or last < max(window):
-                why = "did not fetch every segment"
-            else:
-                mine = [c.times[m - c.first] - tool.available[m] for m in window]
-                lags.extend(mine)
-                if max(mine) > a.late:
-                    why = "fell behind"
-        if why:
-            key = " ".join(why.split()[:2]).rstrip(":")
-            failed[key] = failed.get(key, 0) + 1
-    for c in clients:
-        if c.transport is not None:
-            c.transport.close()
-    lags.sort()
-    c0, c1 = s0["counts"], s1["counts"]
-    ct = max(c1["time"] - c0["time"], 1e-9)
-    wall = s1["time"] - s0["time"]
-    return {
-        "clients": a.clients, "window": wall, "segments_in_window": len(window),
-        "played": a.clients - sum(failed.values()), "failed": failed,
-        "lag_p50": lags[len(lags) // 2] if lags else None, "lag_p99": lags[int(len(lags) * 0.99)] if lags else None,
-        "lag_max": lags[-1] if lags else None,
-        "nginx_cpu": (s1["nginx"] - s0["nginx"]) / wall, "origin_cpu": (s1["origin"] - s0["origin"]) / wall,
-        "load_cpu": (s1["self"] - s0["self"]) / wall,
-        "client_requests_per_s": (s1["responses"] - s0["responses"]) / wall,
-        "client_bytes_per_s": (s1["bytes"] - s0["bytes"]) / wall,
-        "origin": {k: (c1[k] - c0[k]) / ct for k in c1 if k != "time"},
-        "samples": sum(c.sample for c in clients), "sampled_segments": len(tool.sampled),
-        "sample_mismatch": sum(len(h) > 1 for h in tool.sampled.values()), "bad_samples": tool.bad_samples[:5],
-    }
-
-
-def run_load(argv: list[str]) -> dict[str, Any]:
-    p = argparse.ArgumentParser()
-    for flag in ("--port", "--origin-port", "--origin-pid", "--nginx-pid", "--clients", "--sample", "--cpu"):
-        p.add_argument(flag, type=int, default=0)
-    for flag in ("--seconds", "--late", "--ramp", "--warm", "--interval"):
-        p.add_argument(flag, type=float, default=1.0)
-    p.add_argument("--name", default="live/edge")
-    p.add_argument("--counts", required=True)
-    a = p.parse_args(argv)
-    pin(a.cpu)
-    raise_nofile()
-    try:
-        import uvloop
-    except ImportError:  # asyncio's loop: the load tool holds fewer clients
-        return asyncio.run(load(a))
-    return uvloop.run(load(a))
-
-
 # -- the ramp ------------------------------------------------------------------------------------
 
 class Deployment:
     """The origin (and its publisher) and the nginx edge, each a process; ``close`` stops them."""
 
-    def __init__(self, quick: bool, stale: str = "updating") -> None:
+    def __init__(self, quick: bool, stale: str = "updating", workers: int = 1) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="mediaproto-hls-edge-"))
         self.procs: list[subprocess.Popen[bytes]] = []
         self.counts = str(self.dir / "counts.json")
@@ -443,7 +123,7 @@ class Deployment:
         self.name = "live/test" if quick else "live/edge"
         args = ["--http-port", str(self.http), "--rtmp-port", str(rtmp), "--rtsp-port", str(free_port()),
                 "--rtp-port", "0", "--hls-segment", "1"] + ([] if quick else ["--no-test-source"])
-        self.origin = self._start([sys.executable, __file__, "origin", self.counts, "--", *args])
+        self.origin = self._start([sys.executable, TOOL, "origin", self.counts, "--", *args])
         self._wait_port(self.http, self.origin)
         if not quick:
             from bench_vs_nginx import source
@@ -455,7 +135,11 @@ class Deployment:
         self.port = free_port()
         (self.dir / "cache").mkdir()
         conf = self.dir / "nginx.conf"
-        conf.write_text(NGINX_CONF.format(dir=self.dir, port=self.port, origin=self.http, stale=stale))
+        conf.write_text(NGINX_CONF.format(dir=self.dir, port=self.port, origin=self.http, stale=stale, workers=workers,
+                                          nofile=resource.getrlimit(resource.RLIMIT_NOFILE)[1],
+                                          master="on" if workers > 1 else "off",  # workers as our user:
+                                          user="\nuser root;" if workers > 1 and os.getuid() == 0 else "",  # the temp dir
+                                          reuseport=" reuseport" if workers > 1 else ""))
         nginx = shutil.which("nginx") or "/usr/sbin/nginx"
         self.nginx = self._start([nginx, "-p", str(self.dir), "-e", str(self.dir / "error.log"), "-c", str(conf)],
                                  cpu=0)
@@ -496,17 +180,21 @@ class Deployment:
 
     def load(self, clients: int, seconds: float, direct: bool = False, sample: int = 20,
              warm: float = 3.0) -> dict[str, Any]:
-        """One trial of ``hls_edge.py load`` pinned to CPU 1: through the edge, or ``direct`` at the origin."""
+        """One trial of ``hls_edge_load.py load`` pinned to CPU 1: through the edge, or ``direct`` at the
+        origin. Past 9,000 clients, in several processes (a process may hold 20,000 files here)."""
         ramp = min(1.0, clients / 100) * max(1.0, clients / 4000)
-        args = [sys.executable, __file__, "load", "--cpu", "1", "--port", str(self.http if direct else self.port),
-                "--origin-port", str(self.http), "--origin-pid", str(self.origin.pid), "--nginx-pid",
-                str(0 if direct else self.nginx.pid), "--clients", str(clients), "--sample", str(sample),
-                "--seconds", str(seconds), "--late", "4", "--ramp", str(ramp), "--warm", str(warm), "--interval", "1",
-                "--name", self.name, "--counts", self.counts]
-        out = subprocess.run(args, capture_output=True, text=True, timeout=seconds + ramp + 120)
-        if out.returncode != 0:
-            raise RuntimeError(out.stderr[-3000:])
-        return json.loads(out.stdout.splitlines()[-1])  # type: ignore[no-any-return]
+        split = -(-clients // 9000)
+        runs = [subprocess.Popen(
+            [sys.executable, TOOL, "load", "--cpu", "1", "--port", str(self.http if direct else self.port),
+             "--origin-port", str(self.http), "--origin-pid", str(self.origin.pid), "--nginx-pid",
+             str(0 if direct else self.nginx.pid), "--clients", str(clients // split + (i < clients % split)),
+             "--sample", str(-(-sample // split)), "--seconds", str(seconds), "--late", "4", "--ramp", str(ramp),
+             "--warm", str(warm), "--interval", "1", "--name", self.name, "--counts", self.counts],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(split)]
+        outs = [r.communicate(timeout=seconds + ramp + 120) for r in runs]
+        if any(r.returncode for r in runs):
+            raise RuntimeError("\n".join(err[-3000:] for _, err in outs))
+        return merge([json.loads(out.splitlines()[-1]) for out, _ in outs])
 
     def close(self) -> None:
         for p in reversed(self.procs):
@@ -518,6 +206,36 @@ class Deployment:
                 p.kill()
                 p.wait(5)
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def merge(rs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The results of the load processes of one trial: clients, failures, lags, the load tool's
+    CPU and requests summed; the servers' figures (the same windows within 0.1 s) averaged."""
+    r = dict(rs[0])
+    for k in ("clients", "played", "load_cpu", "client_requests_per_s", "client_bytes_per_s", "samples"):
+        r[k] = sum(x[k] for x in rs)
+    r["cores_busy"] = [sum(c) / len(rs) for c in zip(*(x["cores_busy"] for x in rs))]
+    for k in ("nginx_cpu", "origin_cpu", "window"):
+        r[k] = sum(x[k] for x in rs) / len(rs)
+    r["origin"] = {k: sum(x["origin"][k] for x in rs) / len(rs) for k in r["origin"]}
+    lags: dict[int, int] = {}  # lag in 10 ms steps -> how many
+    r["failed"], r["sampled"], r["bad_samples"] = {}, {}, sum((x["bad_samples"] for x in rs), [])
+    for x in rs:
+        for k, n in x["failed"].items():
+            r["failed"][k] = r["failed"].get(k, 0) + n
+        for k, n in x["lags"].items():
+            lags[int(k)] = lags.get(int(k), 0) + n
+        for k, h in x["sampled"].items():
+            r["sampled"][k] = sorted(set(r["sampled"].get(k, [])) | set(h))
+    total, seen, r["lag_p50"], r["lag_p99"] = sum(lags.values()), 0, None, None
+    for lag in sorted(lags):  # 10 ms steps
+        seen += lags[lag]
+        r["lag_p50"] = lag / 100 if r["lag_p50"] is None and seen >= total * 0.5 else r["lag_p50"]
+        r["lag_p99"] = lag / 100 if r["lag_p99"] is None and seen >= total * 0.99 else r["lag_p99"]
+    r["lag_max"] = max(lags) / 100 if lags else None
+    r["load_processes"] = len(rs)
+    r["sampled_segments"], r["sample_mismatch"] = len(r["sampled"]), sum(len(h) > 1 for h in r["sampled"].values())
+    return r
 
 
 def origin_load(r: dict[str, Any]) -> tuple[float, float]:
@@ -538,7 +256,8 @@ def report(r: dict[str, Any], one: dict[str, Any] | None) -> str:
             f"{r['window']:.1f} s; lag p50/p99/max {lag}){bad}\n"
             f"        nginx CPU {r['nginx_cpu'] * 100:.1f}% = {ms:.4f} ms per client-second; edge answered "
             f"{r['client_requests_per_s']:.0f} requests/s, {r['client_bytes_per_s'] / 1e6:.1f} MB/s; load tool CPU "
-            f"{r['load_cpu'] * 100:.0f}%\n"
+            f"{r['load_cpu'] * 100:.0f}% ({r['load_processes']} process{'es' if r['load_processes'] > 1 else ''}); "
+            f"cores busy {'/'.join(f'{c * 100:.0f}%' for c in r['cores_busy'])}\n"
             f"        origin: {req:.2f} requests/s ({o['segment_requests']:.2f} segments, {o['playlist_requests']:.2f} "
             f"playlists), {nbytes / 1000:.1f} kB/s{ratio}; origin CPU {r['origin_cpu'] * 100:.1f}%{samples}")
 
@@ -551,6 +270,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-stale", action="store_true", help="without proxy_cache_use_stale updating: every request "
                    "for an expired playlist goes to the origin until one answer is in (a burst a second)")
     p.add_argument("--quick", action="store_true", help="20 clients, live/test, 2 s: checks the wiring")
+    p.add_argument("--workers", type=int, help="nginx worker processes, all on CPU 0 (default 1; 2 when a step "
+                   "has 19,000 clients or more: a process holds 20,000 files at most here)")
     a = p.parse_args(argv)
     if not (shutil.which("nginx") or os.path.exists("/usr/sbin/nginx")):
         print("hls_edge skipped: nginx not installed (Debian: nginx)")
@@ -563,7 +284,9 @@ def main(argv: list[str] | None = None) -> int:
     stale = "off" if a.no_stale else "updating"
     raise_nofile()
     print(f"load average at start: {' '.join(f'{x:.1f}' for x in os.getloadavg())}; {os.cpu_count()} CPUs", flush=True)
-    dep = Deployment(a.quick, stale)
+    workers = a.workers or (2 if max(steps) >= 19000 else 1)
+    print(f"edge: nginx, {workers} worker process{'es' if workers > 1 else ''} on CPU 0; clients on CPU 1", flush=True)
+    dep = Deployment(a.quick, stale, workers)
     ok = True
     try:
         one = dep.load(1, seconds, direct=True, sample=1, warm=warm)
@@ -591,9 +314,4 @@ BENCHMARKS = [
 ]
 
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] == "origin":
-        sys.exit(origin(sys.argv[2], sys.argv[4:]))
-    if len(sys.argv) > 1 and sys.argv[1] == "load":
-        print(json.dumps(run_load(sys.argv[2:])), flush=True)
-        sys.exit(0)
     sys.exit(main())
