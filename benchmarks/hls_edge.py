@@ -1,6 +1,6 @@
 """HLS at CDN scale: thousands of clients through an nginx edge, the origin sees the load of one.
 
-    python3 benchmarks/hls_edge.py                          # 5,000, 10,000, 20,000 clients, 20 s each
+    python3 benchmarks/hls_edge.py                          # 5,000, 10,000, 19,000, 20,000 clients, 20 s each
     python3 benchmarks/hls_edge.py --steps 2000 --seconds 10
     python3 benchmarks/hls_edge.py --quick                  # the wiring: 20 clients, live/test, seconds
 
@@ -11,8 +11,8 @@ Three processes, deployed as docs/guide/server.rst's "Behind a CDN or nginx" sho
   into a file ten times a second; its stream is a 600 kbit/s H.264 + AAC FLV published in real
   time by ``ffmpeg -re -c copy`` (``bench_vs_nginx.source``), with ``--quick`` ``live/test``;
 * the edge: Debian's ``nginx`` pinned to CPU 0, ``master_process off`` and one worker (two
-  workers, both on CPU 0, for 19,000 clients or more: a process may hold 20,000 files here, and
-  the hard limit cannot be raised without CAP_SYS_RESOURCE), with the guide's configuration
+  workers, both on CPU 0, for a step of more clients than one process may hold files: 20,000 is
+  the hard limit here, not raised without CAP_SYS_RESOURCE), with the guide's configuration
   (``proxy_cache``, ``proxy_cache_lock``, ``proxy_cache_use_stale updating``, the origin's
   ``Cache-Control`` honoured) plus ``sendfile`` and ``open_file_cache``;
 * the clients: ``hls_edge_load.py load`` on CPU 1 on uvloop, one process per 9,000 clients:
@@ -115,7 +115,7 @@ def free_port() -> int:
 class Deployment:
     """The origin (and its publisher) and the nginx edge, each a process; ``close`` stops them."""
 
-    def __init__(self, quick: bool, stale: str = "updating", workers: int = 1) -> None:
+    def __init__(self, quick: bool, stale: str = "updating") -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="mediaproto-hls-edge-"))
         self.procs: list[subprocess.Popen[bytes]] = []
         self.counts = str(self.dir / "counts.json")
@@ -132,7 +132,17 @@ class Deployment:
             self._start(["ffmpeg", "-v", "error", "-re", "-stream_loop", "-1", "-i", src, "-c", "copy", "-f", "flv",
                          f"rtmp://127.0.0.1:{rtmp}/{self.name}"])
         self.wait_stream()
-        self.port = free_port()
+        self.stale, self.workers = stale, 0
+
+    def edge(self, workers: int) -> None:
+        """(Re)start nginx with ``workers`` worker processes (and an empty cache) on a new port."""
+        if self.workers == workers:
+            return
+        if self.workers:
+            self.nginx.terminate()
+            self.nginx.wait(10)
+            shutil.rmtree(self.dir / "cache")
+        self.port, self.workers, stale = free_port(), workers, self.stale
         (self.dir / "cache").mkdir()
         conf = self.dir / "nginx.conf"
         conf.write_text(NGINX_CONF.format(dir=self.dir, port=self.port, origin=self.http, stale=stale, workers=workers,
@@ -141,8 +151,8 @@ class Deployment:
                                           user="\nuser root;" if workers > 1 and os.getuid() == 0 else "",  # the temp dir
                                           reuseport=" reuseport" if workers > 1 else ""))
         nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-        self.nginx = self._start([nginx, "-p", str(self.dir), "-e", str(self.dir / "error.log"), "-c", str(conf)],
-                                 cpu=0)
+        self.nginx: subprocess.Popen[bytes] = self._start(
+            [nginx, "-p", str(self.dir), "-e", str(self.dir / "error.log"), "-c", str(conf)], cpu=0)
         self._wait_port(self.port, self.nginx)
 
     def _start(self, cmd: list[str], cpu: int | None = None) -> subprocess.Popen[bytes]:
@@ -264,14 +274,14 @@ def report(r: dict[str, Any], one: dict[str, Any] | None) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--steps", default="5000,10000,20000")
+    p.add_argument("--steps", default="5000,10000,19000,20000")
     p.add_argument("--seconds", type=float, default=20.0, help="the measured window of each step")
     p.add_argument("--sample", type=int, default=20, help="clients per step that decode-check their segments")
     p.add_argument("--no-stale", action="store_true", help="without proxy_cache_use_stale updating: every request "
                    "for an expired playlist goes to the origin until one answer is in (a burst a second)")
     p.add_argument("--quick", action="store_true", help="20 clients, live/test, 2 s: checks the wiring")
-    p.add_argument("--workers", type=int, help="nginx worker processes, all on CPU 0 (default 1; 2 when a step "
-                   "has 19,000 clients or more: a process holds 20,000 files at most here)")
+    p.add_argument("--workers", type=int, help="nginx worker processes, all on CPU 0 (default 1; 2 for a step "
+                   "with more clients than one process may hold files)")
     a = p.parse_args(argv)
     if not (shutil.which("nginx") or os.path.exists("/usr/sbin/nginx")):
         print("hls_edge skipped: nginx not installed (Debian: nginx)")
@@ -284,15 +294,15 @@ def main(argv: list[str] | None = None) -> int:
     stale = "off" if a.no_stale else "updating"
     raise_nofile()
     print(f"load average at start: {' '.join(f'{x:.1f}' for x in os.getloadavg())}; {os.cpu_count()} CPUs", flush=True)
-    workers = a.workers or (2 if max(steps) >= 19000 else 1)
-    print(f"edge: nginx, {workers} worker process{'es' if workers > 1 else ''} on CPU 0; clients on CPU 1", flush=True)
-    dep = Deployment(a.quick, stale, workers)
+    dep = Deployment(a.quick, stale)
     ok = True
     try:
         one = dep.load(1, seconds, direct=True, sample=1, warm=warm)
         print("one client straight at the origin:\n" + report(one, None), flush=True)
         ok = one["played"] == 1
-        for n in steps:
+        for n in steps:  # one nginx process holds 20,000 files here: a second one past that
+            dep.edge(a.workers or (1 if n <= resource.getrlimit(resource.RLIMIT_NOFILE)[1] - 100 else 2))
+            print(f"edge: nginx with {dep.workers} worker process{'es' if dep.workers > 1 else ''} on CPU 0", flush=True)
             r = dep.load(n, seconds, sample=min(a.sample, n), warm=warm)
             print(report(r, one), flush=True)
             ok = ok and r["played"] == n and not r["bad_samples"] and not r["sample_mismatch"]
