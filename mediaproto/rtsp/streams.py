@@ -217,18 +217,28 @@ class SharedSource:
         """The sequence number of the next packet."""
         return self.packetizer.sequence_number
 
+    def find(self, key: object) -> PreparedFrame | None:
+        """The frame prepared for ``key`` (a frame, or the ``key`` given to :meth:`prepare`), if
+        it is still kept."""
+        if key is self._last_key:
+            return self._last
+        found = self._recent.get(id(key))
+        return found[1] if found is not None and found[0] is key else None
+
+    def forget(self) -> None:
+        """Drop the frames kept for replays (a new GOP began: nobody replays what came before)."""
+        self._recent.clear()
+
     def prepare(self, frame: Frame, key: object = None) -> PreparedFrame:
         """``frame``'s packets, made on the first call for it and the same object afterwards.
 
         ``key`` (default: ``frame``) is what identifies the frame, when the caller converts the
         same frame into a new object per call (a change of clock rate)."""
+        found = self.find(frame if key is None else key)
+        if found is not None:
+            return found
         if key is None:
             key = frame
-        if key is self._last_key and self._last is not None:
-            return self._last
-        found = self._recent.get(id(key))
-        if found is not None and found[0] is key:
-            return found[1]
         packetizer = self.packetizer
         first = packetizer.sequence_number
         packets = [bytes(p) for p in packetizer.packetize(frame)]

@@ -93,8 +93,9 @@ class SharedMedia:
     per track: one SSRC, one sequence, one timestamp base) for every RTSP session with this MTU,
     as gst-rtsp-server's shared media: each frame becomes packets once, and over TCP one
     ``bytes`` per interleaved channel, which every player appends. Kept in ``stream.cache``
-    (cleared when the tracks change); the sources keep the last ``gop_frames`` frames prepared,
-    so a late joiner's GOP replay carries the sequence numbers everyone got."""
+    (cleared when the tracks change); the sources keep the frames of the GOP cache prepared (at
+    most ``gop_frames`` each, forgotten at each video keyframe), so a late joiner's GOP replay
+    carries the sequence numbers everyone got."""
 
     def __init__(self, stream: Stream, mtu: int) -> None:
         self.view = rtp_view(stream)
@@ -102,6 +103,7 @@ class SharedMedia:
         history = stream.limits.gop_frames
         self.sources = {m.track.id: SharedSource(m, _RNG.getrandbits(32), mtu=mtu, initial_sequence=_RNG.getrandbits(16),
                                                  history=history) for m in media}
+        self._video = {t.id for t in self.view.tracks if t.codec.is_video}
         #: The latest frame prepared, and its packets (what every player asks for next).
         self.frame: Frame | None = None
         self.prepared: PreparedFrame | None = None
@@ -111,7 +113,15 @@ class SharedMedia:
         if frame is self.frame:
             return self.prepared
         source = self.sources.get(frame.track_id)
-        prepared = None if source is None else source.prepare(self.view.frame(frame), key=frame)
+        if source is None:
+            prepared = None
+        else:
+            prepared = source.find(frame)
+            if prepared is None:
+                if frame.keyframe and frame.track_id in self._video:
+                    for s in self.sources.values():  # a new GOP (the hub's cache restarts): what
+                        s.forget()                   # came before is replayed no more
+                prepared = source.prepare(self.view.frame(frame), key=frame)
         self.frame, self.prepared = frame, prepared
         return prepared
 
