@@ -55,7 +55,6 @@ sys.path.insert(0, str(HERE.parent))
 
 from harness import Bench  # noqa: E402
 from hls_edge_load import raise_nofile  # noqa: E402
-from live_load import pin  # noqa: E402
 
 TOOL = str(HERE / "hls_edge_load.py")
 
@@ -104,6 +103,68 @@ http {{
 """
 
 
+#: Streams other than bench_vs_nginx's 600k and 4M: picture size, video and audio bitrates.
+#: 200k is a lowest ABR rung (320x180, 136k H.264 + 64k AAC).
+STREAMS = {"200k": ("320x180", "136k", "64k")}
+
+
+def stream_source(bitrate: str, seconds: int = 300) -> str:
+    """A ``seconds`` long H.264 + AAC FLV of ``bitrate`` (``bench_vs_nginx.source`` makes 600k and 4M),
+    made once by ffmpeg, CBR with a keyframe a second like bench_vs_nginx's."""
+    from bench_vs_nginx import source
+
+    if bitrate not in STREAMS:
+        return source(bitrate, seconds)
+    size, video, audio = STREAMS[bitrate]
+    path = Path(tempfile.gettempdir()) / f"mediaproto-hls-edge-{bitrate}-{seconds}s.flv"
+    if path.exists() and path.stat().st_size > 100_000:
+        return str(path)
+    tmp = path.with_suffix(".tmp.flv")
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"testsrc2=size={size}:rate=25:duration={seconds}",
+         "-f", "lavfi", "-i", f"anoisesrc=sample_rate=48000:amplitude=0.2:seed=7:duration={seconds}",
+         "-c:v", "libx264", "-preset", "veryfast", "-g", "25", "-pix_fmt", "yuv420p", "-b:v", video, "-maxrate", video,
+         "-minrate", video, "-bufsize", video, "-x264-params", "nal-hrd=cbr", "-c:a", "aac", "-b:a", audio, "-ac", "2",
+         "-f", "flv", str(tmp)], check=True, timeout=300)
+    tmp.replace(path)
+    return str(path)
+
+
+def affinity(cpus: set[int] | None) -> None:
+    """Run this process (and what it starts) on ``cpus``; None or empty: any CPU."""
+    have = set(range(os.cpu_count() or 1))
+    if cpus and hasattr(os, "sched_setaffinity") and cpus & have:
+        os.sched_setaffinity(0, cpus & have)
+
+
+def cpu_list(text: str) -> list[int]:
+    """``--edge-cpus``/``--load-cpus``: ``0,1`` -> [0, 1]; ``any`` -> [] (unpinned)."""
+    return [] if text in ("any", "all", "") else [int(x) for x in text.split(",")]
+
+
+def origin_log(text: str) -> dict[str, Any]:
+    """What nginx's log (``$msec $upstream_cache_status $upstream_status $upstream_response_length
+    $request_uri`` of requests that went to the origin) says of one step: segment requests, how many
+    segments were asked for more than once, and the gaps (s) after each segment's first request."""
+    first: dict[str, float] = {}
+    gaps: list[float] = []
+    status: dict[str, int] = {}
+    segments = 0
+    for line in text.splitlines():
+        f = line.split(" ", 4)
+        if len(f) < 5 or not f[4].split("?")[0].endswith((".ts", ".m4s", ".mp4")):
+            continue
+        segments += 1
+        key = f"{f[1]} {f[2]}"
+        status[key] = status.get(key, 0) + 1
+        if f[4] in first:
+            gaps.append(round(float(f[0]) - first[f[4]], 2))
+        else:
+            first[f[4]] = float(f[0])
+    return {"segment_requests": segments, "segments": len(first), "repeats": len(gaps),
+            "gaps": sorted(gaps)[:: max(1, len(gaps) // 8)], "status": status}
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -115,7 +176,8 @@ def free_port() -> int:
 class Deployment:
     """The origin (and its publisher) and the nginx edge, each a process; ``close`` stops them."""
 
-    def __init__(self, quick: bool, stale: str = "updating") -> None:
+    def __init__(self, quick: bool, stale: str = "updating", bitrate: str = "600k", edge_cpus: set[int] | None = None,
+                 load_cpus: list[int] | None = None) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="mediaproto-hls-edge-"))
         self.procs: list[subprocess.Popen[bytes]] = []
         self.counts = str(self.dir / "counts.json")
@@ -126,13 +188,13 @@ class Deployment:
         self.origin = self._start([sys.executable, TOOL, "origin", self.counts, "--", *args])
         self._wait_port(self.http, self.origin)
         if not quick:
-            from bench_vs_nginx import source
-
-            src = source("600k", 300)
+            src = stream_source(bitrate)
             self._start(["ffmpeg", "-v", "error", "-re", "-stream_loop", "-1", "-i", src, "-c", "copy", "-f", "flv",
                          f"rtmp://127.0.0.1:{rtmp}/{self.name}"])
         self.wait_stream()
         self.stale, self.workers = stale, 0
+        self.edge_cpus = {0} if edge_cpus is None else edge_cpus  # empty: any CPU
+        self.load_cpus = [1] if load_cpus is None else load_cpus  # empty: any CPU
 
     def edge(self, workers: int) -> None:
         """(Re)start nginx with ``workers`` worker processes (and an empty cache) on a new port."""
@@ -152,13 +214,15 @@ class Deployment:
                                           reuseport=" reuseport" if workers > 1 else ""))
         nginx = shutil.which("nginx") or "/usr/sbin/nginx"
         self.nginx: subprocess.Popen[bytes] = self._start(
-            [nginx, "-p", str(self.dir), "-e", str(self.dir / "error.log"), "-c", str(conf)], cpu=0)
+            [nginx, "-p", str(self.dir), "-e", str(self.dir / "error.log"), "-c", str(conf)], cpus=self.edge_cpus)
         self._wait_port(self.port, self.nginx)
 
-    def _start(self, cmd: list[str], cpu: int | None = None) -> subprocess.Popen[bytes]:
-        """``cmd`` with its output in a log file of the temp dir (a pipe nobody reads could fill)."""
+    def _start(self, cmd: list[str], cpus: set[int] | None = None) -> subprocess.Popen[bytes]:
+        """``cmd`` with its output in a log file of the temp dir (a pipe nobody reads could fill), on
+        ``cpus`` (its children too: nginx's workers) or any CPU."""
         with open(self.dir / f"{len(self.procs)}.log", "wb") as out:
-            self.procs.append(subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, preexec_fn=lambda: pin(cpu)))
+            self.procs.append(subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT,
+                                               preexec_fn=lambda: affinity(cpus)))
         return self.procs[-1]
 
     def _wait_port(self, port: int, proc: subprocess.Popen[bytes]) -> None:
@@ -190,12 +254,16 @@ class Deployment:
 
     def load(self, clients: int, seconds: float, direct: bool = False, sample: int = 20,
              warm: float = 3.0) -> dict[str, Any]:
-        """One trial of ``hls_edge_load.py load`` pinned to CPU 1: through the edge, or ``direct`` at the
-        origin. Past 9,000 clients, in several processes (a process may hold 20,000 files here)."""
+        """One trial of ``hls_edge_load.py load`` (process i on ``load_cpus[i % n]``, or any CPU): through
+        the edge, or ``direct`` at the origin. Past 9,000 clients, in several processes (a process may
+        hold 20,000 files here). Also what nginx's log says went to the origin meanwhile."""
         ramp = min(1.0, clients / 100) * max(1.0, clients / 4000)
         split = -(-clients // 9000)
+        log = self.dir / "origin.log"
+        start = log.stat().st_size if log.exists() else 0
+        cpus = self.load_cpus
         runs = [subprocess.Popen(
-            [sys.executable, TOOL, "load", "--cpu", "1", "--port", str(self.http if direct else self.port),
+            [sys.executable, TOOL, "load", "--cpu", str(cpus[i % len(cpus)] if cpus else -1), "--port", str(self.http if direct else self.port),
              "--origin-port", str(self.http), "--origin-pid", str(self.origin.pid), "--nginx-pid",
              str(0 if direct else self.nginx.pid), "--clients", str(clients // split + (i < clients % split)),
              "--sample", str(-(-sample // split)), "--seconds", str(seconds), "--late", "4", "--ramp", str(ramp),
@@ -204,7 +272,13 @@ class Deployment:
         outs = [r.communicate(timeout=seconds + ramp + 120) for r in runs]
         if any(r.returncode for r in runs):
             raise RuntimeError("\n".join(err[-3000:] for _, err in outs))
-        return merge([json.loads(out.splitlines()[-1]) for out, _ in outs])
+        r = merge([json.loads(out.splitlines()[-1]) for out, _ in outs])
+        r["load_average"] = os.getloadavg()[0]
+        if not direct and log.exists():
+            with open(log, "rb") as f:
+                f.seek(start)
+                r["origin_log"] = origin_log(f.read().decode("latin-1"))
+        return r
 
     def close(self) -> None:
         for p in reversed(self.procs):
@@ -225,7 +299,7 @@ def merge(rs: list[dict[str, Any]]) -> dict[str, Any]:
     for k in ("clients", "played", "load_cpu", "client_requests_per_s", "client_bytes_per_s", "samples"):
         r[k] = sum(x[k] for x in rs)
     r["cores_busy"] = [sum(c) / len(rs) for c in zip(*(x["cores_busy"] for x in rs))]
-    for k in ("nginx_cpu", "origin_cpu", "window"):
+    for k in ("nginx_cpu", "nginx_sys", "origin_cpu", "window"):
         r[k] = sum(x[k] for x in rs) / len(rs)
     r["origin"] = {k: sum(x["origin"][k] for x in rs) / len(rs) for k in r["origin"]}
     lags: dict[int, int] = {}  # lag in 10 ms steps -> how many
@@ -264,12 +338,17 @@ def report(r: dict[str, Any], one: dict[str, Any] | None) -> str:
                f"differing, problems {r['bad_samples'] or 'none'}")
     return (f"{r['clients']:6} clients: {r['played']} played ({r['segments_in_window']} segments in "
             f"{r['window']:.1f} s; lag p50/p99/max {lag}){bad}\n"
-            f"        nginx CPU {r['nginx_cpu'] * 100:.1f}% = {ms:.4f} ms per client-second; edge answered "
+            f"        nginx CPU {r['nginx_cpu'] * 100:.1f}% ({r['nginx_sys'] / max(r['nginx_cpu'], 1e-9) * 100:.0f}% of it "
+            f"kernel) = {ms:.4f} ms per client-second; edge answered "
             f"{r['client_requests_per_s']:.0f} requests/s, {r['client_bytes_per_s'] / 1e6:.1f} MB/s; load tool CPU "
             f"{r['load_cpu'] * 100:.0f}% ({r['load_processes']} process{'es' if r['load_processes'] > 1 else ''}); "
-            f"cores busy {'/'.join(f'{c * 100:.0f}%' for c in r['cores_busy'])}\n"
+            f"cores busy {'/'.join(f'{c * 100:.0f}%' for c in r['cores_busy'])}; load average "
+            f"{r.get('load_average', 0):.1f}\n"
             f"        origin: {req:.2f} requests/s ({o['segment_requests']:.2f} segments, {o['playlist_requests']:.2f} "
-            f"playlists), {nbytes / 1000:.1f} kB/s{ratio}; origin CPU {r['origin_cpu'] * 100:.1f}%{samples}")
+            f"playlists), {nbytes / 1000:.1f} kB/s{ratio}; origin CPU {r['origin_cpu'] * 100:.1f}%{samples}"
+            + ("" if "origin_log" not in r else "\n        nginx's log of the step (ramp included): {segments} segments "
+               "asked of the origin {segment_requests} times ({repeats} repeats, seconds after the first: {gaps}); "
+               "cache/upstream status {status}".format(**r["origin_log"])))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -280,8 +359,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-stale", action="store_true", help="without proxy_cache_use_stale updating: every request "
                    "for an expired playlist goes to the origin until one answer is in (a burst a second)")
     p.add_argument("--quick", action="store_true", help="20 clients, live/test, 2 s: checks the wiring")
-    p.add_argument("--workers", type=int, help="nginx worker processes, all on CPU 0 (default 1; 2 for a step "
+    p.add_argument("--workers", type=int, help="nginx worker processes, on --edge-cpus (default 1; 2 for a step "
                    "with more clients than one process may hold files)")
+    p.add_argument("--edge-cpus", default="0", help="CPUs of nginx's processes, e.g. 0 or 0,1 (its workers move "
+                   "between them), or any (unpinned); default 0")
+    p.add_argument("--load-cpus", default="1", help="CPUs of the load processes, the i-th on the i-th CPU of the "
+                   "list round-robin, e.g. 1 or 0,1, or any (unpinned); default 1")
+    p.add_argument("--bitrate", default="600k", choices=("200k", "600k", "4M"), help="the published stream: 600k "
+                   "(640x360, the default), 200k (320x180, 136k video + 64k AAC: a lowest ABR rung) or 4M")
     a = p.parse_args(argv)
     if not (shutil.which("nginx") or os.path.exists("/usr/sbin/nginx")):
         print("hls_edge skipped: nginx not installed (Debian: nginx)")
@@ -294,7 +379,12 @@ def main(argv: list[str] | None = None) -> int:
     stale = "off" if a.no_stale else "updating"
     raise_nofile()
     print(f"load average at start: {' '.join(f'{x:.1f}' for x in os.getloadavg())}; {os.cpu_count()} CPUs", flush=True)
-    dep = Deployment(a.quick, stale)
+    edge_cpus, load_cpus = cpu_list(a.edge_cpus), cpu_list(a.load_cpus)
+    dep = Deployment(a.quick, stale, a.bitrate, set(edge_cpus), load_cpus)
+    where = {"edge": f"on CPU {a.edge_cpus}" if edge_cpus else "on any CPU",
+             "load": f"on CPU {a.load_cpus}" if load_cpus else "on any CPU"}
+    print(f"stream {'live/test' if a.quick else a.bitrate}; nginx {where['edge']}; load processes {where['load']}",
+          flush=True)
     ok = True
     try:
         one = dep.load(1, seconds, direct=True, sample=1, warm=warm)
@@ -302,7 +392,8 @@ def main(argv: list[str] | None = None) -> int:
         ok = one["played"] == 1
         for n in steps:  # one nginx process holds 20,000 files here: a second one past that
             dep.edge(a.workers or (1 if n <= resource.getrlimit(resource.RLIMIT_NOFILE)[1] - 100 else 2))
-            print(f"edge: nginx with {dep.workers} worker process{'es' if dep.workers > 1 else ''} on CPU 0", flush=True)
+            print(f"edge: nginx with {dep.workers} worker process{'es' if dep.workers > 1 else ''} {where['edge']}",
+                  flush=True)
             r = dep.load(n, seconds, sample=min(a.sample, n), warm=warm)
             print(report(r, one), flush=True)
             ok = ok and r["played"] == n and not r["bad_samples"] and not r["sample_mismatch"]

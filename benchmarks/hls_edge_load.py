@@ -32,15 +32,21 @@ from live_load import first_video_dts, pin, proc_cpu  # noqa: E402
 KINDS = ("playlist", "segment", "blocking", "other")
 
 
-def nginx_cpu(pid: int) -> dict[int, float]:
-    """CPU seconds of nginx's process ``pid`` and its children (workers, cache manager), by pid."""
+def nginx_cpu(pid: int, system: bool = False) -> dict[int, float]:
+    """CPU seconds of nginx's process ``pid`` and its children (workers, cache manager), by pid;
+    ``system``: the kernel's share only."""
     out = {}
     for p in [pid, *map(int, Path(f"/proc/{pid}/task/{pid}/children").read_text().split())]:
         try:
-            out[p] = proc_cpu(p)
+            out[p] = proc_sys(p) if system else proc_cpu(p)
         except OSError:  # it exited meanwhile (the cache loader does)
             pass
     return out
+
+
+def proc_sys(pid: int) -> float:
+    """CPU seconds a process spent in the kernel so far."""
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[12]) / os.sysconf("SC_CLK_TCK")
 
 
 def cores() -> list[tuple[int, int]]:
@@ -302,7 +308,8 @@ async def load(a: argparse.Namespace) -> dict[str, Any]:
 
     def snapshot() -> dict[str, Any]:
         use = resource.getrusage(resource.RUSAGE_SELF)
-        return {"time": loop.time(), "nginx": nginx_cpu(a.nginx_pid) if a.nginx_pid else {}, "cores": cores(),
+        return {"time": loop.time(), "nginx": nginx_cpu(a.nginx_pid) if a.nginx_pid else {},
+                "nginx_sys": nginx_cpu(a.nginx_pid, system=True) if a.nginx_pid else {}, "cores": cores(),
                 "origin": proc_cpu(a.origin_pid), "self": use.ru_utime + use.ru_stime,
                 "counts": read_counts(a.counts), "responses": tool.responses, "bytes": tool.bytes}
 
@@ -342,7 +349,9 @@ async def load(a: argparse.Namespace) -> dict[str, Any]:
         "clients": a.clients, "window": wall, "segments_in_window": len(window),
         "played": a.clients - sum(failed.values()), "failed": failed,
         "lags": lags,
-        "nginx_cpu": sum(t - s0["nginx"].get(p, 0.0) for p, t in s1["nginx"].items()) / wall, "origin_cpu": (s1["origin"] - s0["origin"]) / wall,
+        "nginx_cpu": sum(t - s0["nginx"].get(p, 0.0) for p, t in s1["nginx"].items()) / wall,
+        "nginx_sys": sum(t - s0["nginx_sys"].get(p, 0.0) for p, t in s1["nginx_sys"].items()) / wall,
+        "origin_cpu": (s1["origin"] - s0["origin"]) / wall,
         "load_cpu": (s1["self"] - s0["self"]) / wall,
         "cores_busy": [1 - (i1 - i0) / max(t1 - t0, 1) for (i0, t0), (i1, t1) in zip(s0["cores"], s1["cores"])],
         "client_requests_per_s": (s1["responses"] - s0["responses"]) / wall,
@@ -355,15 +364,16 @@ async def load(a: argparse.Namespace) -> dict[str, Any]:
 
 def run_load(argv: list[str]) -> dict[str, Any]:
     p = argparse.ArgumentParser()
-    for flag in ("--port", "--origin-port", "--origin-pid", "--clients", "--sample", "--cpu"):
+    for flag in ("--port", "--origin-port", "--origin-pid", "--clients", "--sample"):
         p.add_argument(flag, type=int, default=0)
+    p.add_argument("--cpu", type=int, default=-1, help="the CPU to run on (-1: any, the scheduler's choice)")
     p.add_argument("--nginx-pid", type=int, default=0)
     for flag in ("--seconds", "--late", "--ramp", "--warm", "--interval"):
         p.add_argument(flag, type=float, default=1.0)
     p.add_argument("--name", default="live/edge")
     p.add_argument("--counts", required=True)
     a = p.parse_args(argv)
-    pin(a.cpu)
+    pin(a.cpu if a.cpu >= 0 else None)
     raise_nofile()
     try:
         import uvloop
