@@ -15,6 +15,7 @@ import collections
 import http.client
 import os
 import re
+import resource
 import shutil
 import socket
 import subprocess
@@ -37,7 +38,7 @@ master_process off;
 daemon off;
 pid {dir}/nginx.pid;
 error_log {dir}/error.log warn;
-events {{ worker_connections 1024; }}
+events {{ worker_connections 4096; }}
 http {{
     access_log off;
     client_body_temp_path {dir}/body;
@@ -59,6 +60,7 @@ http {{
             proxy_cache hls;
             proxy_cache_key $uri$is_args$args;
             proxy_cache_lock on;
+            proxy_cache_min_uses 0;
             proxy_cache_lock_timeout 15s;
             proxy_cache_lock_age 15s;
             proxy_read_timeout 20s;
@@ -87,6 +89,9 @@ def start_edge(tmp: Path, origin: int) -> tuple[subprocess.Popen[bytes], int]:
         if os.environ.get("MEDIAPROTO_REQUIRE_INTEROP") == "1":
             pytest.fail("nginx not installed (Debian: nginx)")
         pytest.skip("nginx not installed (Debian: nginx)")
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)  # nginx inherits it: 1,100 clients below
+    if soft < min(hard, 4096):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 4096), hard))
     port = _free_port()
     (tmp / "cache").mkdir()
     conf = tmp / "nginx.conf"
@@ -113,14 +118,18 @@ class Origin:
         self.config = free_config(test_source=True, **config)
         self.seen: collections.Counter[str] = collections.Counter()
         self.lock = threading.Lock()
+        self.slow: dict[str, float] = {}  # target -> seconds the origin waits before answering it
 
     @staticmethod
-    def _wrap(http: Any, seen: collections.Counter[str], lock: threading.Lock) -> None:
+    def _wrap(http: Any, seen: collections.Counter[str], lock: threading.Lock, slow: dict[str, float]) -> None:
         route = http._route
 
         async def counting(path: str, query: str, host: str, headers: dict[str, str], prepared: bool = False) -> Any:
+            target = f"{path}?{query}" if query else path
             with lock:
-                seen[f"{path}?{query}" if query else path] += 1
+                seen[target] += 1
+            if target in slow:
+                await asyncio.sleep(slow[target])
             return await route(path, query, host, headers, prepared=prepared)
 
         http._route = counting
@@ -133,9 +142,12 @@ class Origin:
 
         def counting(server: Any, head: bytes, host: str) -> bytes | None:
             response = fast(server, head, host)
+            target = head.split(b" ", 2)[1].decode()
+            if target in self.slow:
+                return None  # the coroutine path, which waits
             if response is not None:
                 with self.lock:
-                    self.seen[head.split(b" ", 2)[1].decode()] += 1
+                    self.seen[target] += 1
             return response
 
         monkeypatch.setattr(httpfast, "fast_response", counting)
@@ -148,7 +160,7 @@ def edge(tmp_path: Path, request: pytest.FixtureRequest,
     origin.count_fast(monkeypatch)
     with live_server_thread(origin.config) as (live, _loop):
         assert live.http is not None
-        Origin._wrap(live.http, origin.seen, origin.lock)
+        Origin._wrap(live.http, origin.seen, origin.lock, origin.slow)
         proc, port = start_edge(tmp_path, live.ports["http"])
         try:
             yield port, live.ports["http"], origin
@@ -329,3 +341,40 @@ def test_llhls_blocking_reloads_collapse_at_the_edge(edge: tuple[int, int, Origi
             parts = list(pool.map(lambda _: get(port, f"/live/test/{name}"), range(30)))
         assert {p[0] for p in parts} == {200} and len({p[2] for p in parts}) == 1
         assert origin.seen[f"/live/test/{name}"] == 1, origin.seen
+
+
+def test_over_1024_clients_waiting_for_a_segment_make_one_origin_request(edge: tuple[int, int, Origin]) -> None:
+    """nginx counts a cache key's uses in a 10-bit field: without ``proxy_cache_min_uses 0``, the
+    1,025th request that arrives while the segment is still on its way from the origin wraps the
+    count to 0, and nginx sends that request to the origin too, uncached (an edge that falls behind
+    sent two to four requests per segment). 1,100 clients ask for a segment the origin answers 2 s late."""
+    port, origin_port, origin = edge
+    clients = 1100
+    if resource.getrlimit(resource.RLIMIT_NOFILE)[0] < 2 * clients + 100:
+        pytest.skip("file-descriptor limit below 2,300")
+    target = f"/live/test/{uris(wait_playlist(origin_port, '/live/test/index.m3u8', 2))[-1]}"  # not asked of the edge yet
+    origin.slow[target] = 2.0
+
+    async def run() -> list[tuple[bytes, bytes]]:
+        conns = await asyncio.gather(*(asyncio.open_connection("127.0.0.1", port) for _ in range(clients)))
+        try:
+            for _, writer in conns:  # all within a few ms: the origin has not answered any yet
+                writer.write(f"GET {target} HTTP/1.1\r\nHost: edge\r\n\r\n".encode())
+
+            async def answer(reader: asyncio.StreamReader) -> tuple[bytes, bytes]:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = int(re.search(rb"(?i)content-length: *(\d+)", head)[1])  # type: ignore[index]
+                return head, await reader.readexactly(length)
+
+            return list(await asyncio.wait_for(asyncio.gather(*(answer(r) for r, _ in conns)), 30))
+        finally:
+            for _, writer in conns:
+                writer.close()
+
+    answers = asyncio.run(run())
+    assert all(head.startswith(b"HTTP/1.1 200") for head, _ in answers)
+    assert len({body for _, body in answers}) == 1 and answers[0][1][:1] == b"\x47"
+    statuses = collections.Counter(re.search(rb"X-Cache-Status: (\w+)", head)[1] for head, _ in answers)  # type: ignore[index]
+    with origin.lock:
+        asked = origin.seen[target]
+    assert asked == 1 and statuses[b"MISS"] == 1, (asked, statuses)
