@@ -82,6 +82,17 @@ class RtspProxy:
         """Status codes of the responses to ``method`` requests."""
         return [s.status for s in self.of("response") if s.method == method]
 
+    def wait_answered(self, method: str, timeout: float = 3.0) -> None:
+        """Wait (at most ``timeout`` s) until every ``method`` request seen has its response: a
+        peer may send a request and exit without waiting for the answer (FFmpeg's TEARDOWN is
+        sent asynchronously), and the answer then passes here just after the peer is gone."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            asked = sum(1 for s in self.of("request") if s.method == method)
+            if len(self.responses(method)) >= asked:
+                return
+            time.sleep(0.02)
+
     def request_time(self, method: str) -> float | None:
         got = [s.time for s in self.of("request") if s.method == method]
         return got[0] if got else None

@@ -84,6 +84,7 @@ def test_rtsp_players_end_cleanly(request: pytest.FixtureRequest, ffmpeg: str, r
                 ended = False
         finally:
             publisher.kill()
+        proxy.wait_answered("TEARDOWN")
         requests = [s.method for s in proxy.of("request")]
         responses = [(s.method, s.status) for s in proxy.of("response")]
     report = f"{ingest} -> {player} {transport}: exit {proc.returncode}, requests {requests}, responses {responses}"
