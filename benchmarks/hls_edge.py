@@ -2,6 +2,8 @@
 
     python3 benchmarks/hls_edge.py                          # 5,000, 10,000, 19,000, 20,000 clients, 20 s each
     python3 benchmarks/hls_edge.py --steps 2000 --seconds 10
+    python3 benchmarks/hls_edge.py --steps 20000 --workers 2 --bitrate 200k                   # one edge core
+    python3 benchmarks/hls_edge.py --steps 20000 --workers 2 --edge-cpus 0,1 --load-cpus any  # both cores
     python3 benchmarks/hls_edge.py --quick                  # the wiring: 20 clients, live/test, seconds
 
 Three processes, deployed as docs/guide/server.rst's "Behind a CDN or nginx" shows:
@@ -9,13 +11,16 @@ Three processes, deployed as docs/guide/server.rst's "Behind a CDN or nginx" sho
 * the origin: ``mediaproto-server`` (1 s segments) through ``hls_edge_load.py origin``: it counts
   what the server answers (requests and bytes by kind: playlist, segment, blocking reload, other)
   into a file ten times a second; its stream is a 600 kbit/s H.264 + AAC FLV published in real
-  time by ``ffmpeg -re -c copy`` (``bench_vs_nginx.source``), with ``--quick`` ``live/test``;
-* the edge: Debian's ``nginx`` pinned to CPU 0, ``master_process off`` and one worker (two
-  workers, both on CPU 0, for a step of more clients than one process may hold files: 20,000 is
-  the hard limit here, not raised without CAP_SYS_RESOURCE), with the guide's configuration
-  (``proxy_cache``, ``proxy_cache_lock``, ``proxy_cache_use_stale updating``, the origin's
-  ``Cache-Control`` honoured) plus ``sendfile`` and ``open_file_cache``;
-* the clients: ``hls_edge_load.py load`` on CPU 1 on uvloop, one process per 9,000 clients:
+  time by ``ffmpeg -re -c copy`` (``bench_vs_nginx.source``; ``--bitrate 200k``: 320x180, 136k
+  video + 64k AAC, a lowest ABR rung), with ``--quick`` ``live/test``;
+* the edge: Debian's ``nginx`` pinned to CPU 0 (``--edge-cpus``), ``master_process off`` and one
+  worker (two for a step of more clients than one process may hold files: 20,000 is the hard
+  limit here, not raised without CAP_SYS_RESOURCE; ``--workers``), with the guide's
+  configuration (``proxy_cache``, ``proxy_cache_lock``, ``proxy_cache_min_uses 0``,
+  ``proxy_cache_use_stale updating``, the origin's ``Cache-Control`` honoured) plus ``sendfile``
+  and ``open_file_cache``;
+* the clients: ``hls_edge_load.py load`` on CPU 1 (``--load-cpus``) on uvloop, one process per
+  9,000 clients:
   raw-socket HTTP/1.1 keep-alive clients (``asyncio.Protocol``, request bytes built once, bodies
   counted by ``Content-Length``), each reloading the playlist every target duration and fetching
   each new segment once, from the live edge on. A probe straight at the origin waits for each next segment with a blocking
@@ -29,8 +34,10 @@ next, and the same bytes for a segment in every sampled client.
 
 Per step: clients that played, lag percentiles, nginx's CPU per client-second, the origin's HLS
 requests and bytes per second against ONE client's straight at the origin (measured first, same
-code), the load tool's own CPU (``/proc/PID/stat`` over the window). Heavy runs take the load
-lock: ``flock /tmp/mediaproto-load.lock python3 benchmarks/hls_edge.py``.
+code), the load tool's own CPU (``/proc/PID/stat`` over the window), nginx's kernel share, the load
+average, and from nginx's log what went to the origin during the step (segments asked more than
+once, and how long after the first). Heavy runs take the load lock:
+``flock /tmp/mediaproto-load.lock python3 benchmarks/hls_edge.py``.
 """
 
 from __future__ import annotations
