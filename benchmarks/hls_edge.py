@@ -100,7 +100,7 @@ http {{
             proxy_cache hls;
             proxy_cache_key $uri$is_args$args;
             proxy_cache_lock on;
-            proxy_cache_min_uses 0;   # nginx counts a key's uses in 10 bits: the 1,025th request while the
+            proxy_cache_min_uses 0;   # nginx counts a key's uses in 10 bits: the 1,024th request while the
                                       # first is on its way went to the origin uncached (docs)
             proxy_cache_lock_timeout 15s;
             proxy_cache_lock_age 15s;

@@ -345,7 +345,7 @@ def test_llhls_blocking_reloads_collapse_at_the_edge(edge: tuple[int, int, Origi
 
 def test_over_1024_clients_waiting_for_a_segment_make_one_origin_request(edge: tuple[int, int, Origin]) -> None:
     """nginx counts a cache key's uses in a 10-bit field: without ``proxy_cache_min_uses 0``, the
-    1,025th request that arrives while the segment is still on its way from the origin wraps the
+    1,024th request that arrives while the segment is still on its way from the origin wraps the
     count to 0, and nginx sends that request to the origin too, uncached (an edge that falls behind
     sent two to four requests per segment). 1,100 clients ask for a segment the origin answers 2 s late."""
     port, origin_port, origin = edge
