@@ -101,6 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"bytes queued to a player before it is dropped (default {lim.drop_water})")
     g.add_argument("--slow-timeout", type=float, default=lim.slow_timeout,
                    help=f"seconds a player may stay past --high-water (default {lim.slow_timeout})")
+    g.add_argument("--write-coalesce", type=float, default=lim.write_coalesce,
+                   help="seconds an RTMP or RTSP player's frames may wait to go out in one write (merged writes; "
+                        f"0: every loop turn) (default {lim.write_coalesce})")
     g.add_argument("--rtmp-idle-timeout", type=float, default=lim.rtmp_idle_timeout,
                    help=f"close RTMP connections silent this long (default {lim.rtmp_idle_timeout})")
     g.add_argument("--handshake-timeout", type=float, default=lim.handshake_timeout,
@@ -166,8 +169,8 @@ def _run_on(main: Coroutine[Any, Any, int], factory: Callable[[], asyncio.Abstra
         loop.close()
 
 
-_LIMIT_FLAGS = ("gop_frames", "high_water", "drop_water", "slow_timeout", "rtmp_idle_timeout", "handshake_timeout",
-                "http_idle_timeout", "head_timeout", "http_max_head", "rtsp_max_head", "rtmp_max_command",
+_LIMIT_FLAGS = ("gop_frames", "high_water", "drop_water", "slow_timeout", "write_coalesce", "rtmp_idle_timeout",
+                "handshake_timeout", "http_idle_timeout", "head_timeout", "http_max_head", "rtsp_max_head", "rtmp_max_command",
                 "max_connections", "max_connections_per_address")
 _CONFIG_FLAGS = ("host", "rtmp_port", "http_port", "rtsp_port", "rtp_port", "token", "rtsp_user", "rtsp_password",
                  "api_token", "auth_log_interval", "rtmp_play_wait", "hls_segment", "hls_window", "part_target",

@@ -27,6 +27,10 @@ class Limits:
       next keyframe;
     - ``drop_water`` (16 MiB): ... past which it is dropped;
     - ``slow_timeout`` (10 s): ... and so is a player that stays past ``high_water`` this long.
+    - ``write_coalesce`` (0.02 s): how long an RTMP or RTSP player's frames may wait to be written
+      together (merged writes, as SRS's ``mw_latency``): one write per player for the frames of
+      that window instead of one per frame, about half the server's CPU per player; 0 writes at
+      the end of every event-loop turn (lowest latency).
     - ``rtmp_idle_timeout`` (70 s): an RTMP connection silent this long is closed (a publisher that
       hangs without closing would hold its stream name forever; healthy peers answer our pings);
     - ``rtmp_ping_interval`` (30 s): seconds between our RTMP Ping Requests;
@@ -58,6 +62,7 @@ class Limits:
     high_water: int = 2 * 1024 * 1024
     drop_water: int = 16 * 1024 * 1024
     slow_timeout: float = 10.0
+    write_coalesce: float = 0.02
     rtmp_idle_timeout: float = 70.0
     rtmp_ping_interval: float = 30.0
     handshake_timeout: float = 10.0

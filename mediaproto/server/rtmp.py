@@ -89,7 +89,7 @@ class RtmpPlayer:
         #: after that write.
         self.owed: list[bytes] = []
         self.buffered = 0
-        self.flusher = flusher_for(session.driver.loop)
+        self.flusher = flusher_for(session.driver.loop, session.limits.write_coalesce)
         #: The play request not answered yet (the stream was not live), and its StreamNotFound timer.
         self.pending: PlayRequested | None = None
         self.not_found: asyncio.TimerHandle | None = None

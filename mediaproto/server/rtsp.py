@@ -165,7 +165,7 @@ class RtspPlayer:
         #: :class:`~mediaproto.server.fanout.TurnFlusher`); the write-buffer size after that write.
         self.marked = False
         self.buffered = 0
-        self.flusher = flusher_for(session.driver.loop)
+        self.flusher = flusher_for(session.driver.loop, session.limits.write_coalesce)
         #: The stream's shared RTP streams, when this session's tracks send them (else each frame
         #: goes through ``send_frame``: a session set up before the stream's tracks changed).
         self.media = media

@@ -87,7 +87,7 @@ def run(factory: Callable[[], asyncio.AbstractEventLoop], scenario: Callable[[],
 
 
 def _setup(players: int, limits: Limits | None = None) -> tuple[Any, list[tuple[RtmpPlayer, FakeTransport]]]:
-    hub = Hub(limits or Limits())
+    hub = Hub(limits or Limits(write_coalesce=0))  # per loop turn, unless a test asks for merged writes
     stream = hub.stream("live/fan")
     stream.start("test", 0.0)
     stream.set_tracks([VIDEO, AUDIO])
@@ -143,7 +143,7 @@ def test_one_write_per_player_per_turn_same_bytes(factory: Callable[[], asyncio.
 @pytest.mark.parametrize("factory", _loops())
 def test_past_high_water_skips_to_the_next_keyframe(factory: Callable[[], asyncio.AbstractEventLoop]) -> None:
     async def scenario() -> None:
-        limits = Limits(high_water=10_000, drop_water=1_000_000)
+        limits = Limits(high_water=10_000, drop_water=1_000_000, write_coalesce=0)
         stream, made = _setup(2, limits)
         (fast, fast_t), (slow, slow_t) = made
         fs = frames(30, gop=5)  # video keyframes at frames 0, 10, 20
@@ -169,6 +169,40 @@ def test_past_high_water_skips_to_the_next_keyframe(factory: Callable[[], asynci
         assert stream.frames_skipped == slow.gate.skipped > 0
         assert b"".join(slow_t.writes) != b"".join(fast_t.writes)
         assert not slow_t.aborted
+        _close(made)
+
+    run(factory, scenario)
+
+
+@pytest.mark.parametrize("factory", _loops())
+def test_merged_writes_join_the_frames_of_the_window(factory: Callable[[], asyncio.AbstractEventLoop]) -> None:
+    """With ``write_coalesce``, frames owed over several loop turns go out in one write per player
+    once the window after the first has passed, the same bytes in the same order; nothing is
+    written before."""
+    async def scenario() -> None:
+        stream, made = _setup(2, Limits(write_coalesce=0.3))
+        chunk_size = made[0][0].session.conn.outgoing_chunk_size
+        encoder = MediaTagEncoder([VIDEO, AUDIO])
+        fs = frames(6)
+        expected = b"".join(frame_chunks(encoder, f, stream_id=1, chunk_size=chunk_size) for f in fs)
+        loop = asyncio.get_running_loop()
+        flusher = made[0][0].flusher
+        assert flusher is flusher_for(loop, 0.3) and flusher is not flusher_for(loop)
+        turns0 = flusher.turns
+        start = loop.time()
+        for f in fs:  # one frame per loop turn, as a publisher's reads bring them
+            for player, _ in made:
+                player.on_frame(stream, f)
+            await asyncio.sleep(0)
+        assert loop.time() - start < 0.3
+        assert all(t.writes == [] for _, t in made)  # the window is still open
+        while flusher.turns == turns0 and loop.time() - start < 2.0:
+            await asyncio.sleep(0.01)
+        assert loop.time() - start >= 0.3
+        for player, transport in made:
+            assert transport.writes == [expected]
+            assert player.frames_sent == 6
+        assert flusher.turns - turns0 == 1
         _close(made)
 
     run(factory, scenario)
