@@ -3,6 +3,7 @@
     python3 benchmarks/bench_vs_nginx.py                       # RTMP at 600 kbit/s and 4 Mbit/s, HLS
     python3 benchmarks/bench_vs_nginx.py --kinds rtmp --bitrates 600k --steps 500,1000,2000 --seconds 6
     python3 benchmarks/bench_vs_nginx.py --loops asyncio,uvloop  # our server on both event loops
+    python3 benchmarks/bench_vs_nginx.py --write-coalesce 0.02,0   # merged writes (the default) and one write per turn
 
 Each server runs in its own process pinned to CPU 0, the load (``live_load.py load``: a real-time
 RTMP publisher and raw-socket RTMP players, or HTTP/1.1 HLS pollers) in another pinned to CPU 1:
@@ -143,9 +144,11 @@ class Nginx:
 class Ours:
     """``live_load.py serve`` pinned to CPU 0 on the event loop ``loop``."""
 
-    def __init__(self, loop: str = "asyncio") -> None:
-        self.name = f"mediaproto ({loop})"
-        self.proc = subprocess.Popen([sys.executable, LOAD, "serve", "--cpu", "0", "--loop", loop],
+    def __init__(self, loop: str = "asyncio", write_coalesce: str | None = None) -> None:
+        merged = [] if write_coalesce is None else ["--write-coalesce", write_coalesce]
+        self.name = f"mediaproto ({loop})" if write_coalesce is None else \
+            f"mediaproto ({loop}, {float(write_coalesce) * 1000:g} ms)"
+        self.proc = subprocess.Popen([sys.executable, LOAD, "serve", "--cpu", "0", "--loop", loop, *merged],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         assert self.proc.stdout is not None
         info = json.loads(self.proc.stdout.readline())
@@ -321,7 +324,7 @@ def summary(result: dict[str, Any]) -> list[str]:
                      f"{common}{extra}")
     peer = next(iter(rows))
     ours = [n for n in rows if n != peer]
-    if best[peer]:
+    if best[peer] and result["per"][peer] > 0:  # (a --quick run's idle figure may exceed its loaded one)
         for n in ours:
             extra = (f", CPU per request {result['per_request'][n] / result['per_request'][peer]:.2f}x"
                      if kind == "hls" else "")
@@ -339,6 +342,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rtsp-steps", default="250,500,1000,1500,2000,3000")
     p.add_argument("--seconds", type=float, default=6.0)
     p.add_argument("--loops", default="asyncio", help="our server's event loops: asyncio,uvloop")
+    p.add_argument("--write-coalesce", default=None,
+                   help="our server's merged-write windows in seconds, e.g. 0.02,0 (default: the server's)")
     p.add_argument("--quick", action="store_true")
     a = p.parse_args(argv)
     why = nginx_available()
@@ -346,7 +351,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"nginx-rtmp comparison skipped: {why}")
         return 0
     loops = a.loops.split(",")
-    ours: list[Any] = [lambda loop=loop: Ours(loop) for loop in loops]
+    windows: list[str | None] = a.write_coalesce.split(",") if a.write_coalesce else [None]
+    ours: list[Any] = [lambda loop=loop, w=w: Ours(loop, w) for loop in loops for w in windows]
     print(f"load average at start: {' '.join(f'{x:.1f}' for x in os.getloadavg())}; {os.cpu_count()} CPUs")
     for kind in a.kinds.split(","):
         bitrates = a.bitrates.split(",") if kind in ("rtmp", "rtsp") else a.bitrates.split(",")[:1]

@@ -482,6 +482,8 @@ async def serve(a: argparse.Namespace) -> None:
     config = Config(rtmp_port=0, http_port=0, rtsp_port=0, rtp_port=0, rtcp_port=0, test_source=False, rtmp_play_wait=120.0,
                     hls_segment=a.segment, ll_hls=a.ll_hls, part_target=a.part,
                     limits=Limits(max_connections=100_000, max_connections_per_address=100_000))
+    if a.write_coalesce is not None:
+        config.limits.write_coalesce = a.write_coalesce
     server = LiveServer(config)
     await server.start()
     print(json.dumps({"pid": os.getpid(), "ports": server.ports}), flush=True)
@@ -507,6 +509,8 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--part", type=float, default=0.2)
     s.add_argument("--profile", metavar="FILE", help="cProfile the server, written to FILE (pstats) when it stops")
     s.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio", help="the server's event loop")
+    s.add_argument("--write-coalesce", type=float, default=None,
+                   help="the server's Limits.write_coalesce in seconds (default: the server's, 0.02)")
     t = sub.add_parser("load")
     t.add_argument("--cpu", type=int)
     t.add_argument("--ports", required=True)
