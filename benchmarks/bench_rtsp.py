@@ -15,8 +15,10 @@ from __future__ import annotations
 
 from harness import Bench
 
+from mediaproto import Codec, Frame, Track
 from mediaproto.rtsp.message import InterleavedFrame, MessageParser
 from mediaproto.rtsp.server import ServerConnection
+from mediaproto.rtsp.streams import SharedSource, describe
 
 try:
     from aiortsp.rtsp.parser import RTSPParser
@@ -98,17 +100,22 @@ def _peer_burst() -> None:
     assert len(list(RTSPParser().parse(PEER_BURST))) == len(PEER_BURST) // len(FRAME)
 
 
-def _make_sender() -> ServerConnection:
-    """A server session PLAYING one H.264 track over TCP (DESCRIBE, SETUP, PLAY answered)."""
+_VIDEO = Track(0, Codec.H264, 90000, parameter_sets=(
+    bytes.fromhex("6742c00dd90141fb0110000003001000000303 20f142a480".replace(" ", "")), b"\x68\xcb\x8c\xb2"))
+#: One shared RTP stream of the video track (the live server's fan-out: every session sends it).
+_SOURCE = SharedSource(describe([_VIDEO])[1][0], 0x1234ABCD)
+
+
+def _make_sender(shared: bool = False) -> ServerConnection:
+    """A server session PLAYING one H.264 track over TCP (DESCRIBE, SETUP, PLAY answered); with
+    ``shared``, sending :data:`_SOURCE`."""
     import random
 
-    from mediaproto import Codec, Track
     from mediaproto.rtsp import ServerConfiguration
 
     server = ServerConnection(ServerConfiguration(rng=random.Random(1)))
-    video = Track(0, Codec.H264, 90000, parameter_sets=(bytes.fromhex("6742c00dd90141fb0110000003001000000303 20f142a480".replace(" ", "")), b"\x68\xcb\x8c\xb2"))
-    [describe] = server.receive_data(b"DESCRIBE rtsp://h/x RTSP/1.0\r\nCSeq: 1\r\n\r\n", 0.0)
-    server.accept_describe(describe, (video,))  # type: ignore[arg-type]
+    [describe_event] = server.receive_data(b"DESCRIBE rtsp://h/x RTSP/1.0\r\nCSeq: 1\r\n\r\n", 0.0)
+    server.accept_describe(describe_event, (_VIDEO,), sources={0: _SOURCE} if shared else None)  # type: ignore[arg-type]
     server.receive_data(b"SETUP rtsp://h/x/trackID=0 RTSP/1.0\r\nCSeq: 2\r\nTransport: RTP/AVP/TCP;interleaved=0-1\r\n\r\n", 0.0)
     session = server.session_id
     [play] = server.receive_data(f"PLAY rtsp://h/x RTSP/1.0\r\nCSeq: 3\r\nSession: {session}\r\n\r\n".encode(), 0.0)
@@ -131,9 +138,7 @@ def _send_frames() -> None:
 
 _SESSIONS = [_make_sender() for _ in range(100)]
 
-def _fanout_frames() -> list[object]:
-    from mediaproto.media import Frame
-
+def _fanout_frames() -> list[Frame]:
     return [Frame(0, i * 3600, i * 3600, (b"\x41" + bytes(5000),), False) for i in range(10)]
 
 
@@ -142,6 +147,19 @@ def _fanout_send_frame() -> None:
         for conn in _SESSIONS:
             conn.send_frame(frame, 0.0)
     for conn in _SESSIONS:
+        conn.data_to_send()
+
+
+_SHARED_SESSIONS = [_make_sender(shared=True) for _ in range(100)]
+assert all(conn.tracks[0].source is _SOURCE for conn in _SHARED_SESSIONS)
+
+
+def _fanout_prepared() -> None:
+    for frame in _fanout_frames():
+        prepared = _SOURCE.prepare(frame)
+        for conn in _SHARED_SESSIONS:
+            conn.send_prepared(prepared, 0.0)
+    for conn in _SHARED_SESSIONS:
         conn.data_to_send()
 
 
@@ -173,4 +191,6 @@ BENCHMARKS = [
     # frames x players per second, fanning a 5 KB frame out to 100 sessions
     Bench("rtsp.fan-out 100 sessions, send_frame each", _fanout_send_frame, work=10 * len(_SESSIONS)),
     Bench("rtsp.fan-out 100 sessions, send_packetized", _fanout_packetized, work=10 * len(_SESSIONS)),
+    Bench("rtsp.fan-out 100 sessions, send_prepared (shared source)", _fanout_prepared,
+          work=10 * len(_SHARED_SESSIONS)),
 ]
