@@ -246,10 +246,11 @@ def held(r: dict[str, Any]) -> bool:
 
 
 def source(bitrate: str, seconds: int = 10) -> str:
-    """A ``seconds`` long H.264 + AAC FLV of about ``bitrate`` (600k: 640x360, 4M: 1280x720), made
-    once by ffmpeg. The RTSP rows take a 300 s one: gst-rtsp-server's looping of a file stalls its
-    players for a while at each loop."""
-    size, video, audio = {"600k": ("640x360", "500k", "96k"), "4M": ("1280x720", "3900k", "128k")}[bitrate]
+    """A ``seconds`` long H.264 + AAC FLV of about ``bitrate`` (600k: 640x360, 4M: 1280x720; 200k:
+    320x180, a lowest ABR rung, for ``hls_edge.py``), made once by ffmpeg. The RTSP rows take a
+    300 s one: gst-rtsp-server's looping of a file stalls its players for a while at each loop."""
+    size, video, audio = {"600k": ("640x360", "500k", "96k"), "4M": ("1280x720", "3900k", "128k"),
+                          "200k": ("320x180", "136k", "64k")}[bitrate]
     path = Path(tempfile.gettempdir()) / f"mediaproto-bench-vs-nginx-{bitrate}{'' if seconds == 10 else f'-{seconds}s'}.flv"
     if path.exists() and path.stat().st_size > 100_000:
         return str(path)

@@ -112,31 +112,12 @@ http {{
 """
 
 
-#: Streams other than bench_vs_nginx's 600k and 4M: picture size, video and audio bitrates.
-#: 200k is a lowest ABR rung (320x180, 136k H.264 + 64k AAC).
-STREAMS = {"200k": ("320x180", "136k", "64k")}
-
-
 def stream_source(bitrate: str, seconds: int = 300) -> str:
-    """A ``seconds`` long H.264 + AAC FLV of ``bitrate`` (``bench_vs_nginx.source`` makes 600k and 4M),
-    made once by ffmpeg, CBR with a keyframe a second like bench_vs_nginx's."""
+    """A ``seconds`` long H.264 + AAC FLV of ``bitrate`` (600k, 4M, or 200k: a lowest ABR rung,
+    320x180), made once by ffmpeg: ``bench_vs_nginx.source``."""
     from bench_vs_nginx import source
 
-    if bitrate not in STREAMS:
-        return source(bitrate, seconds)
-    size, video, audio = STREAMS[bitrate]
-    path = Path(tempfile.gettempdir()) / f"mediaproto-hls-edge-{bitrate}-{seconds}s.flv"
-    if path.exists() and path.stat().st_size > 100_000:
-        return str(path)
-    tmp = path.with_suffix(".tmp.flv")
-    subprocess.run(
-        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"testsrc2=size={size}:rate=25:duration={seconds}",
-         "-f", "lavfi", "-i", f"anoisesrc=sample_rate=48000:amplitude=0.2:seed=7:duration={seconds}",
-         "-c:v", "libx264", "-preset", "veryfast", "-g", "25", "-pix_fmt", "yuv420p", "-b:v", video, "-maxrate", video,
-         "-minrate", video, "-bufsize", video, "-x264-params", "nal-hrd=cbr", "-c:a", "aac", "-b:a", audio, "-ac", "2",
-         "-f", "flv", str(tmp)], check=True, timeout=300)
-    tmp.replace(path)
-    return str(path)
+    return source(bitrate, seconds)
 
 
 def affinity(cpus: set[int] | None) -> None:
