@@ -222,4 +222,5 @@ class LiveServer:
         for name, recorder in list(self.recorders.items()):
             recorder.on_end(recorder.stream)
         if self.http is not None:
+            await self.http.close_connections()
             self.http.close_all()

@@ -81,6 +81,8 @@ class HttpServer:
         self.clients: dict[str, float] = {}  # HLS client address -> last request (loop time)
         #: (path, client address) -> its HLS session and the time of its last request.
         self.hls_sessions: dict[tuple[str, str], tuple[Session, float]] = {}
+        #: The tasks serving connections now (one per connection: :meth:`handle`).
+        self.handlers: set[asyncio.Task[Any]] = set()
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, fast: Any = None) -> None:
         """Serve one connection (``fast``: its :class:`~mediaproto.server.httpfast.FastHttpProtocol`,
@@ -88,6 +90,9 @@ class HttpServer:
         peer = writer.get_extra_info("peername")
         host = peer[0] if isinstance(peer, tuple) else "?"
         opened = _opened(writer)
+        task = asyncio.current_task()
+        if task is not None:
+            self.handlers.add(task)
         try:
             first = True
             while True:
@@ -112,7 +117,18 @@ class HttpServer:
         except Exception:  # noqa: BLE001 - one broken client must not take the server down
             log.exception("http: request from %s failed", host)
         finally:
+            if task is not None:
+                self.handlers.discard(task)
             writer.close()
+
+    async def close_connections(self, timeout: float = 2.0) -> None:
+        """End every connection's task (the server stops: keep-alive clients would otherwise keep
+        them waiting for a next request after the loop is gone)."""
+        tasks = list(self.handlers)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=timeout)
 
     async def _read_head(self, reader: asyncio.StreamReader, first: bool, host: str,
                          opened: float | None = None, fast: Any = None) -> bytes:

@@ -131,3 +131,41 @@ def test_the_idle_deadline_moves_on_with_each_fast_request(port: int, served: li
     with pytest.raises((http.client.RemoteDisconnected, ConnectionError)):
         conn.getresponse()
     conn.close()
+
+
+def test_stop_ends_kept_alive_connections() -> None:
+    """A client still connected (keep-alive, waiting for its next request) when the server stops
+    leaves no connection task behind: before, its coroutine outlived the loop and failed with
+    'Event loop is closed' when the garbage collector closed it."""
+    import asyncio
+    import gc
+    import sys
+
+    from mediaproto.server import Config, LiveServer
+
+    unraisable: list[str] = []
+    hook, sys.unraisablehook = sys.unraisablehook, lambda u: unraisable.append(repr(u.exc_value))
+
+    async def scenario() -> tuple[asyncio.StreamWriter, int]:
+        server = LiveServer(Config(rtmp_port=0, http_port=0, rtsp_port=0, rtp_port=0, rtcp_port=0,
+                                   test_source=False))
+        await server.start()
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.ports["http"])
+        writer.write(b"GET /api/streams HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert (await reader.readuntil(b"\r\n\r\n")).startswith(b"HTTP/1.1 200")
+        await server.stop()
+        left = sum(1 for t in asyncio.all_tasks() if t is not asyncio.current_task())
+        return writer, left
+
+    loop = asyncio.new_event_loop()
+    try:
+        writer, left = loop.run_until_complete(scenario())
+    finally:
+        loop.close()
+    try:
+        del writer
+        gc.collect()
+    finally:
+        sys.unraisablehook = hook
+    assert left == 0
+    assert unraisable == []
