@@ -15,67 +15,21 @@ PAUSE, a second of the stream going on, PLAY again (RFC 2326 10.5: it resumes), 
 from __future__ import annotations
 
 import re
-import socket
-import time
 from collections.abc import Iterator
 
 import pytest
 
-from mediaproto.rtsp.message import InterleavedFrame, MessageParser, Response
+from mediaproto.rtsp.message import Response
 
 from . import _publishers as pub
 from ._live import free_config, live_server_thread
+from ._rtsp_raw import RawRtspClient
 
 
 @pytest.fixture(scope="module")
 def running() -> Iterator[pub.Running]:
     with live_server_thread(free_config(test_source=True)) as (live, loop):
         yield pub.Running(live, loop)
-
-
-class Client:
-    """A minimal RTSP/TCP client: one request at a time, interleaved frames counted."""
-
-    def __init__(self, port: int) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
-        self.parser = MessageParser()
-        self.cseq = 0
-        self.session: str | None = None
-        self.frames = 0
-
-    def request(self, method: str, url: str, *headers: str) -> Response:
-        self.cseq += 1
-        lines = [f"{method} {url} RTSP/1.0", f"CSeq: {self.cseq}", *headers]
-        if self.session is not None:
-            lines.append(f"Session: {self.session}")
-        self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            for event in self.parser.feed(self.sock.recv(65536)):
-                if isinstance(event, InterleavedFrame):
-                    self.frames += 1
-                elif isinstance(event, Response) and event.cseq == self.cseq:
-                    return event
-        raise AssertionError(f"no answer to {method} within 5 s")
-
-    def read_for(self, seconds: float) -> int:
-        """Interleaved frames received in the next ``seconds``."""
-        before = self.frames
-        deadline = time.monotonic() + seconds
-        while (left := deadline - time.monotonic()) > 0:
-            self.sock.settimeout(left)
-            try:
-                data = self.sock.recv(65536)
-            except (socket.timeout, TimeoutError):
-                break
-            if not data:
-                break
-            self.frames += sum(isinstance(e, InterleavedFrame) for e in self.parser.feed(data))
-        self.sock.settimeout(5)
-        return self.frames - before
-
-    def close(self) -> None:
-        self.sock.close()
 
 
 def controls(url: str, describe: Response) -> list[str]:
@@ -91,7 +45,7 @@ def controls(url: str, describe: Response) -> list[str]:
 
 def test_pause_then_resume_then_teardown_keeps_the_stream(running: pub.Running) -> None:
     url = running.url("rtsp", "live/test")
-    client = Client(running.server.ports["rtsp"])
+    client = RawRtspClient(running.server.ports["rtsp"])
     try:
         describe = client.request("DESCRIBE", url, "Accept: application/sdp")
         assert describe.status_code == 200
@@ -108,7 +62,7 @@ def test_pause_then_resume_then_teardown_keeps_the_stream(running: pub.Running) 
         during = client.read_for(1.5)  # the stream goes on; this session is paused
         stream = running.server.hub.streams.get("live/test")
         still_live = stream is not None and stream.live
-        other = Client(running.server.ports["rtsp"])
+        other = RawRtspClient(running.server.ports["rtsp"])
         try:
             other_describe = other.request("DESCRIBE", url, "Accept: application/sdp").status_code
         finally:

@@ -5,21 +5,19 @@ of its GOP-cache replay, and that replay continuing into the live packets withou
 from __future__ import annotations
 
 import re
-import socket
 import struct
-import time
 from collections.abc import Iterator
 
 import pytest
 
 from mediaproto import Codec, Frame, Track
 from mediaproto.rtsp.headers import parse_rtp_info
-from mediaproto.rtsp.message import InterleavedFrame, MessageParser, Response
 from mediaproto.server.hub import Stream
 from mediaproto.server.rtsp import SharedMedia
 
 from . import _publishers as pub
 from ._live import free_config, live_server_thread
+from ._rtsp_raw import RawRtspClient
 
 
 @pytest.fixture(scope="module")
@@ -28,14 +26,11 @@ def running() -> Iterator[pub.Running]:
         yield pub.Running(live, loop)
 
 
-class Player:
+class Player(RawRtspClient):
     """DESCRIBE, SETUP each track on the given channels, PLAY; then RTP packets kept per channel."""
 
     def __init__(self, port: int, url: str, first_channel: int) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
-        self.parser = MessageParser()
-        self.url, self.cseq, self.session = url, 0, None
-        self.packets: dict[int, list[bytes]] = {}
+        super().__init__(port)
         describe = self.request("DESCRIBE", url, "Accept: application/sdp")
         base = (describe.headers.get("Content-Base") or url).rstrip("/")
         controls = re.findall(r"^a=control:(trackID=\d+)", describe.body.decode(), re.M)
@@ -54,37 +49,6 @@ class Player:
         # per channel: the sequence number RTP-Info announces (the URLs end with each control)
         self.start = {first_channel + 2 * controls.index(info.url.rsplit("/", 1)[1]): info.seq for info in infos}
 
-    def request(self, method: str, url: str, *headers: str) -> Response:
-        self.cseq += 1
-        lines = [f"{method} {url} RTSP/1.0", f"CSeq: {self.cseq}", *headers]
-        if self.session:
-            lines.append(f"Session: {self.session}")
-        self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
-        deadline = time.monotonic() + 5
-        answer = None
-        while answer is None and time.monotonic() < deadline:
-            for event in self.parser.feed(self.sock.recv(65536)):  # packets behind the answer count too
-                if isinstance(event, InterleavedFrame):
-                    self.packets.setdefault(event.channel, []).append(event.data)
-                elif isinstance(event, Response) and event.cseq == self.cseq:
-                    answer = event
-        assert answer is not None, f"no answer to {method}"
-        return answer
-
-    def read_for(self, seconds: float) -> None:
-        deadline = time.monotonic() + seconds
-        while (left := deadline - time.monotonic()) > 0:
-            self.sock.settimeout(left)
-            try:
-                data = self.sock.recv(65536)
-            except (socket.timeout, TimeoutError):
-                break
-            if not data:
-                break
-            for event in self.parser.feed(data):
-                if isinstance(event, InterleavedFrame):
-                    self.packets.setdefault(event.channel, []).append(event.data)
-
 
 def test_players_share_the_stream_and_a_late_joiner_starts_where_rtp_info_says(running: pub.Running) -> None:
     url = running.url("rtsp", "live/test")
@@ -94,8 +58,8 @@ def test_players_share_the_stream_and_a_late_joiner_starts_where_rtp_info_says(r
         first.read_for(0.7)  # into the GOP (1 s at the test source's 25 fps)
         late = Player(port, url, 4)  # other channels: its own interleaved form of the same packets
         try:
-            for p in (first, late):
-                p.read_for(1.2)
+            for client in (first, late):
+                client.read_for(1.2)
         finally:
             late.sock.close()
     finally:
