@@ -210,15 +210,11 @@ class RtspPlayer:
         self.marked = False
         driver = self.driver
         flushes = self.flushes = self.flushes + 1
-        transport = driver.transport
-        if self.tcp and flushes > 1 and flushes % 64 and transport is not None and not driver.closed:
-            data = self.conn.data_to_send()  # what the connection queued, in one write
-            driver.bytes_sent += len(data)
-            transport.write(data)
-            self.buffered = buffered = transport.get_write_buffer_size()
+        if self.tcp and flushes > 1 and flushes % 64:
+            driver.write(b"")  # what the connection queued, in one write
         else:
             driver.flush()
-            self.buffered = buffered = driver.write_buffer_size()
+        self.buffered = buffered = driver.write_buffer_size()
         if buffered <= self.high_water:
             self.gate.slow_since = None
 
